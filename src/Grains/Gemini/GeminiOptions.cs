@@ -1,0 +1,20 @@
+namespace GenerationWorker.Grains.Gemini;
+
+/// <summary>How the service reaches Gemini.</summary>
+public sealed class GeminiOptions
+{
+    /// <summary><c>GEMINI_API_KEY</c>: the API key, sent in the <c>x-goog-api-key</c> header. Required.</summary>
+    public string ApiKey { get; set; } = "";
+
+    /// <summary><c>GEMINI_BASE_URL</c>: default <c>https://generativelanguage.googleapis.com</c>.</summary>
+    public Uri BaseUrl { get; set; } = new("https://generativelanguage.googleapis.com");
+
+    /// <summary><c>GEMINI_MODEL</c>: default <c>gemini-2.5-flash-image</c>.</summary>
+    public string Model { get; set; } = "gemini-2.5-flash-image";
+
+    /// <summary><c>GEMINI_FALLBACK_MODEL</c>: used when the model answers 404 (or is overloaded); default none.</summary>
+    public string? FallbackModel { get; set; }
+
+    /// <summary><c>GEMINI_TIMEOUT_SECONDS</c>: one request's time limit; default 300 s.</summary>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(300);
+}

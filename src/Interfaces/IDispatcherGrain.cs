@@ -1,0 +1,37 @@
+using Orleans.Concurrency;
+
+namespace GenerationWorker.Interfaces;
+
+/// <summary>
+/// Claims jobs for one silo (its key is the silo's address) and hands each to a <see cref="IJobGrain"/> on that silo,
+/// keeping at most <c>WORKER_CONCURRENCY</c> in flight.
+/// </summary>
+[Alias("IDispatcherGrain")]
+public interface IDispatcherGrain : IGrainWithStringKey
+{
+    /// <summary>Asks the dispatcher to look for claimable jobs now (a notification arrived, a slot freed).</summary>
+    [Alias("WakeAsync"), OneWay]
+    Task WakeAsync();
+
+    /// <summary>Tells the dispatcher that a job it started has finished, whatever the outcome.</summary>
+    [Alias("JobFinishedAsync"), OneWay]
+    Task JobFinishedAsync(string jobId);
+
+    /// <summary>Stops claiming; in-flight jobs go on (graceful shutdown).</summary>
+    [Alias("StopClaimingAsync")]
+    Task StopClaimingAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The dispatcher's view: jobs in flight and whether it claims.</summary>
+    [Alias("GetStatusAsync")]
+    Task<DispatcherStatus> GetStatusAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>A dispatcher's state.</summary>
+/// <param name="InFlight">The ids of the jobs it runs now.</param>
+/// <param name="Claiming">False once stopped (draining) or after a fatal Gemini error.</param>
+/// <param name="StoppedReason">Why it stopped claiming, if it did.</param>
+[GenerateSerializer, Immutable, Alias("DispatcherStatus")]
+public sealed record DispatcherStatus(
+    [property: Id(0)] IReadOnlyList<string> InFlight,
+    [property: Id(1)] bool Claiming,
+    [property: Id(2)] string? StoppedReason);

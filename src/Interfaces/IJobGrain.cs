@@ -1,0 +1,32 @@
+namespace GenerationWorker.Interfaces;
+
+/// <summary>Runs one claimed job (key: the job id): generates its images, uploads them, completes the row.</summary>
+[Alias("IJobGrain")]
+public interface IJobGrain : IGrainWithStringKey
+{
+    /// <summary>Starts the work of a claim and returns at once; the grain reports to the dispatcher when done.</summary>
+    [Alias("StartAsync")]
+    Task StartAsync(JobAssignment assignment, CancellationToken cancellationToken = default);
+
+    /// <summary>Stops the job if it runs (the app cancelled it, or its lease was lost).</summary>
+    [Alias("CancelAsync")]
+    Task CancelAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>One claim of a job, handed by the dispatcher to the job grain.</summary>
+/// <param name="JobId">The row's id.</param>
+/// <param name="LeaseToken">The claim's fencing token: every write of the grain is conditioned on it.</param>
+/// <param name="Attempt">The row's attempts after this claim.</param>
+/// <param name="MaxAttempts">The row's max_attempts.</param>
+/// <param name="DispatcherKey">The claiming dispatcher's key, to report back to.</param>
+/// <param name="ReservationId">The quota reservation covering this job's Gemini requests.</param>
+/// <param name="ReservedRequests">How many requests the reservation holds for this job.</param>
+[GenerateSerializer, Immutable, Alias("JobAssignment")]
+public sealed record JobAssignment(
+    [property: Id(0)] string JobId,
+    [property: Id(1)] Guid LeaseToken,
+    [property: Id(2)] int Attempt,
+    [property: Id(3)] int MaxAttempts,
+    [property: Id(4)] string DispatcherKey,
+    [property: Id(5)] Guid ReservationId,
+    [property: Id(6)] int ReservedRequests);
