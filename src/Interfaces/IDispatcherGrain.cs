@@ -17,9 +17,21 @@ public interface IDispatcherGrain : IGrainWithStringKey
     [Alias("JobFinishedAsync"), OneWay]
     Task JobFinishedAsync(string jobId);
 
+    /// <summary>The app cancelled a job: stop it if this dispatcher runs it.</summary>
+    [Alias("CancelJobAsync"), OneWay]
+    Task CancelJobAsync(string jobId);
+
+    /// <summary>Gemini refused the service itself (bad or leaked key): stop claiming and report it.</summary>
+    [Alias("ReportFatalAsync")]
+    Task ReportFatalAsync(string reason, CancellationToken cancellationToken = default);
+
     /// <summary>Stops claiming; in-flight jobs go on (graceful shutdown).</summary>
     [Alias("StopClaimingAsync")]
     Task StopClaimingAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Stops every job still in flight with <paramref name="reason"/> (the end of a graceful shutdown).</summary>
+    [Alias("StopJobsAsync")]
+    Task StopJobsAsync(JobStopReason reason, CancellationToken cancellationToken = default);
 
     /// <summary>The dispatcher's view: jobs in flight and whether it claims.</summary>
     [Alias("GetStatusAsync")]

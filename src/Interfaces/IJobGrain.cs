@@ -8,9 +8,9 @@ public interface IJobGrain : IGrainWithStringKey
     [Alias("StartAsync")]
     Task StartAsync(JobAssignment assignment, CancellationToken cancellationToken = default);
 
-    /// <summary>Stops the job if it runs (the app cancelled it, or its lease was lost).</summary>
-    [Alias("CancelAsync")]
-    Task CancelAsync(CancellationToken cancellationToken = default);
+    /// <summary>Stops the job if it runs: the app cancelled it, or the silo is shutting down.</summary>
+    [Alias("StopAsync")]
+    Task StopAsync(JobStopReason reason, CancellationToken cancellationToken = default);
 }
 
 /// <summary>One claim of a job, handed by the dispatcher to the job grain.</summary>
@@ -30,3 +30,14 @@ public sealed record JobAssignment(
     [property: Id(4)] string DispatcherKey,
     [property: Id(5)] Guid ReservationId,
     [property: Id(6)] int ReservedRequests);
+
+/// <summary>Why a running job is stopped from outside.</summary>
+[GenerateSerializer, Alias("JobStopReason")]
+public enum JobStopReason
+{
+    /// <summary>The app set the row to cancelled: stop, write nothing.</summary>
+    Cancelled = 0,
+
+    /// <summary>The silo is shutting down: give the job back without spending its attempt.</summary>
+    Shutdown = 1,
+}

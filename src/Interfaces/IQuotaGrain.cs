@@ -10,11 +10,14 @@ public interface IQuotaGrain : IGrainWithIntegerKey
     /// <summary>The key of the one quota grain.</summary>
     const long SingletonKey = 0;
 
-    /// <summary>Reserves up to <paramref name="wanted"/> Gemini requests for <paramref name="siloId"/>.</summary>
+    /// <summary>
+    /// Reserves up to <paramref name="wanted"/> Gemini requests for <paramref name="siloId"/>, and never fewer than
+    /// <paramref name="minimum"/> (the next job's need): a grant is either 0 or at least the minimum.
+    /// </summary>
     /// <remarks>Granted slots are persisted before this returns. Unused slots must be given back with
     /// <see cref="ReleaseAsync"/>; each used one must be announced with <see cref="BeginRequestAsync"/>.</remarks>
     [Alias("AcquireAsync")]
-    Task<QuotaGrant> AcquireAsync(string siloId, int wanted, CancellationToken cancellationToken = default);
+    Task<QuotaGrant> AcquireAsync(string siloId, int wanted, int minimum, CancellationToken cancellationToken = default);
 
     /// <summary>Announces that one reserved request is about to be sent now.</summary>
     /// <returns>False when the budget is paused by a 429: the caller must not send.</returns>

@@ -1,0 +1,29 @@
+-- Claims, for @Owner, up to @Limit claimable jobs in (priority, created_at) order whose Gemini requests fit in @Budget,
+-- without skipping ahead: the first job that does not fit ends the batch. Each claim spends an attempt and gets a fresh
+-- lease token and a lease of @LeaseSeconds.
+WITH candidate AS (
+    SELECT j.id, j.priority, j.created_at,
+           greatest(generation_job_variants(j.payload)
+                    - (SELECT count(*) FROM generation_job_output o WHERE o.job_id = j.id)::integer, 0) AS cost
+    FROM generation_job j
+    WHERE j.status = 'pending' AND j.scheduled_for <= now()
+    ORDER BY j.priority, j.created_at
+    LIMIT @Limit
+    FOR UPDATE SKIP LOCKED
+), affordable AS (
+    SELECT id, cost
+    FROM (SELECT id, cost, sum(cost) OVER (ORDER BY priority, created_at, id) AS running FROM candidate) c
+    WHERE running <= @Budget
+)
+UPDATE generation_job j
+SET status = 'processing',
+    attempts = j.attempts + 1,
+    locked_by = @Owner,
+    locked_at = now(),
+    started_at = coalesce(j.started_at, now()),
+    lease_token = gen_random_uuid(),
+    lease_expires_at = now() + make_interval(secs => @LeaseSeconds),
+    updated_at = now()
+FROM affordable a
+WHERE j.id = a.id
+RETURNING j.id, j.lease_token, j.attempts, j.max_attempts, a.cost;

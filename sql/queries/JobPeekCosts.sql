@@ -1,0 +1,8 @@
+-- The Gemini requests each of the next @Limit claimable jobs needs, in claim order. Read-only: decides how much
+-- budget to ask for before claiming.
+SELECT greatest(generation_job_variants(j.payload)
+                - (SELECT count(*) FROM generation_job_output o WHERE o.job_id = j.id)::integer, 0) AS cost
+FROM generation_job j
+WHERE j.status = 'pending' AND j.scheduled_for <= now()
+ORDER BY j.priority, j.created_at
+LIMIT @Limit;

@@ -1,0 +1,21 @@
+using Microsoft.Extensions.Logging;
+
+namespace GenerationWorker.Grains.Dispatch;
+
+public sealed partial class DispatcherGrain
+{
+    [LoggerMessage(1, LogLevel.Information, "Dispatcher {Owner} claims up to {Concurrency} jobs at once")]
+    private static partial void LogStarted(ILogger logger, string owner, int concurrency);
+
+    [LoggerMessage(2, LogLevel.Warning, "Claiming failed; trying again shortly")]
+    private static partial void LogClaimFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(3, LogLevel.Error, "Job {JobId} could not be started; its lease will expire and it will run again")]
+    private static partial void LogStartFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Warning, "Job {JobId} rescued ({Reason}): now {Status}")]
+    private static partial void LogRescued(ILogger logger, string jobId, string status, string reason);
+
+    [LoggerMessage(5, LogLevel.Critical, "Gemini refuses this service ({Reason}): claiming stopped; fix the configuration and restart")]
+    private static partial void LogFatal(ILogger logger, string reason);
+}

@@ -1,0 +1,269 @@
+using GenerationWorker.Grains.Postgres;
+using GenerationWorker.Grains.Quota;
+using GenerationWorker.Interfaces;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Placement;
+
+namespace GenerationWorker.Grains.Dispatch;
+
+/// <summary>
+/// One per silo (key: the silo's address, see <see cref="SiloIdentity"/>): claims jobs for this silo, at most
+/// <see cref="WorkerOptions.Concurrency"/> in flight, only as many as the cluster's Gemini budget lets start now, and
+/// hands each to a <see cref="IJobGrain"/> activated on this silo.
+/// </summary>
+/// <remarks>
+/// It wakes on the table's notifications (<see cref="JobNotificationListener"/>), when a job finishes, at the earliest
+/// future <c>scheduled_for</c>, when the budget frees a slot, and on a polling timer as a fallback. The poll also checks
+/// that in-flight jobs are still held (a cancellation whose notification was missed) and rescues expired leases.
+/// </remarks>
+[PreferLocalPlacement]
+public sealed partial class DispatcherGrain(
+    JobStore jobs,
+    JobNotificationListener notifications,
+    WorkerHealth health,
+    IOptions<WorkerOptions> options,
+    IOptions<QuotaOptions> quotaOptions,
+    TimeProvider time,
+    ILogger<DispatcherGrain> logger) : Grain, IDispatcherGrain
+{
+    private readonly WorkerOptions _options = options.Value;
+    private readonly bool _quotaEnabled = quotaOptions.Value.RequestsPerWindow > 0;
+    private readonly Dictionary<string, IJobGrain> _inFlight = new(StringComparer.Ordinal);
+    private bool _claiming = true;
+    private string? _stoppedReason;
+    private IGrainTimer? _wakeTimer;
+    private DateTimeOffset _wakeAt = DateTimeOffset.MaxValue;
+    private DateTimeOffset _lastPoll;
+    private DateTimeOffset _lastRescue;
+
+    private string Owner => this.GetPrimaryKeyString();
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        _lastPoll = _lastRescue = time.GetUtcNow();
+        this.RegisterGrainTimer(
+            TickAsync, new GrainTimerCreationOptions(_options.PollInterval, _options.PollInterval) { KeepAlive = true });
+        LogStarted(logger, Owner, _options.Concurrency);
+        return ClaimAsync();
+    }
+
+    /// <inheritdoc />
+    public Task WakeAsync() => ClaimAsync();
+
+    /// <inheritdoc />
+    public Task JobFinishedAsync(string jobId)
+    {
+        _inFlight.Remove(jobId);
+        health.SetInFlight(_inFlight.Count);
+        return ClaimAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task CancelJobAsync(string jobId)
+    {
+        if (_inFlight.TryGetValue(jobId, out var job))
+        {
+            await job.StopAsync(JobStopReason.Cancelled);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task ReportFatalAsync(string reason, CancellationToken cancellationToken = default)
+    {
+        if (_stoppedReason is null)
+        {
+            LogFatal(logger, reason);
+        }
+
+        _claiming = false;
+        _stoppedReason = reason;
+        health.SetFatal(reason);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task StopClaimingAsync(CancellationToken cancellationToken = default)
+    {
+        _claiming = false;
+        _stoppedReason ??= "draining";
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task StopJobsAsync(JobStopReason reason, CancellationToken cancellationToken = default) =>
+        Task.WhenAll(_inFlight.Values.Select(job => job.StopAsync(reason, cancellationToken)));
+
+    /// <inheritdoc />
+    public Task<DispatcherStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
+        Task.FromResult(new DispatcherStatus([.. _inFlight.Keys], _claiming, _stoppedReason));
+
+    private async Task TickAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (now - _lastRescue >= _options.LeaseDuration / 2)
+        {
+            _lastRescue = now;
+            await RescueExpiredAsync(cancellationToken);
+        }
+
+        if (_inFlight.Count > 0 && !notifications.IsHealthy)
+        {
+            await DropLostJobsAsync(cancellationToken);
+        }
+
+        // While notifications arrive, polling is only a safety net.
+        var interval = notifications.IsHealthy ? _options.ListenSafetyPollInterval : _options.PollInterval;
+        if (now - _lastPoll >= interval)
+        {
+            await ClaimAsync();
+        }
+    }
+
+    private async Task ClaimAsync()
+    {
+        _lastPoll = time.GetUtcNow();
+        try
+        {
+            while (_claiming)
+            {
+                var free = _options.Concurrency - _inFlight.Count;
+                if (free <= 0)
+                {
+                    return;
+                }
+
+                var costs = await jobs.PeekCostsAsync(free, CancellationToken.None);
+                if (costs.Count == 0)
+                {
+                    await ScheduleNextScheduledAsync();
+                    return;
+                }
+
+                var grant = await AcquireBudgetAsync(costs);
+                if (grant is null)
+                {
+                    return;
+                }
+
+                var claimed = await jobs.ClaimAsync(Owner, free, grant.Granted, _options.LeaseDuration, CancellationToken.None);
+                var unused = grant.Granted - claimed.Sum(job => job.Cost);
+                if (unused > 0 && _quotaEnabled)
+                {
+                    await Quota.ReleaseAsync(grant.ReservationId, unused);
+                }
+
+                foreach (var job in claimed)
+                {
+                    await StartJobAsync(job, grant.ReservationId);
+                }
+
+                health.SetInFlight(_inFlight.Count);
+                if (claimed.Count == 0)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The database or the quota grain is unreachable for now: the next wake or poll tries again.
+            LogClaimFailed(logger, exception);
+            ScheduleWake(time.GetUtcNow() + _options.PollInterval);
+        }
+    }
+
+    private IQuotaGrain Quota => GrainFactory.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey);
+
+    private async Task<QuotaGrant?> AcquireBudgetAsync(IReadOnlyList<int> costs)
+    {
+        var wanted = costs.Sum();
+        if (!_quotaEnabled || wanted == 0)
+        {
+            return new QuotaGrant(Guid.Empty, _quotaEnabled ? 0 : wanted, null, false);
+        }
+
+        var grant = await Quota.AcquireAsync(Owner, wanted, Math.Max(costs[0], 1));
+        health.SetQuotaPaused(grant.Paused);
+        if (grant.Granted > 0)
+        {
+            return grant;
+        }
+
+        ScheduleWake(grant.RetryAt ?? time.GetUtcNow() + _options.PollInterval);
+        return null;
+    }
+
+    private async Task StartJobAsync(ClaimedJob job, Guid reservationId)
+    {
+        var grain = GrainFactory.GetGrain<IJobGrain>(job.Id);
+        _inFlight[job.Id] = grain;
+        try
+        {
+            await grain.StartAsync(new JobAssignment(
+                job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, reservationId, job.Cost));
+        }
+        catch (Exception exception)
+        {
+            // The row stays processing under this lease; the lease expiry rescues it.
+            LogStartFailed(logger, job.Id, exception);
+            _inFlight.Remove(job.Id);
+        }
+    }
+
+    private async Task ScheduleNextScheduledAsync()
+    {
+        var next = await jobs.NextScheduledAsync(CancellationToken.None);
+        if (next is { } at)
+        {
+            ScheduleWake(at);
+        }
+    }
+
+    private void ScheduleWake(DateTimeOffset at)
+    {
+        var now = time.GetUtcNow();
+        if (_wakeTimer is not null && _wakeAt > now && _wakeAt <= at)
+        {
+            return;
+        }
+
+        _wakeTimer?.Dispose();
+        _wakeAt = at;
+        var due = at - now;
+        _wakeTimer = this.RegisterGrainTimer(
+            _ => ClaimAsync(), due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task RescueExpiredAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            foreach (var job in await jobs.RescueExpiredAsync(cancellationToken))
+            {
+                LogRescued(logger, job.Id, job.Status, "lease expired");
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogClaimFailed(logger, exception);
+        }
+    }
+
+    private async Task DropLostJobsAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var held = await jobs.StillHeldAsync(_inFlight.Keys, Owner, cancellationToken);
+            foreach (var (id, job) in _inFlight.Where(j => !held.Contains(j.Key)).ToList())
+            {
+                await job.StopAsync(JobStopReason.Cancelled, cancellationToken);
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogClaimFailed(logger, exception);
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using GenerationWorker.Grains.Postgres;
+using GenerationWorker.Interfaces;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+
+namespace GenerationWorker.Grains.Dispatch;
+
+/// <summary>
+/// Starts this silo's worker once the silo is active (the dispatcher, the notification listener, the watch on
+/// membership that rescues dead silos' jobs) and, on shutdown, drains it before the silo leaves the cluster.
+/// </summary>
+/// <remarks>
+/// Draining (SIGTERM): stop claiming, let in-flight jobs finish for up to <c>SHUTDOWN_TIMEOUT_SECONDS</c>, then give
+/// the rest back to pending without spending their attempt. <c>/health</c> answers 503 draining meanwhile.
+/// </remarks>
+public sealed partial class WorkerLifecycle(
+    IGrainFactory grains,
+    ILocalSiloDetails silo,
+    IClusterMembershipService membership,
+    JobNotificationListener listener,
+    JobStore jobs,
+    WorkerHealth health,
+    IOptions<WorkerOptions> options,
+    TimeProvider time,
+    ILogger<WorkerLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<Task> _loops = [];
+
+    private string Owner => SiloIdentity.Of(silo.SiloAddress);
+
+    private IDispatcherGrain Dispatcher => grains.GetGrain<IDispatcherGrain>(Owner);
+
+    /// <inheritdoc />
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(WorkerLifecycle), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    private async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await Dispatcher.GetStatusAsync(cancellationToken);
+        health.SetRunning();
+        if (options.Value.ListenEnabled)
+        {
+            _loops.Add(Task.Run(() => listener.RunAsync(Dispatcher, _stopping.Token), CancellationToken.None));
+        }
+
+        _loops.Add(Task.Run(() => WatchMembershipAsync(_stopping.Token), CancellationToken.None));
+    }
+
+    private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        health.SetDraining();
+        var dispatcher = Dispatcher;
+        try
+        {
+            await dispatcher.StopClaimingAsync(cancellationToken);
+            var deadline = time.GetUtcNow() + options.Value.ShutdownTimeout;
+            var inFlight = (await dispatcher.GetStatusAsync(cancellationToken)).InFlight.Count;
+            LogDraining(logger, inFlight, options.Value.ShutdownTimeout.TotalSeconds);
+            while (inFlight > 0 && time.GetUtcNow() < deadline && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(200), time, cancellationToken);
+                inFlight = (await dispatcher.GetStatusAsync(cancellationToken)).InFlight.Count;
+            }
+
+            if (inFlight > 0)
+            {
+                LogGivingBack(logger, inFlight);
+                await dispatcher.StopJobsAsync(JobStopReason.Shutdown, cancellationToken);
+                var giveBackDeadline = time.GetUtcNow() + TimeSpan.FromSeconds(10);
+                while (inFlight > 0 && time.GetUtcNow() < giveBackDeadline && !cancellationToken.IsCancellationRequested)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken);
+                    inFlight = (await dispatcher.GetStatusAsync(cancellationToken)).InFlight.Count;
+                }
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogDrainFailed(logger, exception);
+        }
+        finally
+        {
+            await _stopping.CancelAsync();
+            await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task WatchMembershipAsync(CancellationToken cancellationToken)
+    {
+        var rescued = new HashSet<SiloAddress>();
+        try
+        {
+            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken))
+            {
+                var dead = snapshot.Members.Values
+                    .Where(member => member.Status == SiloStatus.Dead && rescued.Add(member.SiloAddress))
+                    .Select(member => SiloIdentity.Of(member.SiloAddress))
+                    .ToList();
+                if (dead.Count == 0)
+                {
+                    continue;
+                }
+
+                try
+                {
+                    foreach (var job in await jobs.RescueOwnersAsync(dead, cancellationToken))
+                    {
+                        LogRescued(logger, job.Id, job.Status);
+                    }
+
+                    await Dispatcher.WakeAsync();
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // Lease expiry rescues them later; forget them so the next snapshot tries again.
+                    LogRescueFailed(logger, exception);
+                    foreach (var member in snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead))
+                    {
+                        rescued.Remove(member.SiloAddress);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "Draining: no new claims; waiting up to {TimeoutSeconds} s for {InFlight} jobs in flight")]
+    private static partial void LogDraining(ILogger logger, int inFlight, double timeoutSeconds);
+
+    [LoggerMessage(2, LogLevel.Warning, "Shutdown timeout reached: giving {InFlight} jobs back to pending without spending their attempt")]
+    private static partial void LogGivingBack(ILogger logger, int inFlight);
+
+    [LoggerMessage(3, LogLevel.Error, "Draining failed; leases will expire and put the jobs back")]
+    private static partial void LogDrainFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Warning, "Job {JobId} rescued from a dead silo: now {Status}")]
+    private static partial void LogRescued(ILogger logger, string jobId, string status);
+
+    [LoggerMessage(5, LogLevel.Warning, "Rescuing a dead silo's jobs failed; lease expiry will put them back")]
+    private static partial void LogRescueFailed(ILogger logger, Exception exception);
+}

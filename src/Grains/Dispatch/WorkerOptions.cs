@@ -1,0 +1,47 @@
+namespace GenerationWorker.Grains.Dispatch;
+
+/// <summary>How each silo claims and runs jobs.</summary>
+public sealed class WorkerOptions
+{
+    /// <summary><c>WORKER_CONCURRENCY</c>: jobs in flight per silo at most; default 5.</summary>
+    public int Concurrency { get; set; } = 5;
+
+    /// <summary><c>POLL_INTERVAL_MS</c>: how often to look for jobs when notifications are not trusted; default 1 s.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// <c>LISTEN_ENABLED</c>: wake on the table's notifications (default true). While the listener is healthy the
+    /// poll runs only every <see cref="ListenSafetyPollInterval"/>; when false, every <see cref="PollInterval"/>.
+    /// </summary>
+    public bool ListenEnabled { get; set; } = true;
+
+    /// <summary>The safety poll while notifications arrive: default 30 s.</summary>
+    public TimeSpan ListenSafetyPollInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary><c>JOB_LEASE_SECONDS</c>: a claim's lease, renewed while the job runs; default 60 s.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary><c>JOB_TIMEOUT_SECONDS</c>: the most one claim of a job may run; default 600 s.</summary>
+    public TimeSpan JobTimeout { get; set; } = TimeSpan.FromSeconds(600);
+
+    /// <summary><c>SHUTDOWN_TIMEOUT_SECONDS</c>: how long in-flight jobs may finish on SIGTERM; default 25 s.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(25);
+
+    /// <summary><c>RETRY_BASE_SECONDS</c>: the first retry's delay, doubled on each attempt; default 5 s.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary><c>RETRY_MAX_SECONDS</c>: the longest retry delay; default 300 s.</summary>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>
+    /// <c>IMAGE_URL_ALLOW_PRIVATE</c>: allow reference image URLs on private, loopback and link-local addresses
+    /// (local runs and tests only); default false.
+    /// </summary>
+    public bool ImageUrlAllowPrivate { get; set; }
+
+    /// <summary><c>IMAGE_FETCH_TIMEOUT_SECONDS</c>: the time limit to download one reference image; default 30 s.</summary>
+    public TimeSpan ImageFetchTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The largest reference image accepted: 20 MB (Gemini's inline request limit).</summary>
+    public long MaxImageBytes { get; set; } = 20 * 1024 * 1024;
+}

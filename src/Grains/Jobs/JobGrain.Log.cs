@@ -1,0 +1,39 @@
+using Microsoft.Extensions.Logging;
+
+namespace GenerationWorker.Grains.Jobs;
+
+public sealed partial class JobGrain
+{
+    [LoggerMessage(1, LogLevel.Information, "Job {JobId} attempt {Attempt}/{MaxAttempts} started")]
+    private static partial void LogStarted(ILogger logger, string jobId, int attempt, int maxAttempts);
+
+    [LoggerMessage(2, LogLevel.Debug, "Job {JobId} attempt {Attempt} variant {Variant}: Gemini {Model} answered {Outcome}")]
+    private static partial void LogGemini(ILogger logger, string jobId, int attempt, int variant, string model, string outcome);
+
+    [LoggerMessage(3, LogLevel.Information, "Job {JobId} attempt {Attempt} completed")]
+    private static partial void LogCompleted(ILogger logger, string jobId, int attempt);
+
+    [LoggerMessage(4, LogLevel.Warning, "Job {JobId} attempt {Attempt} failed: {Error}")]
+    private static partial void LogFailed(ILogger logger, string jobId, int attempt, string error);
+
+    [LoggerMessage(5, LogLevel.Warning, "Job {JobId} attempt {Attempt} will be retried (now {Status}): {Error}")]
+    private static partial void LogRetry(ILogger logger, string jobId, int attempt, string status, string error);
+
+    [LoggerMessage(6, LogLevel.Information, "Job {JobId} attempt {Attempt} given back without spending the attempt: {Why}")]
+    private static partial void LogReleased(ILogger logger, string jobId, int attempt, string why);
+
+    [LoggerMessage(7, LogLevel.Information, "Job {JobId} attempt {Attempt} stopped: cancelled, or its lease was lost")]
+    private static partial void LogAbandoned(ILogger logger, string jobId, int attempt);
+
+    [LoggerMessage(8, LogLevel.Warning, "Job {JobId} attempt {Attempt} lost its lease; stopping")]
+    private static partial void LogLeaseLost(ILogger logger, string jobId, int attempt);
+
+    [LoggerMessage(9, LogLevel.Warning, "Job {JobId} attempt {Attempt}: upload of variant {Variant} failed (try {Try}); retrying the upload")]
+    private static partial void LogUploadRetry(ILogger logger, string jobId, int attempt, int variant, int @try, Exception exception);
+
+    [LoggerMessage(10, LogLevel.Error, "Job {JobId} attempt {Attempt}: unexpected error")]
+    private static partial void LogUnexpected(ILogger logger, string jobId, int attempt, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Warning, "Job {JobId} attempt {Attempt}: a database write failed")]
+    private static partial void LogFinishFailed(ILogger logger, string jobId, int attempt, Exception exception);
+}

@@ -1,0 +1,459 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Gemini;
+using GenerationWorker.Grains.Postgres;
+using GenerationWorker.Grains.Quota;
+using GenerationWorker.Grains.Storage;
+using GenerationWorker.Interfaces;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Placement;
+
+namespace GenerationWorker.Grains.Jobs;
+
+/// <summary>
+/// Runs one claim of a job on the claiming silo: reads the payload, downloads the reference images, calls Gemini once
+/// per variant still missing, stores each image, reports progress, and completes, retries, gives back or fails the row.
+/// </summary>
+/// <remarks>
+/// <para>Every write is fenced by the claim's lease token: once the lease is lost (rescued, cancelled, claimed again)
+/// nothing this grain writes lands, and it stops.</para>
+/// <para>Each stored variant is recorded at once, so a later failure never pays for it again: a retry of the job asks
+/// Gemini only for the variants still missing.</para>
+/// </remarks>
+[PreferLocalPlacement]
+public sealed partial class JobGrain(
+    JobStore jobs,
+    IGeminiClient gemini,
+    IImageStore images,
+    ReferenceImageFetcher fetcher,
+    RetryPolicy retryPolicy,
+    IOptions<WorkerOptions> workerOptions,
+    IOptions<GeminiOptions> geminiOptions,
+    IOptions<QuotaOptions> quotaOptions,
+    TimeProvider time,
+    ILogger<JobGrain> logger) : Grain, IJobGrain
+{
+    private const int UploadTries = 3;
+
+    private readonly WorkerOptions _options = workerOptions.Value;
+    private readonly bool _quotaEnabled = quotaOptions.Value.RequestsPerWindow > 0;
+    private CancellationTokenSource? _stop;
+    private StopCause _stopCause;
+    private Task? _run;
+    private int _slotsAccounted; // slots of the reservation sent or released by this claim
+
+    private enum StopCause
+    {
+        None,
+        Cancelled,
+        Shutdown,
+        LeaseLost,
+    }
+
+    private IQuotaGrain Quota => GrainFactory.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey);
+
+    /// <inheritdoc />
+    public Task StartAsync(JobAssignment assignment, CancellationToken cancellationToken = default)
+    {
+        if (_run is { IsCompleted: false })
+        {
+            // A newer claim of the same job: the old one's lease is gone and its writes are fenced off.
+            Stop(StopCause.LeaseLost);
+        }
+
+        _stop = new CancellationTokenSource();
+        _stopCause = StopCause.None;
+        _slotsAccounted = 0;
+        _run = RunAsync(assignment, _stop);
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync(JobStopReason reason, CancellationToken cancellationToken = default)
+    {
+        Stop(reason == JobStopReason.Shutdown ? StopCause.Shutdown : StopCause.Cancelled);
+        return Task.CompletedTask;
+    }
+
+    private void Stop(StopCause cause)
+    {
+        if (_stop is { IsCancellationRequested: false } stop)
+        {
+            _stopCause = cause;
+            stop.Cancel();
+        }
+    }
+
+    private async Task RunAsync(JobAssignment job, CancellationTokenSource stop)
+    {
+        var started = time.GetTimestamp();
+        using var timeout = new CancellationTokenSource(_options.JobTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stop.Token, timeout.Token);
+        using var renewal = this.RegisterGrainTimer(
+            ct => RenewLeaseAsync(job, stop, ct),
+            new GrainTimerCreationOptions(_options.LeaseDuration / 3, _options.LeaseDuration / 3) { KeepAlive = true });
+        LogStarted(logger, job.JobId, job.Attempt, job.MaxAttempts);
+
+        JobEnd end;
+        try
+        {
+            end = await ExecuteAsync(job, started, linked.Token);
+        }
+        catch (OperationCanceledException) when (linked.IsCancellationRequested)
+        {
+            end = _stopCause switch
+            {
+                StopCause.Shutdown => new JobEnd.Release("the worker shut down before the job finished", TimeSpan.Zero),
+                StopCause.Cancelled or StopCause.LeaseLost => new JobEnd.Abandon(),
+                _ => new JobEnd.Retry($"timed out after {_options.JobTimeout.TotalSeconds:0} s", null),
+            };
+        }
+        catch (Exception exception)
+        {
+            LogUnexpected(logger, job.JobId, job.Attempt, exception);
+            end = new JobEnd.Retry($"unexpected error: {exception.GetType().Name}: {exception.Message}", null);
+        }
+
+        renewal.Dispose();
+        await FinishAsync(job, end);
+    }
+
+    private async Task<JobEnd> ExecuteAsync(JobAssignment job, long started, CancellationToken cancellationToken)
+    {
+        var row = await jobs.LoadAsync(job.JobId, job.LeaseToken, cancellationToken);
+        if (row is null)
+        {
+            return new JobEnd.Abandon();
+        }
+
+        var parsed = JobRequest.Parse(row.Type, row.PayloadJson);
+        if (parsed.Request is not { } request)
+        {
+            return new JobEnd.Fail(parsed.Error!);
+        }
+
+        var stored = (await jobs.OutputsAsync(job.JobId, cancellationToken))
+            .Where(output => output.Variant < request.Variants)
+            .ToDictionary(output => output.Variant);
+        var missing = Enumerable.Range(0, request.Variants).Where(v => !stored.ContainsKey(v)).ToList();
+        await ReleaseSlotsAsync(job, Math.Max(0, job.ReservedRequests - missing.Count));
+
+        if (missing.Count > 0)
+        {
+            IReadOnlyList<InputImage> inputs;
+            try
+            {
+                inputs = await Task.WhenAll(request.ImageUrls.Select(url => fetcher.FetchAsync(url, cancellationToken)));
+            }
+            catch (ReferenceImageException exception)
+            {
+                return new JobEnd.Fail("reference image unusable: " + exception.Message);
+            }
+
+            if (inputs.Sum(input => (long)input.Bytes.Length) > _options.MaxImageBytes)
+            {
+                return new JobEnd.Fail($"reference images exceed {_options.MaxImageBytes / (1024 * 1024)} MB in total");
+            }
+
+            var results = await Task.WhenAll(missing.Select(
+                variant => RunVariantAsync(job, row, request, inputs, variant, stored, cancellationToken)));
+            if (Decide(job, results) is { } failure)
+            {
+                return failure;
+            }
+        }
+
+        var ordered = stored.Values.OrderBy(output => output.Variant).ToList();
+        var result = new JsonObject
+        {
+            ["imageUrls"] = new JsonArray([.. ordered.Select(output => (JsonNode)output.Url)]),
+            ["imageIds"] = new JsonArray([.. ordered.Select(output => (JsonNode)output.ImageId)]),
+            ["duration"] = (long)time.GetElapsedTime(started).TotalMilliseconds,
+        };
+        return new JobEnd.Complete(result.ToJsonString());
+    }
+
+    private async Task<VariantResult> RunVariantAsync(
+        JobAssignment job, JobRow row, JobRequest request, IReadOnlyList<InputImage> inputs, int variant,
+        Dictionary<int, StoredOutput> stored, CancellationToken cancellationToken)
+    {
+        var settings = geminiOptions.Value;
+        var model = request.Model ?? settings.Model;
+        var fallback = request.FallbackModel ?? settings.FallbackModel;
+        while (true)
+        {
+            if (_quotaEnabled && !await Quota.BeginRequestAsync(job.ReservationId, cancellationToken))
+            {
+                return new VariantResult.Paused();
+            }
+
+            _slotsAccounted++;
+            var outcome = await gemini.GenerateImageAsync(
+                new GeminiImageRequest(model, request.Prompt, inputs, request.AspectRatio, request.ImageSize), cancellationToken);
+            LogGemini(logger, job.JobId, job.Attempt, variant, model, outcome.GetType().Name);
+            switch (outcome)
+            {
+                case GeminiOutcome.Image image:
+                    return await StoreAsync(job, row, request, variant, image, stored, cancellationToken);
+                case GeminiOutcome.ModelNotFound when fallback is not null && fallback != model:
+                    model = fallback;
+                    continue;
+                case GeminiOutcome.ModelNotFound notFound:
+                    return new VariantResult.Permanent($"Gemini model '{notFound.Model}' was not found: {notFound.Message}");
+                case GeminiOutcome.Blocked { RetryOnce: true } blocked:
+                    return new VariantResult.RetryOnce(BlockedMessage(blocked));
+                case GeminiOutcome.Blocked blocked:
+                    return new VariantResult.Permanent(BlockedMessage(blocked));
+                case GeminiOutcome.Rejected rejected:
+                    return new VariantResult.Permanent("Gemini rejected the request: " + rejected.Message);
+                case GeminiOutcome.Throttled throttled:
+                    return new VariantResult.Throttled(throttled);
+                case GeminiOutcome.Fatal fatal:
+                    return new VariantResult.Fatal($"Gemini refused the service (HTTP {fatal.StatusCode}): {fatal.Message}");
+                case GeminiOutcome.Retryable retryable:
+                    return new VariantResult.Retryable(
+                        $"Gemini error {(retryable.StatusCode == 0 ? "(no response)" : retryable.StatusCode)}: {retryable.Message}",
+                        retryable.RetryDelay);
+                default:
+                    return new VariantResult.Retryable("unexpected Gemini outcome " + outcome.GetType().Name, null);
+            }
+        }
+    }
+
+    private async Task<VariantResult> StoreAsync(
+        JobAssignment job, JobRow row, JobRequest request, int variant, GeminiOutcome.Image image,
+        Dictionary<int, StoredOutput> stored, CancellationToken cancellationToken)
+    {
+        var key = ObjectKeys.ForVariant(row.ClientId, job.JobId, variant, image.MimeType);
+        string? url = null;
+        for (var attempt = 1; url is null; attempt++)
+        {
+            try
+            {
+                url = await images.PutAsync(key, image.Bytes, image.MimeType, cancellationToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException && attempt < UploadTries)
+            {
+                LogUploadRetry(logger, job.JobId, job.Attempt, variant, attempt, exception);
+                await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), time, cancellationToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                return new VariantResult.Retryable($"upload failed after {UploadTries} tries: {exception.Message}", null);
+            }
+        }
+
+        var output = new StoredOutput(variant, key, url, ImageId(job.JobId, variant));
+        stored[variant] = output;
+        var progress = Math.Min(99, stored.Count * 100 / request.Variants);
+        if (!await jobs.AddOutputAsync(job.JobId, job.LeaseToken, output, image.MimeType, image.Bytes.Length, progress, cancellationToken))
+        {
+            Stop(StopCause.LeaseLost);
+            return new VariantResult.Lost();
+        }
+
+        return new VariantResult.Stored();
+    }
+
+    /// <summary>What the variants' results mean for the job; null when every variant is stored.</summary>
+    private JobEnd? Decide(JobAssignment job, VariantResult[] results)
+    {
+        if (results.OfType<VariantResult.Lost>().Any())
+        {
+            return new JobEnd.Abandon();
+        }
+
+        if (results.OfType<VariantResult.Fatal>().FirstOrDefault() is { } fatal)
+        {
+            return new JobEnd.StopService(fatal.Message);
+        }
+
+        if (results.OfType<VariantResult.Permanent>().FirstOrDefault() is { } permanent)
+        {
+            return new JobEnd.Fail(permanent.Message);
+        }
+
+        if (results.OfType<VariantResult.RetryOnce>().FirstOrDefault() is { } once && job.Attempt >= 2)
+        {
+            return new JobEnd.Fail(once.Message);
+        }
+
+        if (results.OfType<VariantResult.Throttled>().FirstOrDefault() is { } throttled)
+        {
+            return new JobEnd.Throttle(throttled.Outcome);
+        }
+
+        if (results.OfType<VariantResult.Paused>().Any())
+        {
+            return new JobEnd.Release("waiting for the Gemini budget after a 429", TimeSpan.Zero);
+        }
+
+        return results.OfType<VariantResult.Retryable>().FirstOrDefault() is { } retryable
+            ? new JobEnd.Retry(retryable.Message, retryable.RetryDelay)
+            : results.OfType<VariantResult.RetryOnce>().FirstOrDefault() is { } first
+                ? new JobEnd.Retry(first.Message, null)
+                : null;
+    }
+
+    private async Task FinishAsync(JobAssignment job, JobEnd end)
+    {
+        // The outcome is written even when the run was stopped; the lease fences it if the claim is no longer ours.
+        using var writeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), time);
+        var ct = writeTimeout.Token;
+        try
+        {
+            switch (end)
+            {
+                case JobEnd.Complete complete:
+                    if (await jobs.CompleteAsync(job.JobId, job.LeaseToken, complete.ResultJson, ct))
+                    {
+                        LogCompleted(logger, job.JobId, job.Attempt);
+                    }
+
+                    break;
+                case JobEnd.Fail fail:
+                    LogFailed(logger, job.JobId, job.Attempt, fail.Error);
+                    await jobs.FailAsync(job.JobId, job.LeaseToken, fail.Error, ct);
+                    break;
+                case JobEnd.Retry retry:
+                    var status = await jobs.RetryAsync(
+                        job.JobId, job.LeaseToken, retry.Error, retryPolicy.Delay(job.Attempt, retry.ServerDelay), ct);
+                    LogRetry(logger, job.JobId, job.Attempt, status ?? "lost", retry.Error);
+                    break;
+                case JobEnd.Release release:
+                    await jobs.ReleaseAsync(job.JobId, job.LeaseToken, null, release.Delay, ct);
+                    LogReleased(logger, job.JobId, job.Attempt, release.Why);
+                    break;
+                case JobEnd.Throttle throttle:
+                    var delay = TimeSpan.Zero;
+                    if (_quotaEnabled)
+                    {
+                        await Quota.ReportThrottledAsync(throttle.Outcome.RetryDelay, throttle.Outcome.PerDay, ct);
+                    }
+                    else
+                    {
+                        delay = throttle.Outcome.RetryDelay ?? retryPolicy.Delay(job.Attempt);
+                    }
+
+                    await jobs.ReleaseAsync(job.JobId, job.LeaseToken, "Gemini quota exhausted (429): " + throttle.Outcome.Message, delay, ct);
+                    LogReleased(logger, job.JobId, job.Attempt, "Gemini answered 429");
+                    break;
+                case JobEnd.StopService stopService:
+                    await GrainFactory.GetGrain<IDispatcherGrain>(job.DispatcherKey).ReportFatalAsync(stopService.Reason, ct);
+                    await jobs.ReleaseAsync(job.JobId, job.LeaseToken, stopService.Reason, TimeSpan.FromSeconds(60), ct);
+                    break;
+                case JobEnd.Abandon:
+                    LogAbandoned(logger, job.JobId, job.Attempt);
+                    break;
+            }
+        }
+        catch (Exception exception)
+        {
+            // The row stays processing under this lease; its expiry puts the job back.
+            LogFinishFailed(logger, job.JobId, job.Attempt, exception);
+        }
+
+        await ReleaseSlotsAsync(job, job.ReservedRequests - _slotsAccounted);
+        try
+        {
+            await GrainFactory.GetGrain<IDispatcherGrain>(job.DispatcherKey).JobFinishedAsync(job.JobId);
+        }
+        catch (Exception exception)
+        {
+            LogFinishFailed(logger, job.JobId, job.Attempt, exception);
+        }
+
+        DeactivateOnIdle();
+    }
+
+    private async Task ReleaseSlotsAsync(JobAssignment job, int unused)
+    {
+        if (_quotaEnabled && unused > 0)
+        {
+            _slotsAccounted += unused;
+            try
+            {
+                await Quota.ReleaseAsync(job.ReservationId, unused);
+            }
+            catch (Exception exception)
+            {
+                // Unreleased slots only free later: the budget is under-used for a moment, never exceeded.
+                LogFinishFailed(logger, job.JobId, job.Attempt, exception);
+            }
+        }
+    }
+
+    private async Task RenewLeaseAsync(JobAssignment job, CancellationTokenSource stop, CancellationToken cancellationToken)
+    {
+        if (stop.IsCancellationRequested)
+        {
+            return;
+        }
+
+        try
+        {
+            if (!await jobs.RenewLeaseAsync(job.JobId, job.LeaseToken, _options.LeaseDuration, cancellationToken))
+            {
+                LogLeaseLost(logger, job.JobId, job.Attempt);
+                Stop(StopCause.LeaseLost);
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The database is unreachable for now; the next renewal tries again before the lease runs out.
+            LogFinishFailed(logger, job.JobId, job.Attempt, exception);
+        }
+    }
+
+    /// <summary>The stable id of a job's variant: the same on every attempt.</summary>
+    public static string ImageId(string jobId, int variant)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes($"{jobId}/{variant}"));
+        return "img_" + Convert.ToHexStringLower(hash, 0, 12);
+    }
+
+    private static string BlockedMessage(GeminiOutcome.Blocked blocked) =>
+        $"Gemini returned no image ({blocked.Reason})" + (string.IsNullOrWhiteSpace(blocked.Text) ? "" : ": " + Shorten(blocked.Text));
+
+    private static string Shorten(string text) => text.Length <= 300 ? text : text[..300] + "...";
+
+    private abstract record VariantResult
+    {
+        public sealed record Stored : VariantResult;
+
+        public sealed record Lost : VariantResult;
+
+        public sealed record Paused : VariantResult;
+
+        public sealed record Throttled(GeminiOutcome.Throttled Outcome) : VariantResult;
+
+        public sealed record Fatal(string Message) : VariantResult;
+
+        public sealed record Permanent(string Message) : VariantResult;
+
+        public sealed record RetryOnce(string Message) : VariantResult;
+
+        public sealed record Retryable(string Message, TimeSpan? RetryDelay) : VariantResult;
+    }
+
+    private abstract record JobEnd
+    {
+        public sealed record Complete(string ResultJson) : JobEnd;
+
+        public sealed record Fail(string Error) : JobEnd;
+
+        public sealed record Retry(string Error, TimeSpan? ServerDelay) : JobEnd;
+
+        public sealed record Release(string Why, TimeSpan Delay) : JobEnd;
+
+        public sealed record Throttle(GeminiOutcome.Throttled Outcome) : JobEnd;
+
+        public sealed record StopService(string Reason) : JobEnd;
+
+        public sealed record Abandon : JobEnd;
+    }
+}

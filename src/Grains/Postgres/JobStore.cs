@@ -1,0 +1,235 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace GenerationWorker.Grains.Postgres;
+
+/// <summary>A claimed job, as the claim query returns it.</summary>
+/// <param name="Id">The job id.</param>
+/// <param name="LeaseToken">The claim's fencing token.</param>
+/// <param name="Attempt">attempts after the claim.</param>
+/// <param name="MaxAttempts">max_attempts of the row.</param>
+/// <param name="Cost">Gemini requests the job still needs.</param>
+public sealed record ClaimedJob(string Id, Guid LeaseToken, int Attempt, int MaxAttempts, int Cost);
+
+/// <summary>What a job grain reads to run a claim.</summary>
+/// <param name="ClientId">The tenant (part of the storage path).</param>
+/// <param name="Type">The job type as the app wrote it.</param>
+/// <param name="PayloadJson">The payload's JSON text.</param>
+/// <param name="Attempt">attempts of the row.</param>
+/// <param name="MaxAttempts">max_attempts of the row.</param>
+public sealed record JobRow(string ClientId, string Type, string PayloadJson, int Attempt, int MaxAttempts);
+
+/// <summary>A variant already generated and stored.</summary>
+/// <param name="Variant">The variant index, from 0.</param>
+/// <param name="ObjectKey">The storage key.</param>
+/// <param name="Url">The public URL.</param>
+/// <param name="ImageId">The stable image id.</param>
+public sealed record StoredOutput(int Variant, string ObjectKey, string Url, string ImageId);
+
+/// <summary>A job put back or failed by a rescue.</summary>
+/// <param name="Id">The job id.</param>
+/// <param name="Status">Its new status: pending, or failed when its attempts were spent.</param>
+public sealed record RescuedJob(string Id, string Status);
+
+/// <summary>
+/// The <c>generation_job</c> table: the source of truth for every job. Every write made for a claim is conditioned on
+/// the claim's lease token, so a claim that was lost (rescued, cancelled) can change nothing.
+/// </summary>
+public sealed class JobStore(NpgsqlDataSource dataSource)
+{
+    /// <summary>The Gemini requests each of the next <paramref name="limit"/> claimable jobs needs, in claim order.</summary>
+    public async Task<IReadOnlyList<int>> PeekCostsAsync(int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobPeekCosts"));
+        command.Parameters.AddWithValue("Limit", limit);
+        var costs = new List<int>(limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            costs.Add(reader.GetInt32(0));
+        }
+
+        return costs;
+    }
+
+    /// <summary>Claims up to <paramref name="limit"/> jobs whose requests fit in <paramref name="budget"/>.</summary>
+    public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(
+        string owner, int limit, int budget, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobClaim"));
+        command.Parameters.AddWithValue("Owner", owner);
+        command.Parameters.AddWithValue("Limit", limit);
+        command.Parameters.AddWithValue("Budget", (long)budget);
+        command.Parameters.AddWithValue("LeaseSeconds", lease.TotalSeconds);
+        var claimed = new List<ClaimedJob>(limit);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            claimed.Add(new ClaimedJob(
+                reader.GetString(0), reader.GetGuid(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4)));
+        }
+
+        return claimed;
+    }
+
+    /// <summary>When the earliest pending job that is not claimable yet becomes claimable, or null.</summary>
+    public async Task<DateTimeOffset?> NextScheduledAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobNextScheduled"));
+        var value = await command.ExecuteScalarAsync(cancellationToken);
+        return value is DateTime at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null;
+    }
+
+    /// <summary>Reads the job of a claim, or null when the claim is no longer held.</summary>
+    public async Task<JobRow?> LoadAsync(string id, Guid leaseToken, CancellationToken cancellationToken)
+    {
+        await using var command = Fenced("JobLoad", id, leaseToken);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        if (!await reader.ReadAsync(cancellationToken))
+        {
+            return null;
+        }
+
+        return new JobRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4));
+    }
+
+    /// <summary>The variants of a job already stored.</summary>
+    public async Task<IReadOnlyList<StoredOutput>> OutputsAsync(string id, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobOutputs"));
+        command.Parameters.AddWithValue("Id", id);
+        var outputs = new List<StoredOutput>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            outputs.Add(new StoredOutput(reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)));
+        }
+
+        return outputs;
+    }
+
+    /// <summary>Records a stored variant and the progress; false when the lease is lost.</summary>
+    public async Task<bool> AddOutputAsync(
+        string id, Guid leaseToken, StoredOutput output, string contentType, int sizeBytes, int progress,
+        CancellationToken cancellationToken)
+    {
+        await using var command = Fenced("JobOutputAdd", id, leaseToken);
+        command.Parameters.AddWithValue("Variant", output.Variant);
+        command.Parameters.AddWithValue("ObjectKey", output.ObjectKey);
+        command.Parameters.AddWithValue("Url", output.Url);
+        command.Parameters.AddWithValue("ImageId", output.ImageId);
+        command.Parameters.AddWithValue("ContentType", contentType);
+        command.Parameters.AddWithValue("SizeBytes", sizeBytes);
+        command.Parameters.AddWithValue("Progress", progress);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>Extends a claim's lease; false when the lease is lost.</summary>
+    public async Task<bool> RenewLeaseAsync(string id, Guid leaseToken, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        await using var command = Fenced("JobRenewLease", id, leaseToken);
+        command.Parameters.AddWithValue("LeaseSeconds", lease.TotalSeconds);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>Completes a claim with its result JSON; false when the lease is lost.</summary>
+    public async Task<bool> CompleteAsync(string id, Guid leaseToken, string resultJson, CancellationToken cancellationToken)
+    {
+        await using var command = Fenced("JobComplete", id, leaseToken);
+        command.Parameters.AddWithValue("Result", NpgsqlDbType.Text, resultJson);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>Fails a claim for good; false when the lease is lost.</summary>
+    public async Task<bool> FailAsync(string id, Guid leaseToken, string error, CancellationToken cancellationToken)
+    {
+        await using var command = Fenced("JobFail", id, leaseToken);
+        command.Parameters.AddWithValue("Error", error);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>
+    /// A retryable failure: pending again after <paramref name="delay"/>, or failed when the attempts are spent.
+    /// </summary>
+    /// <returns>The new status (pending or failed), or null when the lease is lost.</returns>
+    public async Task<string?> RetryAsync(string id, Guid leaseToken, string error, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        await using var command = Fenced("JobRetry", id, leaseToken);
+        command.Parameters.AddWithValue("Error", error);
+        command.Parameters.AddWithValue("DelaySeconds", delay.TotalSeconds);
+        return await ReadStatusAsync(command, cancellationToken);
+    }
+
+    /// <summary>Gives a claim back without spending its attempt; false when the lease is lost.</summary>
+    public async Task<bool> ReleaseAsync(string id, Guid leaseToken, string? error, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        await using var command = Fenced("JobRelease", id, leaseToken);
+        command.Parameters.Add(new NpgsqlParameter("Error", NpgsqlDbType.Text) { Value = (object?)error ?? DBNull.Value });
+        command.Parameters.AddWithValue("DelaySeconds", delay.TotalSeconds);
+        return await ReadStatusAsync(command, cancellationToken) is not null;
+    }
+
+    /// <summary>Puts back every claim whose lease expired.</summary>
+    public async Task<IReadOnlyList<RescuedJob>> RescueExpiredAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobRescueExpired"));
+        return await ReadRescuedAsync(command, cancellationToken);
+    }
+
+    /// <summary>Puts back every claim held by the given (dead) owners.</summary>
+    public async Task<IReadOnlyList<RescuedJob>> RescueOwnersAsync(IReadOnlyCollection<string> owners, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobRescueOwners"));
+        command.Parameters.AddWithValue("Owners", owners.ToArray());
+        return await ReadRescuedAsync(command, cancellationToken);
+    }
+
+    /// <summary>Which of <paramref name="ids"/> are still processing under <paramref name="owner"/>.</summary>
+    public async Task<IReadOnlySet<string>> StillHeldAsync(IReadOnlyCollection<string> ids, string owner, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobStillHeld"));
+        command.Parameters.AddWithValue("Ids", ids.ToArray());
+        command.Parameters.AddWithValue("Owner", owner);
+        var held = new HashSet<string>(StringComparer.Ordinal);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            held.Add(reader.GetString(0));
+        }
+
+        return held;
+    }
+
+    /// <summary>Throws unless the database answers.</summary>
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("DatabasePing"));
+        await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    private NpgsqlCommand Fenced(string query, string id, Guid leaseToken)
+    {
+        var command = dataSource.CreateCommand(SqlQueries.Get(query));
+        command.Parameters.AddWithValue("Id", id);
+        command.Parameters.AddWithValue("LeaseToken", leaseToken);
+        return command;
+    }
+
+    private static async Task<string?> ReadStatusAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        return await reader.ReadAsync(cancellationToken) ? reader.GetString(1) : null;
+    }
+
+    private static async Task<IReadOnlyList<RescuedJob>> ReadRescuedAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    {
+        var rescued = new List<RescuedJob>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            rescued.Add(new RescuedJob(reader.GetString(0), reader.GetString(1)));
+        }
+
+        return rescued;
+    }
+}

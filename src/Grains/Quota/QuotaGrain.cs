@@ -1,0 +1,246 @@
+using GenerationWorker.Interfaces;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Runtime;
+using Orleans.Storage;
+
+namespace GenerationWorker.Grains.Quota;
+
+/// <summary>
+/// The cluster's one Gemini budget: at most <see cref="QuotaOptions.RequestsPerWindow"/> requests in ANY window of
+/// <see cref="QuotaOptions.Window"/>, counted per request (every variant, every retry) across every silo.
+/// </summary>
+/// <remarks>
+/// <para>The budget is a set of slots. A slot is taken when it is reserved, and frees one window (plus a small margin)
+/// after its request was announced with <see cref="BeginRequestAsync"/>, or at once when released unused. At any
+/// instant at most <c>budget</c> slots are taken, and every request of a window holds its slot at the window's last
+/// request, so no window can see more than <c>budget</c> requests, whatever the calendar.</para>
+/// <para>Grants are persisted (ETag-checked) before they are returned. A second activation during a membership change
+/// fails its write and cannot grant. Sends and releases are persisted lazily: after a reactivation every pending slot
+/// is held for one more window, which can only under-use the budget, never exceed it.</para>
+/// </remarks>
+public sealed partial class QuotaGrain(
+    [PersistentState("quota", "quota")] IPersistentState<QuotaState> state,
+    IOptions<QuotaOptions> options,
+    TimeProvider time,
+    ILogger<QuotaGrain> logger) : Grain, IQuotaGrain
+{
+    /// <summary>How long reserved slots wait for their requests before they free.</summary>
+    private static readonly TimeSpan MinimumHold = TimeSpan.FromMinutes(2);
+
+    /// <summary>A silo that asked within this time counts as wanting a share.</summary>
+    private static readonly TimeSpan DemandMemory = TimeSpan.FromSeconds(5);
+
+    private readonly QuotaOptions _options = options.Value;
+    private readonly Dictionary<string, DateTimeOffset> _lastDemand = new(StringComparer.Ordinal);
+    private bool _dirty;
+
+    private TimeSpan SlotLife => _options.Window + _options.SafetyMargin;
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        // Sends announced after the last write are unknown: hold every pending slot one more window.
+        var holdAtLeast = time.GetUtcNow() + SlotLife;
+        foreach (var reservation in state.State.Reservations.Where(r => r.Pending > 0 && r.HoldUntil < holdAtLeast))
+        {
+            reservation.HoldUntil = holdAtLeast;
+        }
+
+        this.RegisterGrainTimer(FlushAsync, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        LogActivated(logger, _options.RequestsPerWindow, _options.Window.TotalSeconds, Occupied(time.GetUtcNow()));
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task<QuotaGrant> AcquireAsync(string siloId, int wanted, int minimum, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        if (IsPaused(now))
+        {
+            return new QuotaGrant(Guid.Empty, 0, state.State.PausedUntil, true);
+        }
+
+        _lastDemand[siloId] = now;
+        minimum = Math.Clamp(minimum, 1, _options.RequestsPerWindow);
+        var available = _options.RequestsPerWindow - Occupied(now);
+        var activeSilos = _lastDemand.Count(d => now - d.Value < DemandMemory);
+        var fairShare = Math.Max(minimum, (_options.RequestsPerWindow + activeSilos - 1) / Math.Max(activeSilos, 1));
+        var heldBySilo = state.State.Reservations.Where(r => r.SiloId == siloId).Sum(r => Held(r, now));
+        var granted = Math.Min(Math.Min(wanted, available), fairShare - heldBySilo);
+        if (granted < minimum)
+        {
+            return new QuotaGrant(Guid.Empty, 0, NextFree(now), false);
+        }
+
+        var reservation = new QuotaReservation
+        {
+            Id = Guid.NewGuid(),
+            SiloId = siloId,
+            Pending = granted,
+            HoldUntil = now + (SlotLife > MinimumHold ? SlotLife : MinimumHold),
+        };
+        Prune(now);
+        state.State.Reservations.Add(reservation);
+        state.State.ConsecutiveThrottles = 0;
+        await WriteOrStepAsideAsync();
+        return new QuotaGrant(reservation.Id, granted, granted < wanted ? NextFree(now) : null, false);
+    }
+
+    /// <inheritdoc />
+    public Task<bool> BeginRequestAsync(Guid reservationId, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        if (IsPaused(now))
+        {
+            return Task.FromResult(false);
+        }
+
+        var reservation = state.State.Reservations.Find(r => r.Id == reservationId);
+        if (reservation is { Pending: > 0 } && now < reservation.HoldUntil)
+        {
+            reservation.Pending--;
+            reservation.Sent.Add(now);
+            _dirty = true;
+            return Task.FromResult(true);
+        }
+
+        // The reservation's slots were used up or have expired (a fallback model, a slow job): a fresh slot if one is free.
+        if (Occupied(now) >= _options.RequestsPerWindow)
+        {
+            return Task.FromResult(false);
+        }
+
+        if (reservation is null)
+        {
+            reservation = new QuotaReservation { Id = reservationId, SiloId = "", HoldUntil = now };
+            state.State.Reservations.Add(reservation);
+        }
+
+        reservation.Sent.Add(now);
+        _dirty = true;
+        return Task.FromResult(true);
+    }
+
+    /// <inheritdoc />
+    public Task ReleaseAsync(Guid reservationId, int unused, CancellationToken cancellationToken = default)
+    {
+        var reservation = state.State.Reservations.Find(r => r.Id == reservationId);
+        if (reservation is not null && unused > 0)
+        {
+            reservation.Pending = Math.Max(0, reservation.Pending - unused);
+            _dirty = true;
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task ReportThrottledAsync(TimeSpan? retryDelay, bool perDay, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        var until = perDay
+            ? NextPacificMidnight(now)
+            : now + (retryDelay ?? TimeSpan.FromSeconds(Math.Min(60, 2 << Math.Min(state.State.ConsecutiveThrottles, 5))));
+        if (state.State.PausedUntil is { } current && current >= until)
+        {
+            return;
+        }
+
+        state.State.PausedUntil = until;
+        if (retryDelay is null)
+        {
+            state.State.ConsecutiveThrottles++;
+        }
+
+        LogPaused(logger, until, perDay, retryDelay?.TotalSeconds);
+        await WriteOrStepAsideAsync();
+    }
+
+    /// <inheritdoc />
+    public Task<QuotaStatus> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        var sent = state.State.Reservations.Sum(r => r.Sent.Count(s => now - s < _options.Window));
+        return Task.FromResult(new QuotaStatus(
+            _options.RequestsPerWindow, _options.Window, Occupied(now), sent, IsPaused(now) ? state.State.PausedUntil : null));
+    }
+
+    /// <summary>Midnight in Pacific time after <paramref name="now"/>: when per-day Gemini quotas reset.</summary>
+    public static DateTimeOffset NextPacificMidnight(DateTimeOffset now)
+    {
+        var pacific = TimeZoneInfo.FindSystemTimeZoneById("America/Los_Angeles");
+        var local = TimeZoneInfo.ConvertTime(now, pacific);
+        var midnight = local.Date.AddDays(1);
+        return new DateTimeOffset(midnight, pacific.GetUtcOffset(midnight));
+    }
+
+    private bool IsPaused(DateTimeOffset now) => state.State.PausedUntil is { } until && now < until;
+
+    private int Held(QuotaReservation reservation, DateTimeOffset now) =>
+        (now < reservation.HoldUntil ? reservation.Pending : 0) + reservation.Sent.Count(s => now < s + SlotLife);
+
+    private int Occupied(DateTimeOffset now) => state.State.Reservations.Sum(r => Held(r, now));
+
+    private DateTimeOffset NextFree(DateTimeOffset now)
+    {
+        var next = DateTimeOffset.MaxValue;
+        foreach (var reservation in state.State.Reservations)
+        {
+            if (reservation.Pending > 0 && reservation.HoldUntil > now && reservation.HoldUntil < next)
+            {
+                next = reservation.HoldUntil;
+            }
+
+            foreach (var sent in reservation.Sent)
+            {
+                var free = sent + SlotLife;
+                if (free > now && free < next)
+                {
+                    next = free;
+                }
+            }
+        }
+
+        return next == DateTimeOffset.MaxValue ? now : next;
+    }
+
+    private void Prune(DateTimeOffset now)
+    {
+        foreach (var reservation in state.State.Reservations)
+        {
+            reservation.Sent.RemoveAll(s => now >= s + SlotLife);
+        }
+
+        state.State.Reservations.RemoveAll(r => r.Sent.Count == 0 && (r.Pending == 0 || now >= r.HoldUntil));
+        foreach (var silo in _lastDemand.Where(d => now - d.Value >= DemandMemory).Select(d => d.Key).ToList())
+        {
+            _lastDemand.Remove(silo);
+        }
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_dirty)
+        {
+            Prune(time.GetUtcNow());
+            await WriteOrStepAsideAsync();
+        }
+    }
+
+    private async Task WriteOrStepAsideAsync()
+    {
+        try
+        {
+            await state.WriteStateAsync();
+            _dirty = false;
+        }
+        catch (InconsistentStateException exception)
+        {
+            // Another activation wrote since this one read: this one must not grant anything more.
+            LogSteppingAside(logger, exception);
+            DeactivateOnIdle();
+            throw;
+        }
+    }
+}

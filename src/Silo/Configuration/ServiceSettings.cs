@@ -1,0 +1,326 @@
+using System.Globalization;
+using System.Net;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Gemini;
+using GenerationWorker.Grains.Quota;
+using GenerationWorker.Grains.Storage;
+
+namespace GenerationWorker.Silo.Configuration;
+
+/// <summary>Configuration that cannot start the service; the message names every variable to fix.</summary>
+public sealed class ConfigurationException(IReadOnlyList<string> errors)
+    : Exception("Invalid configuration:\n  " + string.Join("\n  ", errors))
+{
+    /// <summary>One line per problem, each naming its environment variable.</summary>
+    public IReadOnlyList<string> Errors { get; } = errors;
+}
+
+/// <summary>The silo's own settings: where it listens and how it joins the cluster.</summary>
+public sealed class SiloSettings
+{
+    /// <summary><c>PORT</c>: HTTP port of /health, the dashboard and local files; default 8080.</summary>
+    public int HttpPort { get; set; } = 8080;
+
+    /// <summary><c>SILO_PORT</c>: silo-to-silo port; default 11111.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary><c>GATEWAY_PORT</c>: client gateway port; default 30000.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary><c>ORLEANS_CLUSTER_ID</c>: silos with the same id and database form one cluster; default generation-worker.</summary>
+    public string ClusterId { get; set; } = "generation-worker";
+
+    /// <summary><c>ORLEANS_ADVERTISED_IP</c>: the address other silos reach this one at; default: detected.</summary>
+    public IPAddress AdvertisedIp { get; set; } = IPAddress.Loopback;
+
+    /// <summary><c>DASHBOARD_USERNAME</c>; the dashboard is off unless both it and the password are set.</summary>
+    public string? DashboardUsername { get; set; }
+
+    /// <summary><c>DASHBOARD_PASSWORD</c> (never logged).</summary>
+    public string? DashboardPassword { get; set; }
+
+    /// <summary>True when the dashboard is served (both credentials set).</summary>
+    public bool DashboardEnabled => DashboardUsername is not null && DashboardPassword is not null;
+}
+
+/// <summary>Everything the service reads from its environment, validated at once.</summary>
+public sealed class ServiceSettings
+{
+    /// <summary><c>DATABASE_URL</c>, as an Npgsql connection string.</summary>
+    public required string ConnectionString { get; init; }
+
+    /// <summary>Silo, ports and dashboard.</summary>
+    public required SiloSettings Silo { get; init; }
+
+    /// <summary>Claiming and running jobs.</summary>
+    public required WorkerOptions Worker { get; init; }
+
+    /// <summary>The cluster's Gemini budget.</summary>
+    public required QuotaOptions Quota { get; init; }
+
+    /// <summary>Gemini.</summary>
+    public required GeminiOptions Gemini { get; init; }
+
+    /// <summary>Image storage.</summary>
+    public required StorageOptions Storage { get; init; }
+
+    /// <summary>Reads only <c>DATABASE_URL</c> (for the <c>migrate</c> command); other settings keep their defaults.</summary>
+    public static ServiceSettings LoadDatabaseOnly(Func<string, string?> env)
+    {
+        var read = new Reader(env);
+        var connectionString = read.Required("DATABASE_URL", DatabaseUrl.ToConnectionString, "a postgres:// URL or an Npgsql connection string");
+        read.ThrowIfAny();
+        return new ServiceSettings
+        {
+            ConnectionString = connectionString!,
+            Silo = new SiloSettings(),
+            Worker = new WorkerOptions(),
+            Quota = new QuotaOptions(),
+            Gemini = new GeminiOptions(),
+            Storage = new StorageOptions(),
+        };
+    }
+
+    /// <summary>Reads and validates every setting; throws <see cref="ConfigurationException"/> listing all problems.</summary>
+    public static ServiceSettings Load(Func<string, string?> env)
+    {
+        var read = new Reader(env);
+        var connectionString = read.Required("DATABASE_URL", DatabaseUrl.ToConnectionString, "a postgres:// URL or an Npgsql connection string");
+        var silo = new SiloSettings
+        {
+            HttpPort = read.Int("PORT", 8080, 1, 65535),
+            SiloPort = read.Int("SILO_PORT", 11111, 1, 65535),
+            GatewayPort = read.Int("GATEWAY_PORT", 30000, 1, 65535),
+            ClusterId = read.Text("ORLEANS_CLUSTER_ID") ?? "generation-worker",
+            AdvertisedIp = read.Optional("ORLEANS_ADVERTISED_IP", IPAddress.Parse, "an IPv4 or IPv6 address") ?? DetectPrivateAddress(),
+            DashboardUsername = read.Text("DASHBOARD_USERNAME"),
+            DashboardPassword = read.Text("DASHBOARD_PASSWORD"),
+        };
+        if ((silo.DashboardUsername is null) != (silo.DashboardPassword is null))
+        {
+            read.Error(silo.DashboardUsername is null ? "DASHBOARD_USERNAME" : "DASHBOARD_PASSWORD",
+                "must be set together with " + (silo.DashboardUsername is null ? "DASHBOARD_PASSWORD" : "DASHBOARD_USERNAME") + " (or neither, to turn the dashboard off)");
+        }
+
+        var worker = new WorkerOptions
+        {
+            Concurrency = read.Int("WORKER_CONCURRENCY", 5, 1, 10_000),
+            PollInterval = TimeSpan.FromMilliseconds(read.Int("POLL_INTERVAL_MS", 1000, 10, 3_600_000)),
+            ListenEnabled = read.Bool("LISTEN_ENABLED", true),
+            LeaseDuration = read.Seconds("JOB_LEASE_SECONDS", 60, 3, 3600),
+            JobTimeout = read.Seconds("JOB_TIMEOUT_SECONDS", 600, 1, 86_400),
+            ShutdownTimeout = read.Seconds("SHUTDOWN_TIMEOUT_SECONDS", 25, 0, 3600),
+            RetryBaseDelay = read.Seconds("RETRY_BASE_SECONDS", 5, 0, 3600),
+            RetryMaxDelay = read.Seconds("RETRY_MAX_SECONDS", 300, 0, 86_400),
+            ImageUrlAllowPrivate = read.Bool("IMAGE_URL_ALLOW_PRIVATE", false),
+            ImageFetchTimeout = read.Seconds("IMAGE_FETCH_TIMEOUT_SECONDS", 30, 0.1, 600),
+        };
+        var quota = new QuotaOptions
+        {
+            RequestsPerWindow = read.Int("MAX_JOBS_PER_MINUTE", 60, 0, 10_000_000),
+            Window = read.Seconds("QUOTA_WINDOW_SECONDS", 60, 1, 86_400),
+        };
+        if (quota.RequestsPerWindow is > 0 and < 8)
+        {
+            read.Error("MAX_JOBS_PER_MINUTE", "must be 0 (no budget) or at least 8, so that a job of 8 variants fits in one window");
+        }
+
+        var gemini = new GeminiOptions
+        {
+            ApiKey = read.Required("GEMINI_API_KEY", key => key, "the Gemini API key") ?? "",
+            BaseUrl = read.Optional("GEMINI_BASE_URL", ParseHttpUrl, "an http(s) URL") ?? new Uri("https://generativelanguage.googleapis.com"),
+            Model = read.Text("GEMINI_MODEL") ?? "gemini-2.5-flash-image",
+            FallbackModel = read.Text("GEMINI_FALLBACK_MODEL"),
+            Timeout = read.Seconds("GEMINI_TIMEOUT_SECONDS", 300, 1, 3600),
+        };
+        var storage = ReadStorage(read, silo.HttpPort);
+        read.ThrowIfAny();
+        return new ServiceSettings
+        {
+            ConnectionString = connectionString!,
+            Silo = silo,
+            Worker = worker,
+            Quota = quota,
+            Gemini = gemini,
+            Storage = storage,
+        };
+    }
+
+    private static StorageOptions ReadStorage(Reader read, int httpPort)
+    {
+        var kind = read.Optional("STORAGE", value => value.ToLowerInvariant() switch
+        {
+            "r2" or "s3" => StorageKind.R2,
+            "local" => StorageKind.Local,
+            _ => throw new FormatException(),
+        }, "r2 or local") ?? StorageKind.R2;
+        var storage = new StorageOptions { Kind = kind };
+        if (kind == StorageKind.Local)
+        {
+            storage.LocalDirectory = read.Text("LOCAL_STORAGE_DIR") ?? ".local/storage";
+            storage.PublicUrl = read.Optional("R2_PUBLIC_URL", value => ParseHttpUrl(value).ToString().TrimEnd('/'), "an http(s) URL")
+                ?? $"http://localhost:{httpPort}/files";
+            return storage;
+        }
+
+        storage.Endpoint = read.Optional("R2_ENDPOINT", ParseHttpUrl, "an http(s) URL");
+        storage.AccountId = read.Text("R2_ACCOUNT_ID");
+        if (storage.Endpoint is null && storage.AccountId is null)
+        {
+            read.Error("R2_ACCOUNT_ID", "is required (or set R2_ENDPOINT for another S3-compatible store, or STORAGE=local)");
+        }
+
+        storage.AccessKeyId = read.Required("R2_ACCESS_KEY_ID", v => v, "the R2 access key id") ?? "";
+        storage.SecretAccessKey = read.Required("R2_SECRET_ACCESS_KEY", v => v, "the R2 secret access key") ?? "";
+        storage.Bucket = read.Required("R2_BUCKET", v => v, "the bucket name") ?? "";
+        storage.PublicUrl = read.Required("R2_PUBLIC_URL", value => ParseHttpUrl(value).ToString().TrimEnd('/'), "the bucket's public http(s) URL") ?? "";
+        return storage;
+    }
+
+    private static Uri ParseHttpUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            ? uri
+            : throw new FormatException();
+
+    /// <summary>
+    /// This host's private address: an IPv6 unique-local address (Railway's private network) if there is one, else a
+    /// private IPv4 address, else any other address of an interface that is up, else loopback.
+    /// </summary>
+    public static IPAddress DetectPrivateAddress()
+    {
+        var addresses = NetworkInterface.GetAllNetworkInterfaces()
+            .Where(nic => nic.OperationalStatus == OperationalStatus.Up && nic.NetworkInterfaceType != NetworkInterfaceType.Loopback)
+            .SelectMany(nic => nic.GetIPProperties().UnicastAddresses.Select(u => u.Address))
+            .Where(address => !IPAddress.IsLoopback(address) && !address.IsIPv6LinkLocal)
+            .ToList();
+        return addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetworkV6 && (a.GetAddressBytes()[0] & 0xFE) == 0xFC)
+            ?? addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && IsPrivateV4(a))
+            ?? addresses.FirstOrDefault()
+            ?? IPAddress.Loopback;
+    }
+
+    private static bool IsPrivateV4(IPAddress address)
+    {
+        var b = address.GetAddressBytes();
+        return b[0] == 10 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168) || (b[0] == 100 && b[1] >= 64 && b[1] <= 127);
+    }
+
+    /// <summary>Reads variables and collects every problem before failing.</summary>
+    private sealed class Reader(Func<string, string?> env)
+    {
+        private readonly List<string> _errors = [];
+
+        public void Error(string name, string message) => _errors.Add($"{name} {message}");
+
+        public void ThrowIfAny()
+        {
+            if (_errors.Count > 0)
+            {
+                throw new ConfigurationException(_errors);
+            }
+        }
+
+        public string? Text(string name) => env(name) is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
+
+        public T? Required<T>(string name, Func<string, T> parse, string expected)
+            where T : class
+        {
+            if (Text(name) is null)
+            {
+                Error(name, $"is required: set it to {expected}");
+                return null;
+            }
+
+            return Optional(name, parse, expected);
+        }
+
+        public T? Optional<T>(string name, Func<string, T> parse, string expected)
+            where T : class
+        {
+            if (Text(name) is not { } value)
+            {
+                return null;
+            }
+
+            try
+            {
+                return parse(value);
+            }
+            catch (FormatException exception)
+            {
+                Error(name, string.IsNullOrEmpty(exception.Message) || exception.Message.StartsWith("One of the identified", StringComparison.Ordinal)
+                    ? $"must be {expected}"
+                    : exception.Message);
+                return null;
+            }
+        }
+
+        public StorageKind? Optional(string name, Func<string, StorageKind> parse, string expected)
+        {
+            if (Text(name) is not { } value)
+            {
+                return null;
+            }
+
+            try
+            {
+                return parse(value);
+            }
+            catch (FormatException)
+            {
+                Error(name, $"must be {expected} (got '{value}')");
+                return null;
+            }
+        }
+
+        public int Int(string name, int fallback, int min, int max)
+        {
+            if (Text(name) is not { } value)
+            {
+                return fallback;
+            }
+
+            if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) || number < min || number > max)
+            {
+                Error(name, $"must be a whole number from {min} to {max} (got '{value}')");
+                return fallback;
+            }
+
+            return number;
+        }
+
+        public TimeSpan Seconds(string name, double fallback, double min, double max)
+        {
+            if (Text(name) is not { } value)
+            {
+                return TimeSpan.FromSeconds(fallback);
+            }
+
+            if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || number < min || number > max)
+            {
+                Error(name, $"must be a number of seconds from {min} to {max} (got '{value}')");
+                return TimeSpan.FromSeconds(fallback);
+            }
+
+            return TimeSpan.FromSeconds(number);
+        }
+
+        public bool Bool(string name, bool fallback)
+        {
+            switch (Text(name)?.ToLowerInvariant())
+            {
+                case null:
+                    return fallback;
+                case "true" or "1" or "yes":
+                    return true;
+                case "false" or "0" or "no":
+                    return false;
+                default:
+                    Error(name, $"must be true or false (got '{Text(name)}')");
+                    return fallback;
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Postgres;
+using GenerationWorker.Interfaces;
+using Orleans.Runtime;
+
+namespace GenerationWorker.Silo.Health;
+
+/// <summary><c>/health</c>, <c>/health/live</c> and <c>/status</c>.</summary>
+public static class HealthEndpoints
+{
+    private static readonly TimeSpan DatabaseTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>Maps the health endpoints.</summary>
+    /// <remarks>
+    /// <c>/health</c> is 200 <c>{"status":"healthy","worker":"running"}</c> only while this silo is active in the
+    /// cluster, its worker runs and the database answers; otherwise 503 with status starting, draining or unhealthy
+    /// (and the reason). A paused Gemini budget is not a broken process: it stays 200 and adds <c>"quota":"paused"</c>.
+    /// <c>/health/live</c> is 200 while the process runs and touches nothing remote.
+    /// </remarks>
+    public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/health/live", () => Results.Json(new { status = "alive" }));
+        app.MapGet("/health", async (ISiloStatusOracle silo, WorkerHealth worker, JobStore jobs, CancellationToken ct) =>
+        {
+            if (worker.Draining || silo.CurrentStatus is SiloStatus.ShuttingDown or SiloStatus.Stopping or SiloStatus.Dead)
+            {
+                return Results.Json(new { status = "draining" }, statusCode: 503);
+            }
+
+            if (silo.CurrentStatus != SiloStatus.Active || !worker.Running)
+            {
+                return Results.Json(new { status = "starting" }, statusCode: 503);
+            }
+
+            if (worker.Fatal is { } fatal)
+            {
+                return Results.Json(new { status = "unhealthy", error = fatal }, statusCode: 503);
+            }
+
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(DatabaseTimeout);
+            try
+            {
+                await jobs.PingAsync(timeout.Token);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                var why = exception is OperationCanceledException ? "no answer within 2 s" : exception.Message;
+                return Results.Json(new { status = "unhealthy", error = "database: " + why }, statusCode: 503);
+            }
+
+            return worker.QuotaPaused
+                ? Results.Json(new { status = "healthy", worker = "running", quota = "paused" })
+                : Results.Json(new { status = "healthy", worker = "running" });
+        });
+        app.MapGet("/status", async (IGrainFactory grains, ILocalSiloDetails silo, WorkerHealth worker) =>
+        {
+            var quota = await grains.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey).GetStatusAsync();
+            var dispatcher = await grains.GetGrain<IDispatcherGrain>(SiloIdentity.Of(silo.SiloAddress)).GetStatusAsync();
+            return Results.Json(new
+            {
+                silo = SiloIdentity.Of(silo.SiloAddress),
+                inFlight = dispatcher.InFlight,
+                claiming = dispatcher.Claiming,
+                stoppedReason = dispatcher.StoppedReason,
+                quota = new
+                {
+                    budget = quota.Budget,
+                    windowSeconds = quota.Window.TotalSeconds,
+                    inUse = quota.InUse,
+                    sentInWindow = quota.SentInWindow,
+                    remaining = Math.Max(0, quota.Budget - quota.InUse),
+                    pausedUntil = quota.PausedUntil,
+                },
+                draining = worker.Draining,
+            });
+        });
+        return app;
+    }
+}
