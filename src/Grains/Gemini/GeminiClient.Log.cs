@@ -1,0 +1,19 @@
+using Microsoft.Extensions.Logging;
+
+namespace GenerationWorker.Grains.Gemini;
+
+// What a call did, for operators: model, status and duration. Never the key, the prompt or image bytes.
+public sealed partial class GeminiClient
+{
+    [LoggerMessage(1, LogLevel.Information, "Gemini {Model} answered {StatusCode} in {DurationMs} ms: {Outcome}")]
+    private partial void LogAnswered(string model, int statusCode, long durationMs, string outcome);
+
+    [LoggerMessage(2, LogLevel.Warning, "Gemini {Model} gave no answer within {TimeoutSeconds} s")]
+    private partial void LogTimedOut(string model, double timeoutSeconds);
+
+    [LoggerMessage(3, LogLevel.Warning, "Gemini {Model} call failed after {DurationMs} ms: {Failure}")]
+    private partial void LogTransportFailed(string model, long durationMs, string failure);
+
+    [LoggerMessage(4, LogLevel.Debug, "Gemini {Model} call cancelled by the caller after {DurationMs} ms")]
+    private partial void LogCancelled(string model, long durationMs);
+}
