@@ -1,14 +1,13 @@
-using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Silo.Configuration;
-using GenerationWorker.Silo.Health;
 using GenerationWorker.Silo.Hosting;
-using GenerationWorker.Silo.Storage;
 
-// The silo: `GenerationWorker.Silo` runs the worker; `GenerationWorker.Silo migrate` applies the schema and exits.
+// `GenerationWorker.Silo` runs a silo of the worker; `GenerationWorker.Silo migrate` applies the schema and exits
+// (Railway's pre-deploy step). Bad configuration exits with code 2 and names each variable to fix.
+var migrateOnly = args is ["migrate", ..];
 ServiceSettings settings;
 try
 {
-    settings = args is ["migrate", ..]
+    settings = migrateOnly
         ? ServiceSettings.LoadDatabaseOnly(Environment.GetEnvironmentVariable)
         : ServiceSettings.Load(Environment.GetEnvironmentVariable);
 }
@@ -18,22 +17,13 @@ catch (ConfigurationException exception)
     return 2;
 }
 
-using (var loggerFactory = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true)))
+if (migrateOnly)
 {
-    var migrator = new SchemaMigrator(loggerFactory.CreateLogger<SchemaMigrator>());
-    await StartupDatabase.MigrateWithRetryAsync(migrator, settings.ConnectionString, loggerFactory.CreateLogger("Startup"));
-}
-
-if (args is ["migrate", ..])
-{
+    using var services = new ServiceCollection().AddLogging(l => l.AddSimpleConsole(o => o.SingleLine = true)).BuildServiceProvider();
+    await WorkerApp.MigrateAsync(services, settings.ConnectionString);
     return 0;
 }
 
-var builder = WebApplication.CreateBuilder(args);
-builder.AddGenerationWorkerSilo(settings);
-var app = builder.Build();
-app.MapProtectedDashboard(settings.Silo);
-app.MapHealthEndpoints();
-app.MapLocalImageFiles(settings.Storage);
+var app = await WorkerApp.BuildAsync(settings, args);
 await app.RunAsync();
 return 0;

@@ -130,7 +130,7 @@ public sealed partial class JobGrain(
             return new JobEnd.Abandon();
         }
 
-        var parsed = JobRequest.Parse(row.Type, row.PayloadJson);
+        var parsed = JobRequest.Parse(row.Type, row.PayloadJson, geminiOptions.Value.Model);
         if (parsed.Request is not { } request)
         {
             return new JobEnd.Fail(parsed.Error!);

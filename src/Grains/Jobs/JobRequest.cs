@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GenerationWorker.Grains.Gemini;
 
 namespace GenerationWorker.Grains.Jobs;
 
@@ -25,15 +26,12 @@ public sealed record JobRequest(
     /// <summary>The job types the service runs.</summary>
     public static readonly IReadOnlySet<string> Types = new HashSet<string>(StringComparer.Ordinal) { "image_generation", "image_edit" };
 
-    /// <summary>The aspect ratios every image model accepts.</summary>
-    public static readonly IReadOnlySet<string> AspectRatios = new HashSet<string>(StringComparer.Ordinal)
-    {
-        "1:1", "2:3", "3:2", "3:4", "4:3", "4:5", "5:4", "9:16", "16:9", "21:9",
-    };
-
     /// <summary>Reads a job's type and payload (camelCase JSON, unknown fields ignored).</summary>
+    /// <param name="type">The row's type.</param>
+    /// <param name="payloadJson">The row's payload.</param>
+    /// <param name="defaultModel">The model used unless the payload overrides it (the aspect ratio must suit it).</param>
     /// <returns>The request, or an error that says what is wrong with the job (it fails at once, no retry).</returns>
-    public static JobRequestParse Parse(string type, string payloadJson)
+    public static JobRequestParse Parse(string type, string payloadJson, string defaultModel)
     {
         if (!Types.Contains(type))
         {
@@ -58,11 +56,11 @@ public sealed record JobRequest(
                 return Error($"payload must be a JSON object, not {root.ValueKind.ToString().ToLowerInvariant()}");
             }
 
-            return type == "image_edit" ? ParseEdit(root) : ParseGeneration(root);
+            return type == "image_edit" ? ParseEdit(root, defaultModel) : ParseGeneration(root, defaultModel);
         }
     }
 
-    private static JobRequestParse ParseGeneration(JsonElement root)
+    private static JobRequestParse ParseGeneration(JsonElement root, string defaultModel)
     {
         var errors = new List<string>();
         var prompt = RequiredString(root, "prompt", errors);
@@ -72,10 +70,10 @@ public sealed record JobRequest(
         AddUrls(root, "inspirationImageUrls", urls, errors);
         AddUrl(root, "inspirationImageUrl", urls, errors);
         var aspectRatio = settings is { } s ? OptionalString(s, "aspectRatio", "settings.", errors) : null;
-        return Build(root, prompt, settings, aspectRatio, urls, errors);
+        return Build(root, defaultModel, prompt, settings, aspectRatio, urls, errors);
     }
 
-    private static JobRequestParse ParseEdit(JsonElement root)
+    private static JobRequestParse ParseEdit(JsonElement root, string defaultModel)
     {
         var errors = new List<string>();
         var urls = new List<Uri>();
@@ -117,11 +115,11 @@ public sealed record JobRequest(
         var settings = OptionalObject(root, "settings", errors);
         var aspectRatio = OptionalString(root, "aspectRatio", "", errors)
             ?? (settings is { } s ? OptionalString(s, "aspectRatio", "settings.", errors) : null);
-        return Build(root, prompt, settings, aspectRatio, urls, errors);
+        return Build(root, defaultModel, prompt, settings, aspectRatio, urls, errors);
     }
 
     private static JobRequestParse Build(
-        JsonElement root, string? prompt, JsonElement? settings, string? aspectRatio, List<Uri> urls, List<string> errors)
+        JsonElement root, string defaultModel, string? prompt, JsonElement? settings, string? aspectRatio, List<Uri> urls, List<string> errors)
     {
         var variants = 1;
         string? imageSize = null;
@@ -129,19 +127,10 @@ public sealed record JobRequest(
         {
             variants = ReadVariants(s, errors);
             var quality = OptionalString(s, "imageQuality", "settings.", errors);
-            imageSize = quality?.ToLowerInvariant() switch
+            if (!GeminiImageSize.TryFromQuality(quality, out imageSize))
             {
-                null => null,
-                "1k" => "1K",
-                "2k" => "2K",
-                "4k" => "4K",
-                _ => Invalid(errors, $"settings.imageQuality '{Truncate(quality)}' is not one of 1k, 2k, 4k"),
-            };
-        }
-
-        if (aspectRatio is not null && !AspectRatios.Contains(aspectRatio))
-        {
-            errors.Add($"aspect ratio '{Truncate(aspectRatio)}' is not one of {string.Join(", ", AspectRatios)}");
+                errors.Add($"settings.imageQuality '{Truncate(quality!)}' is not one of 1k, 2k, 4k");
+            }
         }
 
         string? model = null, fallback = null;
@@ -149,6 +138,18 @@ public sealed record JobRequest(
         {
             model = OptionalString(overrides, "imageModel", "modelOverrides.", errors);
             fallback = OptionalString(overrides, "fallbackImageModel", "modelOverrides.", errors);
+        }
+
+        var effectiveModel = model ?? defaultModel;
+        if (!GeminiAspectRatios.IsValid(effectiveModel, aspectRatio))
+        {
+            errors.Add($"aspect ratio '{Truncate(aspectRatio!)}' is not one of {string.Join(", ", GeminiAspectRatios.For(effectiveModel))}");
+        }
+
+        // A model without a size option (gemini-2.5-flash-image) makes its one size: the quality is not sent to it.
+        if (!GeminiImageSize.IsSupported(effectiveModel, imageSize))
+        {
+            imageSize = null;
         }
 
         if (errors.Count > 0 || prompt is null)
@@ -265,12 +266,6 @@ public sealed record JobRequest(
         }
 
         urls.Add(uri);
-    }
-
-    private static string? Invalid(List<string> errors, string message)
-    {
-        errors.Add(message);
-        return null;
     }
 
     private static JobRequestParse Error(string message) => new(null, message);

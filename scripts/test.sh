@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test command: starts the real dependencies (PostgreSQL, the S3 server over HTTPS) and runs every test.
+# Extra arguments go to `dotnet test` (for example: --filter FullyQualifiedName~Quota).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+bash scripts/postgres.sh start
+bash scripts/s3rver.sh install
+# The S3 server's throwaway certificate is trusted through the CA bundle the script made.
+eval "$(bash scripts/s3rver.sh env)"
+dotnet build Orleans.sln -c Release -nologo -v q
+dotnet test Orleans.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee .local/test-output.txt
+status=${PIPESTATUS[0]}
+passed=$(grep -hoE 'Passed: +[0-9]+' .local/test-output.txt | awk '{s+=$2} END {print s+0}')
+failed=$(grep -hoE 'Failed: +[0-9]+' .local/test-output.txt | awk '{s+=$2} END {print s+0}')
+skipped=$(grep -hoE 'Skipped: +[0-9]+' .local/test-output.txt | awk '{s+=$2} END {print s+0}')
+echo "tests: $passed passed, $failed failed, $skipped skipped"
+exit "$status"
