@@ -27,6 +27,12 @@ public sealed class StorageOptions
     /// <summary><c>LOCAL_STORAGE_DIR</c>: where local storage writes; default <c>.local/storage</c>.</summary>
     public string LocalDirectory { get; set; } = ".local/storage";
 
+    /// <summary>
+    /// How long one request to the S3 endpoint may take before it is abandoned (and retried by the S3 client, up to
+    /// two more times); default 30 seconds.
+    /// </summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The S3 endpoint to call: <see cref="Endpoint"/>, else the R2 endpoint of <see cref="AccountId"/>.</summary>
     public Uri ResolvedEndpoint => Endpoint ?? new Uri($"https://{AccountId}.r2.cloudflarestorage.com");
 }
