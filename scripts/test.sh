@@ -8,7 +8,8 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 bash scripts/postgres.sh start
 bash scripts/s3rver.sh install
 # The S3 server's throwaway certificate is trusted through the CA bundle the script made.
-eval "$(bash scripts/s3rver.sh env)"
+SSL_CERT_FILE="$(bash scripts/s3rver.sh ca-bundle)"
+export SSL_CERT_FILE
 dotnet build Orleans.sln -c Release -nologo -v q
 dotnet test Orleans.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee .local/test-output.txt
 status=${PIPESTATUS[0]}

@@ -19,8 +19,8 @@ catch (ConfigurationException exception)
 
 if (migrateOnly)
 {
-    using var services = new ServiceCollection().AddLogging(l => l.AddSimpleConsole(o => o.SingleLine = true)).BuildServiceProvider();
-    await WorkerApp.MigrateAsync(services, settings.ConnectionString);
+    using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true));
+    await WorkerApp.MigrateAsync(loggers, settings.ConnectionString);
     return 0;
 }
 

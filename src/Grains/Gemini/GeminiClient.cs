@@ -266,7 +266,9 @@ public sealed partial class GeminiClient : IGeminiClient
     }
 
     /// <summary>Gemini does not echo the key, but nothing it or the network stack says may carry it further.</summary>
-    private string Redact(string text) => text.Replace(_options.ApiKey, "[redacted]", StringComparison.Ordinal);
+    /// <remarks>Keys shorter than 8 characters (test keys) are not redacted: replacing them would garble every message.</remarks>
+    private string Redact(string text) =>
+        _options.ApiKey.Length >= 8 ? text.Replace(_options.ApiKey, "[redacted]", StringComparison.Ordinal) : text;
 
     private long ElapsedMilliseconds(long started) => (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds;
 }

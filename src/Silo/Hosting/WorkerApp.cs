@@ -19,17 +19,16 @@ public static class WorkerApp
         builder.AddGenerationWorkerSilo(settings);
         configure?.Invoke(builder);
         var app = builder.Build();
-        await MigrateAsync(app.Services, settings.ConnectionString);
+        await MigrateAsync(app.Services.GetRequiredService<ILoggerFactory>(), settings.ConnectionString);
         app.MapProtectedDashboard(settings.Silo);
         app.MapHealthEndpoints();
         app.MapLocalImageFiles(settings.Storage);
         return app;
     }
 
-    /// <summary>Applies the schema with the logging of <paramref name="services"/>.</summary>
-    public static Task MigrateAsync(IServiceProvider services, string connectionString)
+    /// <summary>Applies the schema, waiting for a database that is still starting.</summary>
+    public static Task MigrateAsync(ILoggerFactory loggers, string connectionString)
     {
-        var loggers = services.GetRequiredService<ILoggerFactory>();
         return StartupDatabase.MigrateWithRetryAsync(
             new SchemaMigrator(loggers.CreateLogger<SchemaMigrator>()), connectionString, loggers.CreateLogger("Startup"));
     }
