@@ -62,7 +62,7 @@ public static class GeminiEmulatorServer
         var generate = endpoints.ServiceProvider.GetRequiredService<GenerateContentEndpoint>();
         endpoints.Map("/v1beta/models/{**" + GenerateContentEndpoint.RouteValue + "}", generate.HandleAsync);
         ControlEndpoints.Map(endpoints);
-        endpoints.MapFallback(context => ApiError.MethodNotFound.WriteAsync(context.Response, context.RequestAborted));
+        endpoints.MapFallback("{**path}", context => ApiError.MethodNotFound.WriteAsync(context.Response, context.RequestAborted));
         return endpoints;
     }
 }
