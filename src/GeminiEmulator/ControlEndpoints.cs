@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GenerationWorker.GeminiEmulator;
+
+/// <summary>
+/// The control API, for tests and benchmarks in another process: <c>GET /_emulator/stats</c>,
+/// <c>GET|POST /_emulator/faults</c>, <c>POST /_emulator/faults/next</c> and <c>POST /_emulator/reset</c>.
+/// </summary>
+internal static class ControlEndpoints
+{
+    /// <summary>Maps the control API.</summary>
+    public static void Map(IEndpointRouteBuilder endpoints)
+    {
+        endpoints.MapGet("/_emulator/stats", context =>
+        {
+            var stats = context.RequestServices.GetRequiredService<EmulatorStats>();
+            return WriteAsync(context, stats.Snapshot(), EmulatorJsonContext.Default.EmulatorStatsSnapshot);
+        });
+
+        endpoints.MapGet("/_emulator/faults", context => WriteFaultsAsync(context));
+
+        endpoints.MapPost("/_emulator/faults", async context =>
+        {
+            var faults = context.RequestServices.GetRequiredService<EmulatorFaults>();
+            var settings = await ReadAsync(context, EmulatorJsonContext.Default.FaultSettings);
+            if (settings is null || EmulatorFaults.Check(settings) is { } error)
+            {
+                await ApiError.InvalidArgument("Invalid fault settings: " + (settings is null ? "body is not fault JSON" : EmulatorFaults.Check(settings)))
+                    .WriteAsync(context.Response, context.RequestAborted);
+                return;
+            }
+
+            faults.Configure(settings);
+            await WriteFaultsAsync(context);
+        });
+
+        endpoints.MapPost("/_emulator/faults/next", async context =>
+        {
+            var faults = context.RequestServices.GetRequiredService<EmulatorFaults>();
+            var steps = await ReadAsync(context, EmulatorJsonContext.Default.ScriptedFaultArray);
+            try
+            {
+                faults.Enqueue(steps ?? throw new ArgumentException("body is not a list of scripted faults"));
+            }
+            catch (ArgumentException e)
+            {
+                await ApiError.InvalidArgument("Invalid scripted faults: " + e.Message).WriteAsync(context.Response, context.RequestAborted);
+                return;
+            }
+
+            await WriteFaultsAsync(context);
+        });
+
+        endpoints.MapPost("/_emulator/reset", context =>
+        {
+            context.RequestServices.GetRequiredService<EmulatorStats>().Reset();
+            context.RequestServices.GetRequiredService<QuotaLimiter>().Reset();
+            context.RequestServices.GetRequiredService<EmulatorFaults>().Reset();
+            context.Response.StatusCode = StatusCodes.Status204NoContent;
+            return Task.CompletedTask;
+        });
+    }
+
+    private static Task WriteFaultsAsync(HttpContext context)
+    {
+        var faults = context.RequestServices.GetRequiredService<EmulatorFaults>();
+        return WriteAsync(context, new FaultsState(faults.Settings, faults.PendingScripted), EmulatorJsonContext.Default.FaultsState);
+    }
+
+    private static async Task<T?> ReadAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync(context.Request.Body, type, context.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            return default;
+        }
+    }
+
+    private static Task WriteAsync<T>(HttpContext context, T value, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+    {
+        context.Response.ContentType = "application/json; charset=UTF-8";
+        return JsonSerializer.SerializeAsync(context.Response.Body, value, type, context.RequestAborted);
+    }
+}
