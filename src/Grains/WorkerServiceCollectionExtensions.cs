@@ -36,6 +36,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<WorkerHealth>();
         services.AddSingleton<JobNotificationListener>();
         services.AddSingleton<RetryPolicy>();
+        services.AddSingleton(new GeminiGate(worker.Concurrency));
         services.AddHttpClient<ReferenceImageFetcher>(client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => ReferenceImageFetcher.CreateHandler(worker.ImageUrlAllowPrivate));
         services.AddGeminiClient(gemini);

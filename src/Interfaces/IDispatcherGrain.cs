@@ -42,8 +42,10 @@ public interface IDispatcherGrain : IGrainWithStringKey
 /// <param name="InFlight">The ids of the jobs it runs now.</param>
 /// <param name="Claiming">False once stopped (draining) or after a fatal Gemini error.</param>
 /// <param name="StoppedReason">Why it stopped claiming, if it did.</param>
+/// <param name="RunsOn">The silo its activation runs on (its own silo, normally).</param>
 [GenerateSerializer, Immutable, Alias("DispatcherStatus")]
 public sealed record DispatcherStatus(
     [property: Id(0)] IReadOnlyList<string> InFlight,
     [property: Id(1)] bool Claiming,
-    [property: Id(2)] string? StoppedReason);
+    [property: Id(2)] string? StoppedReason,
+    [property: Id(3)] string RunsOn);

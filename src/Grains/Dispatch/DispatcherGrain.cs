@@ -4,6 +4,7 @@ using GenerationWorker.Interfaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Placement;
+using Orleans.Runtime;
 
 namespace GenerationWorker.Grains.Dispatch;
 
@@ -22,6 +23,7 @@ public sealed partial class DispatcherGrain(
     JobStore jobs,
     JobNotificationListener notifications,
     WorkerHealth health,
+    ILocalSiloDetails localSilo,
     IOptions<WorkerOptions> options,
     IOptions<QuotaOptions> quotaOptions,
     TimeProvider time,
@@ -97,7 +99,7 @@ public sealed partial class DispatcherGrain(
 
     /// <inheritdoc />
     public Task<DispatcherStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(new DispatcherStatus([.. _inFlight.Keys], _claiming, _stoppedReason));
+        Task.FromResult(new DispatcherStatus([.. _inFlight.Keys], _claiming, _stoppedReason, SiloIdentity.Of(localSilo.SiloAddress)));
 
     private async Task TickAsync(CancellationToken cancellationToken)
     {

@@ -30,6 +30,7 @@ public sealed partial class JobGrain(
     IGeminiClient gemini,
     IImageStore images,
     ReferenceImageFetcher fetcher,
+    GeminiGate gate,
     RetryPolicy retryPolicy,
     IOptions<WorkerOptions> workerOptions,
     IOptions<GeminiOptions> geminiOptions,
@@ -186,14 +187,19 @@ public sealed partial class JobGrain(
         var fallback = request.FallbackModel ?? settings.FallbackModel;
         while (true)
         {
-            if (_quotaEnabled && !await Quota.BeginRequestAsync(job.ReservationId, cancellationToken))
+            GeminiOutcome outcome;
+            using (await gate.EnterAsync(cancellationToken))
             {
-                return new VariantResult.Paused();
+                if (_quotaEnabled && !await Quota.BeginRequestAsync(job.ReservationId, cancellationToken))
+                {
+                    return new VariantResult.Paused();
+                }
+
+                _slotsAccounted++;
+                outcome = await gemini.GenerateImageAsync(
+                    new GeminiImageRequest(model, request.Prompt, inputs, request.AspectRatio, request.ImageSize), cancellationToken);
             }
 
-            _slotsAccounted++;
-            var outcome = await gemini.GenerateImageAsync(
-                new GeminiImageRequest(model, request.Prompt, inputs, request.AspectRatio, request.ImageSize), cancellationToken);
             LogGemini(logger, job.JobId, job.Attempt, variant, model, outcome.GetType().Name);
             switch (outcome)
             {

@@ -75,6 +75,17 @@ public static class HealthEndpoints
                 draining = worker.Draining,
             });
         });
+        app.MapGet("/cluster", async (IGrainFactory grains, IClusterMembershipService membership) =>
+        {
+            var members = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).ToList();
+            var dispatchers = await Task.WhenAll(members.Select(async member =>
+            {
+                var key = SiloIdentity.Of(member.SiloAddress);
+                var status = await grains.GetGrain<IDispatcherGrain>(key).GetStatusAsync();
+                return new { silo = key, name = member.Name, dispatcherRunsOn = status.RunsOn, inFlight = status.InFlight.Count, status.Claiming };
+            }));
+            return Results.Json(new { members = dispatchers });
+        });
         return app;
     }
 }
