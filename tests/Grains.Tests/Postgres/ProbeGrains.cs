@@ -15,11 +15,19 @@ public interface IProbeStateGrain : IGrainWithStringKey
 
     [Alias("RecordExists")]
     Task<bool> RecordExistsAsync();
+
+    [Alias("Deactivate")]
+    Task DeactivateAsync();
 }
 
-/// <summary>The probe grain's persisted state (serialised by the storage provider as JSON).</summary>
+/// <summary>
+/// The probe grain's persisted state. The storage provider writes it as JSON with its type name, and Orleans only reads
+/// back types on its allow-list, which [GenerateSerializer] puts it on.
+/// </summary>
+[GenerateSerializer, Alias("GenerationWorker.Grains.Tests.Postgres.ProbeState")]
 public sealed class ProbeState
 {
+    [Id(0)]
     public string Text { get; set; } = "";
 }
 
@@ -41,4 +49,10 @@ public sealed class ProbeStateGrain([PersistentState("probe", "Default")] IPersi
     }
 
     public Task<bool> RecordExistsAsync() => Task.FromResult(state.RecordExists);
+
+    public Task DeactivateAsync()
+    {
+        DeactivateOnIdle();
+        return Task.CompletedTask;
+    }
 }
