@@ -7,13 +7,14 @@
 #   scripts/s3rver.sh run PORT DIR BUCKET     -> the same in the foreground (the process becomes the server)
 #   scripts/s3rver.sh wait PORT [SECONDS [PID]] -> returns once https://127.0.0.1:PORT answers (default deadline 30 s),
 #                                                or fails as soon as process PID (the server) has exited
-#   scripts/s3rver.sh stop [PORT]             -> stops what `start` started (every port when none is given)
+#   scripts/s3rver.sh stop [PORT]             -> stops what `start` started (every port when none is given) and
+#                                                returns once it has exited (at most 5 s)
 #   scripts/s3rver.sh ca-bundle               -> prints the CA bundle path (system bundle + the throwaway certificate)
 # Credentials: access key S3RVER, secret S3RVER. A process that calls the server trusts it through
 # SSL_CERT_FILE=$(scripts/s3rver.sh ca-bundle) (see scripts/test-env.sh).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-home="${S3RVER_HOME:-$root/.local/s3rver}"
+home="$root/.local/s3rver"
 system_bundle="${SYSTEM_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}"
 
 install_package() {
@@ -120,7 +121,10 @@ case "${1:-}" in
     if [ $# -ge 2 ]; then pids=("$home/s3rver-$2.pid"); else pids=("$home"/s3rver-*.pid); fi
     for pidfile in "${pids[@]}"; do
       [ -f "$pidfile" ] || continue
-      kill "$(cat "$pidfile")" 2>/dev/null || true
+      pid="$(cat "$pidfile")"
+      kill "$pid" 2>/dev/null || true
+      # Returns once the port is free again: wait (bounded) for the process to be gone.
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
       rm -f "$pidfile"
     done
     ;;

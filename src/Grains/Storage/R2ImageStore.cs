@@ -149,7 +149,7 @@ public sealed partial class R2ImageStore : IImageStore, IDisposable
     {
         if (string.IsNullOrWhiteSpace(value))
         {
-            throw new ArgumentException($"Set {variable} to use the R2 image store.", nameof(value));
+            throw new ArgumentException($"Set {variable} to use the R2 image store.", "options");
         }
     }
 }
