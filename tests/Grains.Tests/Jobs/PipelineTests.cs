@@ -1,0 +1,128 @@
+using GenerationWorker.Grains.Jobs;
+using GenerationWorker.Grains.Tests.Gemini;
+using GenerationWorker.TestSupport;
+using Xunit.Abstractions;
+
+namespace GenerationWorker.Grains.Tests.Jobs;
+
+public sealed class PipelineTests(PipelineFixture fixture, ITestOutputHelper output) : IClassFixture<PipelineFixture>
+{
+    private readonly JobTable _jobs = fixture.Jobs;
+
+    [Fact]
+    public async Task GenerationJob_WithVariants_CompletesWithServedPngsAndStableIds()
+    {
+        var id = await _jobs.InsertAsync("image_generation", new
+        {
+            prompt = "a red bicycle, studio light",
+            settings = new { aspectRatio = "16:9", imageQuality = "2k", numberOfVariants = 3 },
+            productImageUrls = new[] { fixture.References.Url("ref.png") },
+        });
+
+        var job = await _jobs.WaitFinalAsync(id);
+
+        Assert.Equal("completed", job.Status);
+        Assert.Equal(100, job.Progress);
+        Assert.Equal(1, job.Attempts);
+        Assert.Equal(3, job.ImageUrls.Count);
+        Assert.Equal([.. Enumerable.Range(0, 3).Select(n => JobGrain.ImageId(id, n))], job.ImageIds);
+        Assert.True(job.Result!.Value.GetProperty("duration").GetInt64() >= 0);
+        using var http = new HttpClient();
+        foreach (var url in job.ImageUrls)
+        {
+            using var response = await http.GetAsync(url);
+            Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
+            var (width, height) = Png.Size(await response.Content.ReadAsByteArrayAsync());
+            Assert.Equal(16 * height, 9 * width);
+        }
+    }
+
+    [Fact]
+    public async Task EditJob_SendsSourceAndReferencesToGemini()
+    {
+        var before = fixture.Gemini.Stats.TotalRequests;
+        var id = await _jobs.InsertAsync("image_edit", new
+        {
+            sourceImageUrl = fixture.References.Url("ref.png"),
+            editPrompt = "make the sky purple " + Guid.NewGuid(),
+            referenceImages = new[] { new { url = fixture.References.Url("ref.jpg"), componentName = "logo" } },
+            aspectRatio = "1:1",
+        });
+
+        var job = await _jobs.WaitFinalAsync(id);
+
+        Assert.Equal("completed", job.Status);
+        Assert.Single(job.ImageUrls);
+        var request = fixture.Gemini.Stats.Snapshot().RecentRequests.Single(r => r.PromptStart.StartsWith("make the sky purple", StringComparison.Ordinal));
+        Assert.Equal(2, request.ReferenceImages);
+        Assert.Equal("1:1", request.AspectRatio);
+        Assert.True(fixture.Gemini.Stats.TotalRequests > before);
+    }
+
+    [Fact]
+    public async Task Transient503_IsRetriedWithBackoff_AndCompletesOnTheSecondAttempt()
+    {
+        var id = await _jobs.InsertAsync("image_generation", new { prompt = $"[emulate:503-once] overloaded {Guid.NewGuid()}" });
+
+        var job = await _jobs.WaitFinalAsync(id);
+
+        Assert.Equal("completed", job.Status);
+        Assert.Equal(2, job.Attempts);
+        var events = await _jobs.EventsAsync(id);
+        var retry = events.Single(e => e.From == "processing" && e.To == "pending");
+        var secondClaim = events.Last(e => e.To == "processing");
+        Assert.True(secondClaim.At > retry.At, "the retry waited for its backoff");
+        Assert.Null(job.Error);
+    }
+
+    [Fact]
+    public async Task ImageSafety_FailsAtOnce_WithoutRetry()
+    {
+        var id = await _jobs.InsertAsync("image_generation", new { prompt = $"[emulate:IMAGE_SAFETY] {Guid.NewGuid()}" });
+
+        var job = await _jobs.WaitFinalAsync(id);
+
+        Assert.Equal("failed", job.Status);
+        Assert.Equal(1, job.Attempts);
+        Assert.Contains("IMAGE_SAFETY", job.Error);
+    }
+
+    [Fact]
+    public async Task PriorityThenAge_DecidesTheOrder_AndScheduledForIsRespected()
+    {
+        // Three jobs inserted in one transaction-free burst while none is claimable, then made claimable together.
+        var gate = TimeSpan.FromSeconds(2);
+        var late = await _jobs.InsertAsync("image_generation", new { prompt = "late " + Guid.NewGuid() }, priority: 100, delay: gate);
+        var urgent = await _jobs.InsertAsync("image_generation", new { prompt = "urgent " + Guid.NewGuid() }, priority: 1, delay: gate);
+        var future = await _jobs.InsertAsync("image_generation", new { prompt = "future " + Guid.NewGuid() }, priority: 0, delay: TimeSpan.FromSeconds(4));
+        var insertedAt = DateTimeOffset.UtcNow;
+
+        var jobs = await _jobs.WaitAllFinalAsync([late, urgent, future]);
+
+        Assert.All(jobs, j => Assert.Equal("completed", j.Status));
+        var byId = jobs.ToDictionary(j => j.Id);
+        Assert.True(byId[urgent].StartedAt <= byId[late].StartedAt, "priority 1 runs before priority 100");
+        Assert.True(byId[future].StartedAt >= byId[future].ScheduledFor, "never before scheduled_for");
+        Assert.True(byId[late].StartedAt >= byId[late].ScheduledFor);
+        output.WriteLine($"future job started {(byId[future].StartedAt!.Value - byId[future].ScheduledFor).TotalMilliseconds:0} ms after its scheduled_for (inserted {insertedAt:O})");
+    }
+
+    [Fact]
+    public async Task ListenPath_PicksUpANewJobWithinMilliseconds()
+    {
+        var latencies = new List<double>();
+        for (var i = 0; i < 10; i++)
+        {
+            var prompt = $"pickup {i} {Guid.NewGuid()}";
+            var id = await _jobs.InsertAsync("image_generation", new { prompt });
+            await _jobs.WaitFinalAsync(id);
+            var arrived = fixture.Gemini.Stats.Snapshot().RecentRequests.First(r => r.PromptStart == prompt[..Math.Min(80, prompt.Length)]).ArrivedAt;
+            var job = await _jobs.GetAsync(id);
+            latencies.Add((arrived - job.ScheduledFor).TotalMilliseconds);
+            Assert.Equal("completed", job.Status);
+        }
+
+        latencies.Sort();
+        output.WriteLine($"LISTEN pickup (insert to Gemini request), 10 jobs: p50 {latencies[5]:0.0} ms, max {latencies[^1]:0.0} ms");
+    }
+}
