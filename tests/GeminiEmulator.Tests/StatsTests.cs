@@ -38,13 +38,22 @@ public sealed class StatsTests
         var time = new FakeTimeProvider(MinuteStart);
         await using var session = await EmulatorSession.StartAsync(o => o.TimeProvider = time);
 
-        foreach (var second in new[] { 0, 30, 60, 89 })
+        foreach (var second in new[] { 0, 30, 60 })
         {
             time.SetUtcNow(MinuteStart.AddSeconds(second));
             await session.GenerateAsync("a");
         }
 
-        // (29 s, 89 s] holds 30, 60 and 89; the request at 0 left the window at exactly 60.
+        // The window ending at 60 s is (0 s, 60 s]: the request at exactly 0 s has left it.
+        Assert.Equal(2, session.Emulator.Stats.ForModel(EmulatorSession.Model).MaxRequestsInAnyWindow);
+
+        // One tick less and the oldest is still inside: 100 s, 130 s and 160 s - 1 tick share a window.
+        foreach (var at in new[] { MinuteStart.AddSeconds(100), MinuteStart.AddSeconds(130), MinuteStart.AddSeconds(160).AddTicks(-1) })
+        {
+            time.SetUtcNow(at);
+            await session.GenerateAsync("a");
+        }
+
         Assert.Equal(3, session.Emulator.Stats.ForModel(EmulatorSession.Model).MaxRequestsInAnyWindow);
     }
 
