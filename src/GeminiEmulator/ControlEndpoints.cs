@@ -27,14 +27,14 @@ internal static class ControlEndpoints
         {
             var faults = context.RequestServices.GetRequiredService<EmulatorFaults>();
             var settings = await ReadAsync(context, EmulatorJsonContext.Default.FaultSettings);
-            if (settings is null || EmulatorFaults.Check(settings) is { } error)
+            var error = settings is null ? "the body is not fault settings JSON" : EmulatorFaults.Check(settings);
+            if (error is not null)
             {
-                await ApiError.InvalidArgument("Invalid fault settings: " + (settings is null ? "body is not fault JSON" : EmulatorFaults.Check(settings)))
-                    .WriteAsync(context.Response, context.RequestAborted);
+                await ApiError.InvalidArgument("Invalid fault settings: " + error).WriteAsync(context.Response, context.RequestAborted);
                 return;
             }
 
-            faults.Configure(settings);
+            faults.Configure(settings!);
             await WriteFaultsAsync(context);
         });
 

@@ -15,6 +15,13 @@ namespace GenerationWorker.GeminiEmulator;
 /// <summary>Hosts the emulator in the current process, for tests.</summary>
 public static class GeminiEmulatorServer
 {
+    /// <summary>Starts an emulator on <c>127.0.0.1</c>, on a free port, and returns once it accepts connections.</summary>
+    /// <param name="options">Its settings (validated here).</param>
+    /// <param name="cancellationToken">Cancels the start.</param>
+    /// <exception cref="InvalidOperationException">The options are invalid.</exception>
+    public static Task<GeminiEmulatorHandle> StartAsync(EmulatorOptions options, CancellationToken cancellationToken) =>
+        StartAsync(options, port: 0, cancellationToken);
+
     /// <summary>Starts an emulator on <c>127.0.0.1</c> and returns once it accepts connections.</summary>
     /// <param name="options">Its settings (validated here).</param>
     /// <param name="port">The TCP port; 0 (default) picks a free one, read back into <see cref="GeminiEmulatorHandle.BaseUrl"/>.</param>

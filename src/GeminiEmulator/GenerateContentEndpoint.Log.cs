@@ -7,6 +7,6 @@ internal sealed partial class GenerateContentEndpoint
     [LoggerMessage(Level = LogLevel.Debug, Message = "Injecting {Fault} for model {Model}")]
     private static partial void LogFaultInjected(ILogger logger, FaultKind fault, string model);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Rejected a request for model {Model}: {Reason}")]
-    private static partial void LogInvalidRequest(ILogger logger, string model, string reason);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Rejected an invalid request for model {Model}")]
+    private static partial void LogInvalidRequest(ILogger logger, string model);
 }

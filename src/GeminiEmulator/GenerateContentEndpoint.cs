@@ -85,7 +85,7 @@ internal sealed partial class GenerateContentEndpoint(
         var reading = await ReadBodyAsync(context.Request, model, aborted);
         if (reading is RequestReading.Invalid invalid)
         {
-            LogInvalidRequest(logger, trace.Model, invalid.Error.Message);
+            LogInvalidRequest(logger, trace.Model);
             await SendErrorAsync(context, trace, invalid.Error, RequestOutcome.ClientError);
             return;
         }
