@@ -193,7 +193,10 @@ public sealed partial class DispatcherGrain(
             return grant;
         }
 
-        ScheduleWake(grant.RetryAt ?? time.GetUtcNow() + _options.PollInterval);
+        // A pause ends at a known time. Otherwise slots also free when reserved ones are released or sent (a sent one
+        // frees one window after its send), which the grant cannot foresee: ask again within a poll interval.
+        var soon = time.GetUtcNow() + _options.PollInterval;
+        ScheduleWake(grant.Paused && grant.RetryAt is { } end ? end : grant.RetryAt is { } at && at < soon ? at : soon);
         return null;
     }
 
@@ -226,16 +229,15 @@ public sealed partial class DispatcherGrain(
     private void ScheduleWake(DateTimeOffset at)
     {
         var now = time.GetUtcNow();
-        if (_wakeTimer is not null && _wakeAt > now && _wakeAt <= at)
+        if (_wakeAt > now && _wakeAt <= at)
         {
             return;
         }
 
-        _wakeTimer?.Dispose();
         _wakeAt = at;
         var due = at - now;
-        _wakeTimer = this.RegisterGrainTimer(
-            _ => ClaimAsync(), due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        _wakeTimer ??= this.RegisterGrainTimer(_ => ClaimAsync(), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _wakeTimer.Change(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
     }
 
     private async Task RescueExpiredAsync(CancellationToken cancellationToken)

@@ -178,10 +178,21 @@ public sealed record JobRequest(
 
     private static string? RequiredString(JsonElement element, string name, List<string> errors)
     {
-        if (!element.TryGetProperty(name, out var value) || value.ValueKind != JsonValueKind.String
-            || string.IsNullOrWhiteSpace(value.GetString()))
+        if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
-            errors.Add($"'{name}' is required and must be a non-empty string");
+            errors.Add($"'{name}' is required");
+            return null;
+        }
+
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            errors.Add($"'{name}' must be a string, not {value.ValueKind.ToString().ToLowerInvariant()}");
+            return null;
+        }
+
+        if (string.IsNullOrWhiteSpace(value.GetString()))
+        {
+            errors.Add($"'{name}' must not be empty");
             return null;
         }
 

@@ -10,8 +10,13 @@ public sealed class QuotaOptions
     public TimeSpan Window { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// Added to the window before a slot is reused, so that a request sent a little after it was announced still falls
-    /// outside Gemini's window: 2% of the window, at most 1 s.
+    /// <c>QUOTA_MARGIN_MS</c>: added to the window before a slot is reused. A request reaches Gemini a little after it
+    /// was announced (a new connection's handshake, a busy thread pool) and a later request on the same slot may reach
+    /// it faster; the margin absorbs that difference. Default: 2% of the window, at least 250 ms and at most 1 s.
     /// </summary>
-    public TimeSpan SafetyMargin => TimeSpan.FromTicks(Math.Min(Window.Ticks / 50, TimeSpan.TicksPerSecond));
+    public TimeSpan? Margin { get; set; }
+
+    /// <summary>The margin in force: <see cref="Margin"/>, or the default derived from the window.</summary>
+    public TimeSpan SafetyMargin =>
+        Margin ?? TimeSpan.FromTicks(Math.Clamp(Window.Ticks / 50, TimeSpan.TicksPerMillisecond * 250, TimeSpan.TicksPerSecond));
 }

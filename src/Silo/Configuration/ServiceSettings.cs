@@ -122,6 +122,10 @@ public sealed class ServiceSettings
             RequestsPerWindow = read.Int("MAX_JOBS_PER_MINUTE", 60, 0, 10_000_000),
             Window = read.Seconds("QUOTA_WINDOW_SECONDS", 60, 1, 86_400),
         };
+        if (read.Text("QUOTA_MARGIN_MS") is not null)
+        {
+            quota.Margin = TimeSpan.FromMilliseconds(read.Int("QUOTA_MARGIN_MS", 250, 0, 60_000));
+        }
         if (quota.RequestsPerWindow is > 0 and < 8)
         {
             read.Error("MAX_JOBS_PER_MINUTE", "must be 0 (no budget) or at least 8, so that a job of 8 variants fits in one window");

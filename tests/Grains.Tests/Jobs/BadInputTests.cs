@@ -19,11 +19,11 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
     public static TheoryData<string, string, string> BadJobs(string refs) => new()
     {
         { "video_generation", """{"prompt":"x"}""", "unknown job type 'video_generation'" },
-        { "image_generation", "\"just a string\"", "payload must be a JSON object" },
-        { "image_generation", "[1,2,3]", "payload must be a JSON object" },
+        { "image_generation", "\"just a string\"", "payload must be a JSON object, not string" },
+        { "image_generation", "[1,2,3]", "payload must be a JSON object, not array" },
         { "image_generation", """{"settings":{"aspectRatio":"1:1"}}""", "'prompt' is required" },
-        { "image_generation", """{"prompt":"   "}""", "'prompt' is required" },
-        { "image_generation", """{"prompt":42}""", "'prompt' is required" },
+        { "image_generation", """{"prompt":"   "}""", "'prompt' must not be empty" },
+        { "image_generation", """{"prompt":42}""", "'prompt' must be a string, not number" },
         { "image_generation", """{"prompt":"x","settings":{"aspectRatio":"7:3"}}""", "aspect ratio '7:3' is not one of" },
         { "image_generation", """{"prompt":"x","settings":{"imageQuality":"8k"}}""", "settings.imageQuality '8k' is not one of 1k, 2k, 4k" },
         { "image_generation", """{"prompt":"x","settings":{"numberOfVariants":9}}""", "numberOfVariants must be a whole number from 1 to 8 (got 9)" },
