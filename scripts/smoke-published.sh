@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of the published service, started the way the container starts it:
 #   1. scripts/publish.sh into a temporary directory (the Dockerfile's build step);
-#   2. a fresh database on the local PostgreSQL (scripts/postgres.sh), STORAGE=local, a Gemini URL nobody answers;
+#   2. a fresh database on the local PostgreSQL (scripts/postgres.sh), STORAGE=local, a Gemini URL and an OTLP
+#      collector URL nobody answers;
 #   3. `dotnet GenerationWorker.Silo.dll` in the published directory (the image's CMD), stdout to a file;
 #   4. waits for GET /health to answer 200 (deadline: SMOKE_TIMEOUT_SECONDS, default 120);
 #   5. checks the logs are JSON lines (stdout is not a terminal) and runs the published `stats` command;
@@ -55,6 +56,8 @@ export STORAGE=local LOCAL_STORAGE_DIR="$work/storage"
 export GEMINI_API_KEY=smoke-test-key GEMINI_BASE_URL="http://127.0.0.1:$(free_port)/"
 export PORT="$http_port" SILO_PORT="$(free_port)" GATEWAY_PORT="$(free_port)"
 export ORLEANS_ADVERTISED_IP=127.0.0.1 ORLEANS_CLUSTER_ID="smoke-$$" SHUTDOWN_TIMEOUT_SECONDS=5
+# The telemetry pipeline is on; its collector does not answer, which must not hurt the silo.
+export OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$(free_port)" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
 unset LOG_FORMAT
 
 echo "smoke: starting the published silo on port $http_port"

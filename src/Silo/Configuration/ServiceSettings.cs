@@ -74,6 +74,12 @@ public sealed class ServiceSettings
     public LogFormat? LogFormat { get; init; }
 
     /// <summary>
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>: where metrics and traces are exported over OTLP; default (null): not exported.
+    /// The exporter also reads the other standard <c>OTEL_*</c> variables (protocol, headers, service name).
+    /// </summary>
+    public Uri? OtlpEndpoint { get; init; }
+
+    /// <summary>
     /// Reads only <c>DATABASE_URL</c> and <c>LOG_FORMAT</c> (for the operator commands); other settings keep their defaults.
     /// </summary>
     public static ServiceSettings LoadDatabaseOnly(Func<string, string?> env)
@@ -148,11 +154,13 @@ public sealed class ServiceSettings
         };
         var storage = ReadStorage(read, silo.HttpPort);
         var logFormat = ReadLogFormat(read);
+        var otlpEndpoint = read.Optional("OTEL_EXPORTER_OTLP_ENDPOINT", ParseHttpUrl, "an http(s) URL of an OTLP collector");
         read.ThrowIfAny();
         return new ServiceSettings
         {
             ConnectionString = connectionString!,
             LogFormat = logFormat,
+            OtlpEndpoint = otlpEndpoint,
             Silo = silo,
             Worker = worker,
             Quota = quota,

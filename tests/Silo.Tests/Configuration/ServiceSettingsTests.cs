@@ -78,6 +78,7 @@ public sealed class ServiceSettingsTests
     [InlineData("R2_PUBLIC_URL", "cdn.example.com")]
     [InlineData("DASHBOARD_USERNAME", "admin")]
     [InlineData("LOG_FORMAT", "xml")]
+    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]
     public void MalformedVariable_FailsNamingIt(string name, string value)
     {
         var env = Valid();
