@@ -1,27 +1,25 @@
+using GenerationWorker.Silo.Cli;
 using GenerationWorker.Silo.Configuration;
 using GenerationWorker.Silo.Hosting;
 
-// `GenerationWorker.Silo` runs a silo of the worker; `GenerationWorker.Silo migrate` applies the schema and exits
-// (Railway's pre-deploy step). Bad configuration exits with code 2 and names each variable to fix.
-var migrateOnly = args is ["migrate", ..];
+// `GenerationWorker.Silo` runs a silo of the worker; `GenerationWorker.Silo <command>` runs an operator command
+// (`migrate` is Railway's pre-deploy step; `help` lists them). Bad configuration exits with code 2 and names each
+// variable to fix.
+if (args is [var command, ..] && OperatorCli.Handles(command))
+{
+    using var interrupt = OperatorCli.CancelOnCtrlC();
+    return await OperatorCli.RunAsync(args, Environment.GetEnvironmentVariable, Console.Out, Console.Error, interrupt.Token);
+}
+
 ServiceSettings settings;
 try
 {
-    settings = migrateOnly
-        ? ServiceSettings.LoadDatabaseOnly(Environment.GetEnvironmentVariable)
-        : ServiceSettings.Load(Environment.GetEnvironmentVariable);
+    settings = ServiceSettings.Load(Environment.GetEnvironmentVariable);
 }
 catch (ConfigurationException exception)
 {
     await Console.Error.WriteLineAsync(exception.Message);
     return 2;
-}
-
-if (migrateOnly)
-{
-    using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true));
-    await WorkerApp.MigrateAsync(loggers, settings.ConnectionString);
-    return 0;
 }
 
 var app = await WorkerApp.BuildAsync(settings, args);

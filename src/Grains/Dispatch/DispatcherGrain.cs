@@ -1,5 +1,6 @@
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
+using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -59,6 +60,7 @@ public sealed partial class DispatcherGrain(
     {
         _inFlight.Remove(jobId);
         health.SetInFlight(_inFlight.Count);
+        WorkerTelemetry.InFlight(Owner, _inFlight.Count);
         return ClaimAsync();
     }
 
@@ -150,6 +152,7 @@ public sealed partial class DispatcherGrain(
                 }
 
                 var claimed = await jobs.ClaimAsync(Owner, free, grant.Granted, _options.LeaseDuration, CancellationToken.None);
+                WorkerTelemetry.Claimed(claimed.Count);
                 var unused = grant.Granted - claimed.Sum(job => job.Cost);
                 if (unused > 0 && _quotaEnabled)
                 {
@@ -162,6 +165,7 @@ public sealed partial class DispatcherGrain(
                 }
 
                 health.SetInFlight(_inFlight.Count);
+                WorkerTelemetry.InFlight(Owner, _inFlight.Count);
                 if (claimed.Count == 0)
                 {
                     return;
@@ -188,6 +192,7 @@ public sealed partial class DispatcherGrain(
 
         var grant = await Quota.AcquireAsync(Owner, wanted, Math.Max(costs[0], 1));
         health.SetQuotaPaused(grant.Paused);
+        WorkerTelemetry.QuotaPaused(Owner, grant.Paused);
         if (grant.Granted > 0)
         {
             return grant;
@@ -247,6 +252,7 @@ public sealed partial class DispatcherGrain(
             foreach (var job in await jobs.RescueExpiredAsync(cancellationToken))
             {
                 LogRescued(logger, job.Id, job.Status, "lease expired");
+                WorkerTelemetry.Rescued(job.Status);
             }
         }
         catch (Exception exception) when (exception is not OperationCanceledException)

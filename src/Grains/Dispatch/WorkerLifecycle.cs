@@ -1,4 +1,5 @@
 using GenerationWorker.Grains.Postgres;
+using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -108,6 +109,7 @@ public sealed partial class WorkerLifecycle(
                     foreach (var job in await jobs.RescueOwnersAsync(dead, cancellationToken))
                     {
                         LogRescued(logger, job.Id, job.Status);
+                        WorkerTelemetry.Rescued(job.Status);
                     }
 
                     await Dispatcher.WakeAsync();

@@ -7,6 +7,7 @@ using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Storage;
+using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -98,6 +99,7 @@ public sealed partial class JobGrain(
             ct => RenewLeaseAsync(job, stop, ct),
             new GrainTimerCreationOptions(_options.LeaseDuration / 3, _options.LeaseDuration / 3) { KeepAlive = true });
         LogStarted(logger, job.JobId, job.Attempt, job.MaxAttempts);
+        using var activity = WorkerTelemetry.StartJob(job.JobId, job.Attempt);
 
         JobEnd end;
         try
@@ -120,6 +122,7 @@ public sealed partial class JobGrain(
         }
 
         renewal.Dispose();
+        WorkerTelemetry.JobEnded(end.GetType().Name, time.GetElapsedTime(started));
         await FinishAsync(job, end);
     }
 
@@ -196,8 +199,10 @@ public sealed partial class JobGrain(
                 }
 
                 _slotsAccounted++;
+                using var call = WorkerTelemetry.StartGeminiCall(model, variant);
                 outcome = await gemini.GenerateImageAsync(
                     new GeminiImageRequest(model, request.Prompt, inputs, request.AspectRatio, request.ImageSize), cancellationToken);
+                call.Finish(outcome.GetType().Name);
             }
 
             LogGemini(logger, job.JobId, job.Attempt, variant, model, outcome.GetType().Name);
@@ -234,6 +239,7 @@ public sealed partial class JobGrain(
         JobAssignment job, JobRow row, JobRequest request, int variant, GeminiOutcome.Image image,
         Dictionary<int, StoredOutput> stored, CancellationToken cancellationToken)
     {
+        using var upload = WorkerTelemetry.StartUpload(variant);
         var key = ObjectKeys.ForVariant(row.ClientId, job.JobId, variant, image.MimeType);
         string? url = null;
         for (var attempt = 1; url is null; attempt++)

@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -221,6 +222,7 @@ public sealed partial class QuotaGrain(
 
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
+        WorkerTelemetry.Quota(_options.RequestsPerWindow, Occupied(time.GetUtcNow()));
         if (_dirty)
         {
             Prune(time.GetUtcNow());

@@ -6,6 +6,7 @@ using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Storage;
+using GenerationWorker.Silo.Hosting;
 
 namespace GenerationWorker.Silo.Configuration;
 
@@ -66,15 +67,31 @@ public sealed class ServiceSettings
     /// <summary>Image storage.</summary>
     public required StorageOptions Storage { get; init; }
 
-    /// <summary>Reads only <c>DATABASE_URL</c> (for the <c>migrate</c> command); other settings keep their defaults.</summary>
+    /// <summary>
+    /// <c>LOG_FORMAT</c>: <c>json</c> (one JSON object a line) or <c>text</c>; default (null): JSON unless stdout is a
+    /// terminal.
+    /// </summary>
+    public LogFormat? LogFormat { get; init; }
+
+    /// <summary>
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>: where metrics and traces are exported over OTLP; default (null): not exported.
+    /// The exporter also reads the other standard <c>OTEL_*</c> variables (protocol, headers, service name).
+    /// </summary>
+    public Uri? OtlpEndpoint { get; init; }
+
+    /// <summary>
+    /// Reads only <c>DATABASE_URL</c> and <c>LOG_FORMAT</c> (for the operator commands); other settings keep their defaults.
+    /// </summary>
     public static ServiceSettings LoadDatabaseOnly(Func<string, string?> env)
     {
         var read = new Reader(env);
         var connectionString = read.Required("DATABASE_URL", DatabaseUrl.ToConnectionString, "a postgres:// URL or an Npgsql connection string");
+        var logFormat = ReadLogFormat(read);
         read.ThrowIfAny();
         return new ServiceSettings
         {
             ConnectionString = connectionString!,
+            LogFormat = logFormat,
             Silo = new SiloSettings(),
             Worker = new WorkerOptions(),
             Quota = new QuotaOptions(),
@@ -140,10 +157,14 @@ public sealed class ServiceSettings
             Timeout = read.Seconds("GEMINI_TIMEOUT_SECONDS", 300, 1, 3600),
         };
         var storage = ReadStorage(read, silo.HttpPort);
+        var logFormat = ReadLogFormat(read);
+        var otlpEndpoint = read.Optional("OTEL_EXPORTER_OTLP_ENDPOINT", ParseHttpUrl, "an http(s) URL of an OTLP collector");
         read.ThrowIfAny();
         return new ServiceSettings
         {
             ConnectionString = connectionString!,
+            LogFormat = logFormat,
+            OtlpEndpoint = otlpEndpoint,
             Silo = silo,
             Worker = worker,
             Quota = quota,
@@ -152,9 +173,16 @@ public sealed class ServiceSettings
         };
     }
 
+    private static LogFormat? ReadLogFormat(Reader read) => read.Choice("LOG_FORMAT", value => value.ToLowerInvariant() switch
+    {
+        "json" => Hosting.LogFormat.Json,
+        "text" => Hosting.LogFormat.Text,
+        _ => throw new FormatException(),
+    }, "json or text");
+
     private static StorageOptions ReadStorage(Reader read, int httpPort)
     {
-        var kind = read.Optional("STORAGE", value => value.ToLowerInvariant() switch
+        var kind = read.Choice("STORAGE", value => value.ToLowerInvariant() switch
         {
             "r2" or "s3" => StorageKind.R2,
             "local" => StorageKind.Local,
@@ -261,7 +289,8 @@ public sealed class ServiceSettings
             }
         }
 
-        public StorageKind? Optional(string name, Func<string, StorageKind> parse, string expected)
+        public TValue? Choice<TValue>(string name, Func<string, TValue> parse, string expected)
+            where TValue : struct
         {
             if (Text(name) is not { } value)
             {

@@ -16,6 +16,8 @@ public static class SiloHostingExtensions
     /// <summary>Adds the Orleans silo and the worker to <paramref name="builder"/>.</summary>
     public static WebApplicationBuilder AddGenerationWorkerSilo(this WebApplicationBuilder builder, ServiceSettings settings)
     {
+        builder.Logging.AddWorkerConsole(settings.LogFormat);
+        builder.Services.AddWorkerTelemetry(settings.OtlpEndpoint);
         builder.WebHost.UseUrls($"http://[::]:{settings.Silo.HttpPort}");
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Worker.ShutdownTimeout + TimeSpan.FromSeconds(30));
         builder.Services.AddGenerationWorker(

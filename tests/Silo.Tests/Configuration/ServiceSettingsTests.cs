@@ -1,5 +1,6 @@
 using GenerationWorker.Grains.Storage;
 using GenerationWorker.Silo.Configuration;
+using GenerationWorker.Silo.Hosting;
 
 namespace GenerationWorker.Silo.Tests.Configuration;
 
@@ -76,6 +77,8 @@ public sealed class ServiceSettingsTests
     [InlineData("R2_ENDPOINT", "not a url")]
     [InlineData("R2_PUBLIC_URL", "cdn.example.com")]
     [InlineData("DASHBOARD_USERNAME", "admin")]
+    [InlineData("LOG_FORMAT", "xml")]
+    [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]
     public void MalformedVariable_FailsNamingIt(string name, string value)
     {
         var env = Valid();
@@ -136,5 +139,26 @@ public sealed class ServiceSettingsTests
         Assert.Contains(error.Errors, e => e.StartsWith("PORT ", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.StartsWith("DATABASE_URL ", StringComparison.Ordinal));
         Assert.Contains(error.Errors, e => e.StartsWith("GEMINI_API_KEY ", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(null, null)]
+    [InlineData("json", LogFormat.Json)]
+    [InlineData("JSON", LogFormat.Json)]
+    [InlineData("text", LogFormat.Text)]
+    public void LogFormat_IsReadFromLOG_FORMAT(string? value, LogFormat? expected)
+    {
+        var env = Valid();
+        env["LOG_FORMAT"] = value;
+        Assert.Equal(expected, Load(env).LogFormat);
+        Assert.Equal(expected, ServiceSettings.LoadDatabaseOnly(name => env.GetValueOrDefault(name)).LogFormat);
+    }
+
+    [Fact]
+    public void LoadDatabaseOnly_RejectsABadLogFormatNamingIt()
+    {
+        var env = new Dictionary<string, string?> { ["DATABASE_URL"] = "Host=h;Database=d", ["LOG_FORMAT"] = "yaml" };
+        var error = Assert.Throws<ConfigurationException>(() => ServiceSettings.LoadDatabaseOnly(name => env.GetValueOrDefault(name)));
+        Assert.Equal("LOG_FORMAT must be json or text (got 'yaml')", Assert.Single(error.Errors));
     }
 }

@@ -1,0 +1,53 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Console;
+
+namespace GenerationWorker.Silo.Hosting;
+
+/// <summary>How log lines are written to stdout.</summary>
+public enum LogFormat
+{
+    /// <summary>One readable line per entry, for a person at a terminal.</summary>
+    Text,
+
+    /// <summary>One JSON object per line (timestamp, level, category, message, state fields, scopes), for a log collector.</summary>
+    Json,
+}
+
+/// <summary>The service's console logging: JSON lines in a container, readable text on a terminal.</summary>
+public static class LoggingExtensions
+{
+    /// <summary>The format used when none is configured: text on a terminal, JSON otherwise.</summary>
+    public static LogFormat Resolve(LogFormat? configured, bool stdoutIsTerminal) =>
+        configured ?? (stdoutIsTerminal ? LogFormat.Text : LogFormat.Json);
+
+    /// <summary>
+    /// Replaces the logging providers with one console logger in <paramref name="format"/> (null: decided by whether
+    /// stdout is a terminal). Scopes are included, and with JSON every message placeholder (<c>{JobId}</c>,
+    /// <c>{Attempt}</c>...) is its own field under <c>State</c>.
+    /// </summary>
+    public static ILoggingBuilder AddWorkerConsole(this ILoggingBuilder logging, LogFormat? format)
+    {
+        logging.ClearProviders();
+        if (Resolve(format, !Console.IsOutputRedirected) == LogFormat.Json)
+        {
+            logging.AddJsonConsole(options =>
+            {
+                options.IncludeScopes = true;
+                options.UseUtcTimestamp = true;
+                options.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+                options.JsonWriterOptions = new JsonWriterOptions { Indented = false };
+            });
+        }
+        else
+        {
+            logging.AddSimpleConsole(options =>
+            {
+                options.SingleLine = true;
+                options.IncludeScopes = true;
+                options.TimestampFormat = "HH:mm:ss ";
+            });
+        }
+
+        return logging;
+    }
+}

@@ -1,0 +1,142 @@
+using GenerationWorker.Interfaces;
+using GenerationWorker.Silo.Cli;
+using GenerationWorker.TestSupport;
+using Microsoft.Extensions.Logging.Abstractions;
+using GenerationWorker.Grains.Postgres;
+
+namespace GenerationWorker.Silo.Tests.Cli;
+
+/// <summary><c>stats</c> and <c>retry</c> against a database a real silo works on (Gemini: the project's emulator).</summary>
+public sealed class StatsCommandTests(GeminiEmulatorFixture gemini) : IClassFixture<GeminiEmulatorFixture>, IAsyncLifetime
+{
+    private readonly string _storage = Path.Combine(Path.GetTempPath(), "cli-stats-" + Guid.NewGuid().ToString("N"));
+    private string _cs = "";
+    private WorkerSilo? _silo;
+
+    private JobTable Jobs => new(_cs);
+
+    private WorkerSilo Silo => _silo!;
+
+    public async Task InitializeAsync()
+    {
+        _cs = await PostgresServer.CreateDatabaseAsync("cli");
+        await new SchemaMigrator(NullLogger<SchemaMigrator>.Instance).MigrateAsync(_cs, CancellationToken.None);
+        _silo = await WorkerSilo.StartAsync(WorkerSilo.BaseEnvironment(_cs, gemini.BaseUrl, gemini.ApiKey, _storage));
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_silo is not null)
+        {
+            await _silo.DisposeAsync();
+        }
+
+        await PostgresServer.DropDatabaseAsync(_cs);
+        if (Directory.Exists(_storage))
+        {
+            Directory.Delete(_storage, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Stats_CountsJobsAndTheLastMinute_AndReadsGeminiRequestsFromTheQuotaGrainsSavedState()
+    {
+        var before = await StatsAsync();
+        Assert.Equal("nothing saved yet (no silo has asked for budget)", before.Budget);
+
+        var enqueued = await Cli.RunAsync(_cs, "enqueue", "--type", "image_generation", "--prompt", "three chairs", "--variants", "3");
+        var id = Assert.Single(enqueued.Lines);
+        Assert.Equal("completed", (await Jobs.WaitFinalAsync(id)).Status);
+
+        // The quota grain saves the sends it was told about about once a second.
+        var stats = await UntilAsync(s => s.Get("gemini budget", "requests sent in the last minute") == "3");
+        Assert.Equal("1", stats.Get("jobs", "completed"));
+        Assert.Equal("0", stats.Get("jobs", "pending"));
+        Assert.Equal("1", stats.Get("last minute", "completed"));
+        Assert.Equal("3", stats.Get("last minute", "images stored"));
+        Assert.Equal("none waiting", stats.Get("last minute", "oldest claimable job waited"));
+        Assert.Equal("0", stats.Get("gemini budget", "slots reserved, not yet sent"));
+        Assert.Equal("no", stats.Get("gemini budget", "paused"));
+    }
+
+    [Fact]
+    public async Task Stats_ShowsThePauseAfterA429AsTheQuotaGrainSavedIt()
+    {
+        var quota = Silo.Grains.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey);
+        await quota.ReportThrottledAsync(TimeSpan.FromMinutes(5), perDay: false);
+        var pausedUntil = (await quota.GetStatusAsync()).PausedUntil!.Value;
+
+        var stats = await StatsAsync();
+
+        Assert.Equal("until " + pausedUntil.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss'Z'"), stats.Get("gemini budget", "paused"));
+    }
+
+    [Fact]
+    public async Task Retry_AFailedJob_IsRunAgainByTheWorkerWithFreshAttempts()
+    {
+        var id = "job_" + Guid.NewGuid().ToString("N");
+        await Jobs.ExecuteAsync(
+            """
+            INSERT INTO generation_job (id, client_id, type, payload, status, attempts, error, completed_at)
+            VALUES (@id, 'client-1', 'image_generation', '{"prompt": "again"}', 'failed', 3, 'Gemini error 500: internal', now())
+            """, ("id", id));
+
+        var retried = await Cli.RunAsync(_cs, "retry", id);
+
+        Assert.Equal(0, retried.ExitCode);
+        var job = await Jobs.WaitFinalAsync(id);
+        Assert.Equal(("completed", 1, null), (job.Status, job.Attempts, job.Error));
+        var status = await Cli.RunAsync(_cs, "status", id);
+        Assert.Contains(status.Lines, line => line.StartsWith("images:      http", StringComparison.Ordinal));
+    }
+
+    private async Task<Stats> StatsAsync()
+    {
+        var result = await Cli.RunAsync(_cs, "stats");
+        Assert.Equal(0, result.ExitCode);
+        return Stats.Parse(result.Out);
+    }
+
+    private async Task<Stats> UntilAsync(Func<Stats, bool> condition)
+    {
+        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
+        while (true)
+        {
+            var stats = await StatsAsync();
+            if (condition(stats))
+            {
+                return stats;
+            }
+
+            Assert.True(DateTimeOffset.UtcNow < deadline, "stats never showed the expected values; last:\n" + stats.Raw);
+            await Task.Delay(100);
+        }
+    }
+
+    /// <summary>The printed stats as (section, label) to value.</summary>
+    private sealed record Stats(Dictionary<(string, string), string> Values, string? Budget, string Raw)
+    {
+        public string? Get(string section, string label) => Values.GetValueOrDefault((section, label));
+
+        public static Stats Parse(string output)
+        {
+            var values = new Dictionary<(string, string), string>();
+            string? budget = null;
+            var section = "";
+            foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                if (!line.StartsWith("  ", StringComparison.Ordinal))
+                {
+                    section = line.StartsWith("gemini budget", StringComparison.Ordinal) ? "gemini budget" : line.Trim();
+                    budget = line.StartsWith("gemini budget: ", StringComparison.Ordinal) ? line["gemini budget: ".Length..].Trim() : budget;
+                }
+                else if (line.Length > 36 && !line.StartsWith("  (", StringComparison.Ordinal))
+                {
+                    values[(section, line[2..36].Trim())] = line[36..].Trim();
+                }
+            }
+
+            return new Stats(values, budget, output);
+        }
+    }
+}
