@@ -18,4 +18,10 @@ public sealed partial class DispatcherGrain
 
     [LoggerMessage(5, LogLevel.Critical, "Gemini refuses this service ({Reason}): claiming stopped; fix the configuration and restart")]
     private static partial void LogFatal(ILogger logger, string reason);
+
+    [LoggerMessage(6, LogLevel.Debug, "Budget granted {Granted} of {Wanted} requests (retry at {RetryAt}, paused {Paused})")]
+    private static partial void LogGrant(ILogger logger, int granted, int wanted, DateTimeOffset? retryAt, bool paused);
+
+    [LoggerMessage(7, LogLevel.Debug, "Next wake-up in {DueMs} ms")]
+    private static partial void LogWakeScheduled(ILogger logger, double dueMs);
 }

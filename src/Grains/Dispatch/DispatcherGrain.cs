@@ -191,6 +191,7 @@ public sealed partial class DispatcherGrain(
         }
 
         var grant = await Quota.AcquireAsync(Owner, wanted, Math.Max(costs[0], 1));
+        LogGrant(logger, grant.Granted, wanted, grant.RetryAt, grant.Paused);
         health.SetQuotaPaused(grant.Paused);
         WorkerTelemetry.QuotaPaused(Owner, grant.Paused);
         if (grant.Granted > 0)
@@ -241,7 +242,17 @@ public sealed partial class DispatcherGrain(
 
         _wakeAt = at;
         var due = at - now;
-        _wakeTimer ??= this.RegisterGrainTimer(_ => ClaimAsync(), Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        LogWakeScheduled(logger, due.TotalMilliseconds);
+        // The timer only posts a wake-up: claiming inside the timer's own callback would re-arm the timer there, and
+        // the timer resets itself to its (infinite) period once the callback returns, losing the new due time.
+        _wakeTimer ??= this.RegisterGrainTimer(
+            _ =>
+            {
+                _wakeAt = DateTimeOffset.MaxValue;
+                return this.AsReference<IDispatcherGrain>().WakeAsync();
+            },
+            Timeout.InfiniteTimeSpan,
+            Timeout.InfiniteTimeSpan);
         _wakeTimer.Change(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
     }
 
