@@ -49,9 +49,10 @@ public sealed class DatabaseUrlTests
     [Fact]
     public void KeyValueString_IsAccepted()
     {
-        var cs = Parse("Host=127.0.0.1;Port=55432;Username=postgres;Password=a;b;Database=x");
+        var cs = Parse("Host=127.0.0.1;Port=55432;Username=postgres;Password='a;b';Database=x");
         Assert.Equal("127.0.0.1", cs.Host);
         Assert.Equal("x", cs.Database);
+        Assert.Equal("a;b", cs.Password);
     }
 
     [Theory]

@@ -76,7 +76,7 @@ public sealed class ServiceSettingsTests
     [InlineData("STORAGE", "ftp")]
     [InlineData("R2_ENDPOINT", "not a url")]
     [InlineData("R2_PUBLIC_URL", "cdn.example.com")]
-    [InlineData("DASHBOARD_USERNAME", "admin")]
+    [InlineData("DASHBOARD_PASSWORD", "only-half")]
     [InlineData("LOG_FORMAT", "xml")]
     [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]
     public void MalformedVariable_FailsNamingIt(string name, string value)
@@ -84,8 +84,8 @@ public sealed class ServiceSettingsTests
         var env = Valid();
         env[name] = value;
         var error = Assert.Throws<ConfigurationException>(() => Load(env));
-        Assert.Contains(error.Errors, e => e.StartsWith(name + " ", StringComparison.Ordinal));
-        Assert.Contains(name, error.Message);
+        Assert.Contains(error.Errors, e => e.Contains(name, StringComparison.Ordinal));
+        Assert.Single(error.Errors);
     }
 
     [Fact]
