@@ -11,8 +11,9 @@ bash scripts/s3rver.sh install
 SSL_CERT_FILE="$(bash scripts/s3rver.sh ca-bundle)"
 export SSL_CERT_FILE
 dotnet build Orleans.sln -c Release -nologo -v q
-dotnet test Orleans.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee .local/test-output.txt
-status=${PIPESTATUS[0]}
+status=0
+dotnet test Orleans.sln -c Release --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 | tee .local/test-output.txt ||
+  status=${PIPESTATUS[0]}
 passed=$(grep -hoE 'Passed: +[0-9]+' .local/test-output.txt | awk '{s+=$2} END {print s+0}')
 failed=$(grep -hoE 'Failed: +[0-9]+' .local/test-output.txt | awk '{s+=$2} END {print s+0}')
 skipped=$(grep -hoE 'Skipped: +[0-9]+' .local/test-output.txt | awk '{s+=$2} END {print s+0}')

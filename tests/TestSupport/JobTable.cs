@@ -39,7 +39,7 @@ public sealed class JobTable(string connectionString)
     /// <summary>Inserts a job as the app does and returns its id.</summary>
     public async Task<string> InsertAsync(
         string type, object payload, string? id = null, int priority = 100, TimeSpan? delay = null, int maxAttempts = 3,
-        string clientId = "client-1")
+        string clientId = "client-1", DateTimeOffset? scheduledFor = null)
     {
         id ??= "job_" + Guid.NewGuid().ToString("N");
         var json = payload as string ?? JsonSerializer.Serialize(payload);
@@ -48,7 +48,8 @@ public sealed class JobTable(string connectionString)
         await using var command = new NpgsqlCommand(
             """
             INSERT INTO generation_job (id, client_id, type, payload, priority, max_attempts, scheduled_for)
-            VALUES (@id, @client, @type, @payload::jsonb, @priority, @max, now() + make_interval(secs => @delay))
+            VALUES (@id, @client, @type, @payload::jsonb, @priority, @max,
+                    coalesce(@at, now() + make_interval(secs => @delay)))
             """, connection);
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("client", clientId);
@@ -57,6 +58,7 @@ public sealed class JobTable(string connectionString)
         command.Parameters.AddWithValue("priority", priority);
         command.Parameters.AddWithValue("max", maxAttempts);
         command.Parameters.AddWithValue("delay", (delay ?? TimeSpan.Zero).TotalSeconds);
+        command.Parameters.Add(new NpgsqlParameter("at", NpgsqlTypes.NpgsqlDbType.TimestampTz) { Value = (object?)scheduledFor ?? DBNull.Value });
         await command.ExecuteNonQueryAsync();
         return id;
     }

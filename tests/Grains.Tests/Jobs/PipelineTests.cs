@@ -90,11 +90,11 @@ public sealed class PipelineTests(PipelineFixture fixture, ITestOutputHelper out
     [Fact]
     public async Task PriorityThenAge_DecidesTheOrder_AndScheduledForIsRespected()
     {
-        // Three jobs inserted in one transaction-free burst while none is claimable, then made claimable together.
-        var gate = TimeSpan.FromSeconds(2);
-        var late = await _jobs.InsertAsync("image_generation", new { prompt = "late " + Guid.NewGuid() }, priority: 100, delay: gate);
-        var urgent = await _jobs.InsertAsync("image_generation", new { prompt = "urgent " + Guid.NewGuid() }, priority: 1, delay: gate);
-        var future = await _jobs.InsertAsync("image_generation", new { prompt = "future " + Guid.NewGuid() }, priority: 0, delay: TimeSpan.FromSeconds(4));
+        // Two jobs that become claimable at the same instant, and one that must wait longer despite its top priority.
+        var at = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(2);
+        var late = await _jobs.InsertAsync("image_generation", new { prompt = "late " + Guid.NewGuid() }, priority: 100, scheduledFor: at);
+        var urgent = await _jobs.InsertAsync("image_generation", new { prompt = "urgent " + Guid.NewGuid() }, priority: 1, scheduledFor: at);
+        var future = await _jobs.InsertAsync("image_generation", new { prompt = "future " + Guid.NewGuid() }, priority: 0, scheduledFor: at + TimeSpan.FromSeconds(2));
         var insertedAt = DateTimeOffset.UtcNow;
 
         var jobs = await _jobs.WaitAllFinalAsync([late, urgent, future]);
