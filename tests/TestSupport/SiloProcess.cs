@@ -42,7 +42,11 @@ public sealed class SiloProcess : IAsyncDisposable
         SiloPort = siloPort;
         Environment = environment;
         HttpBase = new Uri($"http://127.0.0.1:{httpPort}/");
-        _http = new HttpClient { BaseAddress = HttpBase, Timeout = TimeSpan.FromSeconds(10) };
+        _http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false })
+        {
+            BaseAddress = HttpBase,
+            Timeout = TimeSpan.FromSeconds(10),
+        };
     }
 
     /// <summary>
@@ -66,7 +70,7 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>The variables it was started with (the passed-through ones excluded).</summary>
     public IReadOnlyDictionary<string, string?> Environment { get; }
 
-    /// <summary>An HTTP client on <see cref="HttpBase"/> (10 s timeout).</summary>
+    /// <summary>An HTTP client on <see cref="HttpBase"/> (10 s timeout) that shows redirects instead of following them.</summary>
     public HttpClient Http => _http;
 
     /// <summary>True once the process has exited.</summary>
