@@ -16,6 +16,9 @@ public sealed partial class DispatcherGrain
     [LoggerMessage(4, LogLevel.Warning, "Job {JobId} rescued ({Reason}): now {Status}")]
     private static partial void LogRescued(ILogger logger, string jobId, string status, string reason);
 
+    [LoggerMessage(6, LogLevel.Warning, "A call for the dispatcher of {Owner} reached silo {Silo}: this activation claims nothing and leaves")]
+    private static partial void LogNotOnItsSilo(ILogger logger, string owner, string silo);
+
     [LoggerMessage(5, LogLevel.Critical, "Gemini refuses this service ({Reason}): claiming stopped; fix the configuration and restart")]
     private static partial void LogFatal(ILogger logger, string reason);
 

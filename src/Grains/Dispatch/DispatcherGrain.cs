@@ -28,12 +28,13 @@ public sealed partial class DispatcherGrain(
     IOptions<WorkerOptions> options,
     IOptions<QuotaOptions> quotaOptions,
     TimeProvider time,
-    ILogger<DispatcherGrain> logger) : Grain, IDispatcherGrain
+    ILogger<DispatcherGrain> logger) : Grain, IDispatcherGrain, IIncomingGrainCallFilter
 {
     private readonly WorkerOptions _options = options.Value;
     private readonly bool _quotaEnabled = quotaOptions.Value.RequestsPerWindow > 0;
     private readonly Dictionary<string, IJobGrain> _inFlight = new(StringComparer.Ordinal);
     private bool _claiming = true;
+    private bool _offItsSilo;
     private string? _stoppedReason;
     private IGrainTimer? _wakeTimer;
     private DateTimeOffset _wakeAt = DateTimeOffset.MaxValue;
@@ -43,13 +44,38 @@ public sealed partial class DispatcherGrain(
     private string Owner => this.GetPrimaryKeyString();
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A call for another silo's dispatcher can activate it here: that silo was just killed and its activation is gone,
+    /// or it has not activated its own yet. Such an activation never claims (its jobs would be locked under another
+    /// silo's name, out of reach of the dead-silo rescue) and leaves after each call it answers.
+    /// </remarks>
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        if (Owner != SiloIdentity.Of(localSilo.SiloAddress))
+        {
+            _offItsSilo = true;
+            _claiming = false;
+            _stoppedReason = "not on its silo";
+            LogNotOnItsSilo(logger, Owner, SiloIdentity.Of(localSilo.SiloAddress));
+            return Task.CompletedTask;
+        }
+
         _lastPoll = _lastRescue = time.GetUtcNow();
         this.RegisterGrainTimer(
             TickAsync, new GrainTimerCreationOptions(_options.PollInterval, _options.PollInterval) { KeepAlive = true });
         LogStarted(logger, Owner, _options.Concurrency);
         return ClaimAsync();
+    }
+
+    /// <inheritdoc />
+    public async Task Invoke(IIncomingGrainCallContext context)
+    {
+        await context.Invoke();
+        if (_offItsSilo)
+        {
+            // Deactivating during the activation itself would bounce the pending call; after it is safe.
+            this.DeactivateOnIdle();
+        }
     }
 
     /// <inheritdoc />

@@ -39,7 +39,19 @@ public sealed partial class WorkerLifecycle(
 
     private async Task StartAsync(CancellationToken cancellationToken)
     {
-        await Dispatcher.GetStatusAsync(cancellationToken);
+        // Another silo's call may have activated this silo's dispatcher over there first; that activation claims
+        // nothing and leaves after the call, so ask again until the dispatcher runs here.
+        var deadline = time.GetUtcNow() + TimeSpan.FromSeconds(30);
+        while ((await Dispatcher.GetStatusAsync(cancellationToken)).RunsOn != Owner)
+        {
+            if (time.GetUtcNow() > deadline)
+            {
+                throw new InvalidOperationException($"The dispatcher of {Owner} does not activate on its own silo.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), time, cancellationToken);
+        }
+
         health.SetRunning();
         if (options.Value.ListenEnabled)
         {
