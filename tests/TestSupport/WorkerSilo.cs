@@ -63,7 +63,8 @@ public sealed class WorkerSilo : IAsyncDisposable
     };
 
     /// <summary>Starts a silo with <paramref name="environment"/> (ports are added) and waits until its worker runs.</summary>
-    public static async Task<WorkerSilo> StartAsync(IReadOnlyDictionary<string, string?> environment, ILoggerProvider? logs = null)
+    public static async Task<WorkerSilo> StartAsync(
+        IReadOnlyDictionary<string, string?> environment, ILoggerProvider? logs = null, Action<WebApplicationBuilder>? configure = null)
     {
         var env = new Dictionary<string, string?>(environment);
         var httpPort = FreePort();
@@ -80,6 +81,8 @@ public sealed class WorkerSilo : IAsyncDisposable
             {
                 builder.Logging.AddProvider(logs);
             }
+
+            configure?.Invoke(builder);
         });
         await app.StartAsync();
         var silo = new WorkerSilo(app, new Uri($"http://127.0.0.1:{httpPort}/"), settings);
