@@ -1,18 +1,20 @@
 -- Claims, for @Owner, up to @Limit claimable jobs in (priority, created_at) order whose Gemini requests fit in @Budget,
 -- without skipping ahead: the first job that does not fit ends the batch. Each claim spends an attempt and gets a fresh
--- lease token and a lease of @LeaseSeconds.
+-- lease token and a lease of @LeaseSeconds. Returns what the job grain needs to run the claim, so it reads nothing more.
 WITH candidate AS (
     SELECT j.id, j.priority, j.created_at,
-           greatest(generation_job_variants(j.payload)
-                    - (SELECT count(*) FROM generation_job_output o WHERE o.job_id = j.id)::integer, 0) AS cost
+           (SELECT count(*) FROM generation_job_output o WHERE o.job_id = j.id)::integer AS stored,
+           generation_job_variants(j.payload) AS variants
     FROM generation_job j
     WHERE j.status = 'pending' AND j.scheduled_for <= now()
     ORDER BY j.priority, j.created_at
     LIMIT @Limit
     FOR UPDATE SKIP LOCKED
 ), affordable AS (
-    SELECT id, cost
-    FROM (SELECT id, cost, sum(cost) OVER (ORDER BY priority, created_at, id) AS running FROM candidate) c
+    SELECT id, stored, cost
+    FROM (SELECT id, stored, greatest(variants - stored, 0) AS cost,
+                 sum(greatest(variants - stored, 0)) OVER (ORDER BY priority, created_at, id) AS running
+          FROM candidate) c
     WHERE running <= @Budget
 )
 UPDATE generation_job j
@@ -26,4 +28,4 @@ SET status = 'processing',
     updated_at = now()
 FROM affordable a
 WHERE j.id = a.id
-RETURNING j.id, j.lease_token, j.attempts, j.max_attempts, a.cost;
+RETURNING j.id, j.lease_token, j.attempts, j.max_attempts, a.cost, a.stored, j.client_id, j.type, j.payload::text;

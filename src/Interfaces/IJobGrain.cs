@@ -21,6 +21,10 @@ public interface IJobGrain : IGrainWithStringKey
 /// <param name="DispatcherKey">The claiming dispatcher's key, to report back to.</param>
 /// <param name="ReservationId">The quota reservation covering this job's Gemini requests.</param>
 /// <param name="ReservedRequests">How many requests the reservation holds for this job.</param>
+/// <param name="ClientId">The row's client_id.</param>
+/// <param name="Type">The row's type.</param>
+/// <param name="PayloadJson">The row's payload, as JSON text.</param>
+/// <param name="StoredVariants">Variants already stored by earlier attempts (0: nothing to read back).</param>
 [GenerateSerializer, Immutable, Alias("JobAssignment")]
 public sealed record JobAssignment(
     [property: Id(0)] string JobId,
@@ -29,7 +33,11 @@ public sealed record JobAssignment(
     [property: Id(3)] int MaxAttempts,
     [property: Id(4)] string DispatcherKey,
     [property: Id(5)] Guid ReservationId,
-    [property: Id(6)] int ReservedRequests);
+    [property: Id(6)] int ReservedRequests,
+    [property: Id(7)] string ClientId,
+    [property: Id(8)] string Type,
+    [property: Id(9)] string PayloadJson,
+    [property: Id(10)] int StoredVariants);
 
 /// <summary>Why a running job is stopped from outside.</summary>
 [GenerateSerializer, Alias("JobStopReason")]

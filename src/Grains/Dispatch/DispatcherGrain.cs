@@ -239,7 +239,8 @@ public sealed partial class DispatcherGrain(
         try
         {
             await grain.StartAsync(new JobAssignment(
-                job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, reservationId, job.Cost));
+                job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, reservationId, job.Cost,
+                job.ClientId, job.Type, job.PayloadJson, job.Stored));
         }
         catch (Exception exception)
         {

@@ -128,21 +128,14 @@ public sealed partial class JobGrain(
 
     private async Task<JobEnd> ExecuteAsync(JobAssignment job, long started, CancellationToken cancellationToken)
     {
-        var row = await jobs.LoadAsync(job.JobId, job.LeaseToken, cancellationToken);
-        if (row is null)
-        {
-            return new JobEnd.Abandon();
-        }
-
-        var parsed = JobRequest.Parse(row.Type, row.PayloadJson, geminiOptions.Value.Model);
+        var parsed = JobRequest.Parse(job.Type, job.PayloadJson, geminiOptions.Value.Model);
         if (parsed.Request is not { } request)
         {
             return new JobEnd.Fail(parsed.Error!);
         }
 
-        var stored = (await jobs.OutputsAsync(job.JobId, cancellationToken))
-            .Where(output => output.Variant < request.Variants)
-            .ToDictionary(output => output.Variant);
+        var earlier = job.StoredVariants > 0 ? await jobs.OutputsAsync(job.JobId, cancellationToken) : [];
+        var stored = earlier.Where(output => output.Variant < request.Variants).ToDictionary(output => output.Variant);
         var missing = Enumerable.Range(0, request.Variants).Where(v => !stored.ContainsKey(v)).ToList();
         await ReleaseSlotsAsync(job, Math.Max(0, job.ReservedRequests - missing.Count));
 
@@ -164,7 +157,7 @@ public sealed partial class JobGrain(
             }
 
             var results = await Task.WhenAll(missing.Select(
-                variant => RunVariantAsync(job, row, request, inputs, variant, stored, cancellationToken)));
+                variant => RunVariantAsync(job, request, inputs, variant, stored, cancellationToken)));
             if (Decide(job, results) is { } failure)
             {
                 return failure;
@@ -182,7 +175,7 @@ public sealed partial class JobGrain(
     }
 
     private async Task<VariantResult> RunVariantAsync(
-        JobAssignment job, JobRow row, JobRequest request, IReadOnlyList<InputImage> inputs, int variant,
+        JobAssignment job, JobRequest request, IReadOnlyList<InputImage> inputs, int variant,
         Dictionary<int, StoredOutput> stored, CancellationToken cancellationToken)
     {
         var settings = geminiOptions.Value;
@@ -209,7 +202,7 @@ public sealed partial class JobGrain(
             switch (outcome)
             {
                 case GeminiOutcome.Image image:
-                    return await StoreAsync(job, row, request, variant, image, stored, cancellationToken);
+                    return await StoreAsync(job, request, variant, image, stored, cancellationToken);
                 case GeminiOutcome.ModelNotFound when fallback is not null && fallback != model:
                     model = fallback;
                     continue;
@@ -236,11 +229,11 @@ public sealed partial class JobGrain(
     }
 
     private async Task<VariantResult> StoreAsync(
-        JobAssignment job, JobRow row, JobRequest request, int variant, GeminiOutcome.Image image,
+        JobAssignment job, JobRequest request, int variant, GeminiOutcome.Image image,
         Dictionary<int, StoredOutput> stored, CancellationToken cancellationToken)
     {
         using var upload = WorkerTelemetry.StartUpload(variant);
-        var key = ObjectKeys.ForVariant(row.ClientId, job.JobId, variant, image.MimeType);
+        var key = ObjectKeys.ForVariant(job.ClientId, job.JobId, variant, image.MimeType);
         string? url = null;
         for (var attempt = 1; url is null; attempt++)
         {

@@ -9,15 +9,12 @@ namespace GenerationWorker.Grains.Postgres;
 /// <param name="Attempt">attempts after the claim.</param>
 /// <param name="MaxAttempts">max_attempts of the row.</param>
 /// <param name="Cost">Gemini requests the job still needs.</param>
-public sealed record ClaimedJob(string Id, Guid LeaseToken, int Attempt, int MaxAttempts, int Cost);
-
-/// <summary>What a job grain reads to run a claim.</summary>
+/// <param name="Stored">Variants already generated and stored by earlier attempts.</param>
 /// <param name="ClientId">The tenant (part of the storage path).</param>
 /// <param name="Type">The job type as the app wrote it.</param>
 /// <param name="PayloadJson">The payload's JSON text.</param>
-/// <param name="Attempt">attempts of the row.</param>
-/// <param name="MaxAttempts">max_attempts of the row.</param>
-public sealed record JobRow(string ClientId, string Type, string PayloadJson, int Attempt, int MaxAttempts);
+public sealed record ClaimedJob(
+    string Id, Guid LeaseToken, int Attempt, int MaxAttempts, int Cost, int Stored, string ClientId, string Type, string PayloadJson);
 
 /// <summary>A variant already generated and stored.</summary>
 /// <param name="Variant">The variant index, from 0.</param>
@@ -66,7 +63,8 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         while (await reader.ReadAsync(cancellationToken))
         {
             claimed.Add(new ClaimedJob(
-                reader.GetString(0), reader.GetGuid(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4)));
+                reader.GetString(0), reader.GetGuid(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4),
+                reader.GetInt32(5), reader.GetString(6), reader.GetString(7), reader.GetString(8)));
         }
 
         return claimed;
@@ -78,19 +76,6 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand(SqlQueries.Get("JobNextScheduled"));
         var value = await command.ExecuteScalarAsync(cancellationToken);
         return value is DateTime at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null;
-    }
-
-    /// <summary>Reads the job of a claim, or null when the claim is no longer held.</summary>
-    public async Task<JobRow?> LoadAsync(string id, Guid leaseToken, CancellationToken cancellationToken)
-    {
-        await using var command = Fenced("JobLoad", id, leaseToken);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        if (!await reader.ReadAsync(cancellationToken))
-        {
-            return null;
-        }
-
-        return new JobRow(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetInt32(3), reader.GetInt32(4));
     }
 
     /// <summary>The variants of a job already stored.</summary>
