@@ -12,16 +12,27 @@ namespace GenerationWorker.Grains.Dispatch;
 /// <remarks>
 /// When the connection drops it reconnects with backoff and wakes the dispatcher once connected (to catch up on what
 /// was missed); meanwhile <see cref="IsHealthy"/> is false and the dispatcher polls every <c>POLL_INTERVAL_MS</c>.
-/// A transaction-mode pooler accepts LISTEN but never delivers: use a direct connection, or set LISTEN_ENABLED=false.
+/// A transaction-mode pooler (PgBouncer, Neon's -pooler host) accepts LISTEN but never delivers: after
+/// <see cref="ProbeAfter"/> of silence the listener sends itself a notification through an ordinary pooled connection,
+/// and if it does not arrive within <see cref="ProbeTimeout"/> it reports itself unhealthy, so the queue is polled.
 /// </remarks>
 public sealed partial class JobNotificationListener(
     NpgsqlDataSource dataSource,
     TimeProvider time,
     ILogger<JobNotificationListener> logger)
 {
+    /// <summary>Silence after which the listener checks that notifications still arrive.</summary>
+    public static readonly TimeSpan ProbeAfter = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a probe notification may take to come back.</summary>
+    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly string _probePayload = "ping:" + Guid.NewGuid().ToString("N");
     private volatile bool _healthy;
     private IDispatcherGrain? _dispatcher;
     private int _wakeQueued;
+    private long _lastHeardTicks;
+    private long _probeSentTicks;
 
     /// <summary>True while notifications are being received.</summary>
     public bool IsHealthy => _healthy;
@@ -44,11 +55,13 @@ public sealed partial class JobNotificationListener(
 
                 _healthy = true;
                 backoff = TimeSpan.FromMilliseconds(250);
+                Heard();
                 LogListening(logger);
                 RequestWake();
                 while (true)
                 {
-                    await connection.WaitAsync(cancellationToken);
+                    await connection.WaitAsync(ProbeTimeout, cancellationToken);
+                    await ProbeAsync(cancellationToken);
                 }
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
@@ -77,14 +90,55 @@ public sealed partial class JobNotificationListener(
 
     private void OnNotification(object sender, NpgsqlNotificationEventArgs e)
     {
+        Heard();
         if (e.Payload.StartsWith("cancelled:", StringComparison.Ordinal))
         {
             _ = SendAsync(d => d.CancelJobAsync(e.Payload["cancelled:".Length..]));
         }
-        else
+        else if (e.Payload == "pending" || e.Payload.StartsWith("scheduled:", StringComparison.Ordinal))
         {
             RequestWake();
         }
+    }
+
+    private void Heard()
+    {
+        Interlocked.Exchange(ref _lastHeardTicks, time.GetUtcNow().UtcTicks);
+        Interlocked.Exchange(ref _probeSentTicks, 0);
+        if (!_healthy)
+        {
+            _healthy = true;
+            LogDelivering(logger);
+        }
+    }
+
+    /// <summary>After a silence, checks that a notification sent through the pool comes back.</summary>
+    private async Task ProbeAsync(CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcTicks;
+        var sent = Interlocked.Read(ref _probeSentTicks);
+        if (sent != 0)
+        {
+            if (now - sent > ProbeTimeout.Ticks && _healthy)
+            {
+                _healthy = false;
+                LogNotDelivering(logger, ProbeTimeout.TotalSeconds);
+            }
+
+            if (now - sent <= ProbeAfter.Ticks)
+            {
+                return;
+            }
+        }
+        else if (now - Interlocked.Read(ref _lastHeardTicks) < ProbeAfter.Ticks)
+        {
+            return;
+        }
+
+        Interlocked.Exchange(ref _probeSentTicks, now);
+        await using var probe = dataSource.CreateCommand(SqlQueries.Get("JobListenProbe"));
+        probe.Parameters.AddWithValue("Payload", _probePayload);
+        await probe.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private void RequestWake()
@@ -120,6 +174,12 @@ public sealed partial class JobNotificationListener(
 
     [LoggerMessage(2, LogLevel.Warning, "Job notifications lost; polling meanwhile, reconnecting in {DelayMs} ms")]
     private static partial void LogListenFailed(ILogger logger, double delayMs, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Warning, "Job notifications are not delivered (a probe did not come back within {TimeoutSeconds} s; a transaction pooler?): polling every POLL_INTERVAL_MS meanwhile")]
+    private static partial void LogNotDelivering(ILogger logger, double timeoutSeconds);
+
+    [LoggerMessage(5, LogLevel.Information, "Job notifications are delivered again")]
+    private static partial void LogDelivering(ILogger logger);
 
     [LoggerMessage(3, LogLevel.Warning, "Could not pass a job notification to the dispatcher")]
     private static partial void LogWakeFailed(ILogger logger, Exception exception);
