@@ -12,4 +12,7 @@ public sealed partial class QuotaGrain
 
     [LoggerMessage(3, LogLevel.Warning, "Another activation of the quota grain wrote its state first: this one steps aside")]
     private static partial void LogSteppingAside(ILogger logger, Exception exception);
+
+    [LoggerMessage(4, LogLevel.Information, "Gemini budget: {Sent} of {Budget} requests sent in the last {WindowSeconds} s window, {InUse} slots in use, paused: {Paused}")]
+    private static partial void LogSummary(ILogger logger, int sent, int budget, double windowSeconds, int inUse, bool paused);
 }

@@ -35,6 +35,7 @@ public sealed partial class QuotaGrain(
     private readonly QuotaOptions _options = options.Value;
     private readonly Dictionary<string, DateTimeOffset> _lastDemand = new(StringComparer.Ordinal);
     private bool _dirty;
+    private DateTimeOffset _lastSummary;
 
     private TimeSpan SlotLife => _options.Window + _options.SafetyMargin;
 
@@ -222,7 +223,19 @@ public sealed partial class QuotaGrain(
 
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
-        WorkerTelemetry.Quota(_options.RequestsPerWindow, Occupied(time.GetUtcNow()));
+        var now = time.GetUtcNow();
+        WorkerTelemetry.Quota(_options.RequestsPerWindow, Occupied(now));
+        if (now - _lastSummary >= _options.Window)
+        {
+            // Once a window, while the budget is used: what it is, what the window used, whether it is paused.
+            _lastSummary = now;
+            var sent = state.State.Reservations.Sum(r => r.Sent.Count(s => now - s < _options.Window));
+            if (sent > 0 || IsPaused(now))
+            {
+                LogSummary(logger, sent, _options.RequestsPerWindow, _options.Window.TotalSeconds, Occupied(now), IsPaused(now));
+            }
+        }
+
         if (_dirty)
         {
             Prune(time.GetUtcNow());
