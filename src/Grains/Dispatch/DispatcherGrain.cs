@@ -36,7 +36,7 @@ public sealed partial class DispatcherGrain(
     private bool _claiming = true;
     private bool _offItsSilo;
     private string? _stoppedReason;
-    private IGrainTimer? _wakeTimer;
+    private long _wakeGeneration;
     private DateTimeOffset _wakeAt = DateTimeOffset.MaxValue;
     private DateTimeOffset _lastPoll;
     private DateTimeOffset _lastRescue;
@@ -143,9 +143,9 @@ public sealed partial class DispatcherGrain(
             await DropLostJobsAsync(cancellationToken);
         }
 
-        // While notifications arrive, polling is only a safety net.
+        // While notifications arrive, polling is only a safety net; a wake-up that is due is honoured here too.
         var interval = notifications.IsHealthy ? _options.ListenSafetyPollInterval : _options.PollInterval;
-        if (now - _lastPoll >= interval)
+        if (now - _lastPoll >= interval || _wakeAt <= now)
         {
             await ClaimAsync();
         }
@@ -154,6 +154,11 @@ public sealed partial class DispatcherGrain(
     private async Task ClaimAsync()
     {
         _lastPoll = time.GetUtcNow();
+        if (_wakeAt <= _lastPoll)
+        {
+            _wakeAt = DateTimeOffset.MaxValue;
+        }
+
         try
         {
             while (_claiming)
@@ -270,17 +275,21 @@ public sealed partial class DispatcherGrain(
         _wakeAt = at;
         var due = at - now;
         LogWakeScheduled(logger, due.TotalMilliseconds);
-        // The timer only posts a wake-up: claiming inside the timer's own callback would re-arm the timer there, and
-        // the timer resets itself to its (infinite) period once the callback returns, losing the new due time.
-        _wakeTimer ??= this.RegisterGrainTimer(
-            _ =>
-            {
-                _wakeAt = DateTimeOffset.MaxValue;
-                return this.AsReference<IDispatcherGrain>().WakeAsync();
-            },
-            Timeout.InfiniteTimeSpan,
-            Timeout.InfiniteTimeSpan);
-        _wakeTimer.Change(due < TimeSpan.Zero ? TimeSpan.Zero : due, Timeout.InfiniteTimeSpan);
+        _ = WakeLaterAsync(due < TimeSpan.Zero ? TimeSpan.Zero : due, ++_wakeGeneration);
+    }
+
+    /// <remarks>
+    /// The wake-up arrives as a call to this grain, a turn of its own: claiming from the delay's continuation would
+    /// interleave with a claim in progress. Only the latest scheduled wake-up fires; the tick catches a lost one.
+    /// </remarks>
+    private async Task WakeLaterAsync(TimeSpan due, long generation)
+    {
+        await Task.Delay(due, time);
+        if (generation == _wakeGeneration)
+        {
+            _wakeAt = DateTimeOffset.MaxValue;
+            await this.AsReference<IDispatcherGrain>().WakeAsync();
+        }
     }
 
     private async Task RescueExpiredAsync(CancellationToken cancellationToken)
