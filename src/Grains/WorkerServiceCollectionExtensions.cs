@@ -31,10 +31,18 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton(Options.Create(gemini));
         services.AddSingleton(Options.Create(storage));
         services.AddSingleton(TimeProvider.System);
-        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(connectionString) { Name = "generation-worker" }.Build());
+        // The service's statements set no session state, so pooled connections need no DISCARD ALL on return.
+        var pooled = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
+        services.AddSingleton(_ => new NpgsqlDataSourceBuilder(pooled.ConnectionString) { Name = "generation-worker" }.Build());
+        // The listener holds its own connection, outside the pool: a LISTEN must not outlive it on a pooled connection.
+        var listening = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, TcpKeepAlive = true };
+        services.AddSingleton(sp => new JobNotificationListener(
+            new NpgsqlDataSourceBuilder(listening.ConnectionString) { Name = "generation-worker-listen" }.Build(),
+            sp.GetRequiredService<NpgsqlDataSource>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobNotificationListener>>()));
         services.AddSingleton<JobStore>();
         services.AddSingleton<WorkerHealth>();
-        services.AddSingleton<JobNotificationListener>();
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton(new GeminiGate(worker.Concurrency));
         services.AddHttpClient<ReferenceImageFetcher>(client => client.Timeout = Timeout.InfiniteTimeSpan)

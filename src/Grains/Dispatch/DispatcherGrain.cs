@@ -37,6 +37,7 @@ public sealed partial class DispatcherGrain(
     private bool _offItsSilo;
     private string? _stoppedReason;
     private long _wakeGeneration;
+    private bool _claimQueued;
     private DateTimeOffset _wakeAt = DateTimeOffset.MaxValue;
     private DateTimeOffset _lastPoll;
     private DateTimeOffset _lastRescue;
@@ -79,15 +80,27 @@ public sealed partial class DispatcherGrain(
     }
 
     /// <inheritdoc />
-    public Task WakeAsync() => ClaimAsync();
+    public Task WakeAsync()
+    {
+        _claimQueued = false;
+        return ClaimAsync();
+    }
 
     /// <inheritdoc />
-    public Task JobFinishedAsync(string jobId)
+    /// <remarks>
+    /// Does not claim itself: it queues one wake-up behind the calls already waiting, so that the jobs finishing
+    /// together free their slots first and one claim fills them all.
+    /// </remarks>
+    public async Task JobFinishedAsync(string jobId)
     {
         _inFlight.Remove(jobId);
         health.SetInFlight(_inFlight.Count);
         WorkerTelemetry.InFlight(Owner, _inFlight.Count);
-        return ClaimAsync();
+        if (!_claimQueued && _claiming)
+        {
+            _claimQueued = true;
+            await this.AsReference<IDispatcherGrain>().WakeAsync();
+        }
     }
 
     /// <inheritdoc />
@@ -143,9 +156,9 @@ public sealed partial class DispatcherGrain(
             await DropLostJobsAsync(cancellationToken);
         }
 
-        // While notifications arrive, polling is only a safety net; a wake-up that is due is honoured here too.
-        var interval = notifications.IsHealthy ? _options.ListenSafetyPollInterval : _options.PollInterval;
-        if (now - _lastPoll >= interval || _wakeAt <= now)
+        // Without notifications every tick polls; while they arrive polling is only a safety net. A wake-up that is
+        // due is honoured here too.
+        if (!notifications.IsHealthy || now - _lastPoll >= _options.ListenSafetyPollInterval || _wakeAt <= now)
         {
             await ClaimAsync();
         }
@@ -169,20 +182,31 @@ public sealed partial class DispatcherGrain(
                     return;
                 }
 
-                var costs = await jobs.PeekCostsAsync(free, CancellationToken.None);
-                if (costs.Count == 0)
+                // With a budget, the next jobs' needs decide what to ask the quota grain for; without one, claim directly.
+                var grant = Unlimited;
+                if (_quotaEnabled)
                 {
-                    await ScheduleNextScheduledAsync();
-                    return;
-                }
+                    var costs = await jobs.PeekCostsAsync(free, CancellationToken.None);
+                    if (costs.Count == 0)
+                    {
+                        await ScheduleNextScheduledAsync();
+                        return;
+                    }
 
-                var grant = await AcquireBudgetAsync(costs);
-                if (grant is null)
-                {
-                    return;
+                    if (await AcquireBudgetAsync(costs) is not { } granted)
+                    {
+                        return;
+                    }
+
+                    grant = granted;
                 }
 
                 var claimed = await jobs.ClaimAsync(Owner, free, grant.Granted, _options.LeaseDuration, CancellationToken.None);
+                if (claimed.Count == 0 && !_quotaEnabled)
+                {
+                    await ScheduleNextScheduledAsync();
+                }
+
                 WorkerTelemetry.Claimed(claimed.Count);
                 var unused = grant.Granted - claimed.Sum(job => job.Cost);
                 if (unused > 0 && _quotaEnabled)
@@ -211,14 +235,17 @@ public sealed partial class DispatcherGrain(
         }
     }
 
+    /// <summary>What claiming runs with when there is no budget: any number of Gemini requests.</summary>
+    private static readonly QuotaGrant Unlimited = new(Guid.Empty, int.MaxValue, null, false);
+
     private IQuotaGrain Quota => GrainFactory.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey);
 
     private async Task<QuotaGrant?> AcquireBudgetAsync(IReadOnlyList<int> costs)
     {
         var wanted = costs.Sum();
-        if (!_quotaEnabled || wanted == 0)
+        if (wanted == 0)
         {
-            return new QuotaGrant(Guid.Empty, _quotaEnabled ? 0 : wanted, null, false);
+            return new QuotaGrant(Guid.Empty, 0, null, false);
         }
 
         var grant = await Quota.AcquireAsync(Owner, wanted, Math.Max(costs[0], 1));

@@ -16,7 +16,12 @@ namespace GenerationWorker.Grains.Dispatch;
 /// <see cref="ProbeAfter"/> of silence the listener sends itself a notification through an ordinary pooled connection,
 /// and if it does not arrive within <see cref="ProbeTimeout"/> it reports itself unhealthy, so the queue is polled.
 /// </remarks>
+/// <param name="listenSource">Unpooled connections for the LISTEN.</param>
+/// <param name="dataSource">The service's pool, through which the delivery probe is sent.</param>
+/// <param name="time">The clock.</param>
+/// <param name="logger">The logger.</param>
 public sealed partial class JobNotificationListener(
+    NpgsqlDataSource listenSource,
     NpgsqlDataSource dataSource,
     TimeProvider time,
     ILogger<JobNotificationListener> logger)
@@ -46,7 +51,7 @@ public sealed partial class JobNotificationListener(
         {
             try
             {
-                await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+                await using var connection = await listenSource.OpenConnectionAsync(cancellationToken);
                 connection.Notification += OnNotification;
                 await using (var listen = new NpgsqlCommand(SqlQueries.Get("JobListen"), connection))
                 {

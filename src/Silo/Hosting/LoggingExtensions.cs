@@ -48,6 +48,11 @@ public static class LoggingExtensions
             });
         }
 
+        // Per-request chatter of the HTTP stack would be most of the log (and of the CPU at high throughput); the
+        // worker logs each Gemini call and upload itself. Logging__LogLevel__<category> still overrides these.
+        logging.AddFilter("System.Net.Http.HttpClient", LogLevel.Warning);
+        logging.AddFilter("Polly", LogLevel.Warning);
+        logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         return logging;
     }
 }
