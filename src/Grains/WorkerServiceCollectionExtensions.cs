@@ -5,6 +5,7 @@ using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Storage;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using Orleans.Runtime;
@@ -51,6 +52,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddImageStore(storage);
         services.AddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());
+        services.AddHostedService(sp => sp.GetRequiredService<WorkerLifecycle>());
         return services;
     }
 }

@@ -1,6 +1,7 @@
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
@@ -14,6 +15,9 @@ namespace GenerationWorker.Grains.Dispatch;
 /// <remarks>
 /// Draining (SIGTERM): stop claiming, let in-flight jobs finish for up to <c>SHUTDOWN_TIMEOUT_SECONDS</c>, then give
 /// the rest back to pending without spending their attempt. <c>/health</c> answers 503 draining meanwhile.
+/// The drain starts when the host starts stopping (<see cref="IHostedLifecycleService.StoppingAsync"/>), before any
+/// hosted service stops: the web server stops before the silo does, so a drain that waited for the silo's own stop
+/// would run with <c>/health</c> already unreachable.
 /// </remarks>
 public sealed partial class WorkerLifecycle(
     IGrainFactory grains,
@@ -24,10 +28,13 @@ public sealed partial class WorkerLifecycle(
     WorkerHealth health,
     IOptions<WorkerOptions> options,
     TimeProvider time,
-    ILogger<WorkerLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>
+    ILogger<WorkerLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>, IHostedLifecycleService
 {
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<Task> _loops = [];
+    private readonly Lock _drainLock = new();
+    private volatile bool _started;
+    private Task? _drain;
 
     private string Owner => SiloIdentity.Of(silo.SiloAddress);
 
@@ -59,9 +66,50 @@ public sealed partial class WorkerLifecycle(
         }
 
         _loops.Add(Task.Run(() => WatchMembershipAsync(_stopping.Token), CancellationToken.None));
+        _started = true;
     }
 
+    /// <inheritdoc />
+    Task IHostedLifecycleService.StoppingAsync(CancellationToken cancellationToken) => DrainOnceAsync(cancellationToken);
+
+    /// <inheritdoc />
+    Task IHostedLifecycleService.StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    Task IHostedLifecycleService.StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    Task IHostedLifecycleService.StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    Task IHostedService.StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <inheritdoc />
+    Task IHostedService.StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await DrainOnceAsync(cancellationToken);
+        }
+        finally
+        {
+            await _stopping.CancelAsync();
+            await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>Drains once, whichever comes first: the host stopping or the silo stopping.</summary>
+    private Task DrainOnceAsync(CancellationToken cancellationToken)
+    {
+        lock (_drainLock)
+        {
+            return _drain ??= _started ? DrainAsync(cancellationToken) : Task.CompletedTask;
+        }
+    }
+
+    private async Task DrainAsync(CancellationToken cancellationToken)
     {
         health.SetDraining();
         var dispatcher = Dispatcher;
@@ -92,11 +140,6 @@ public sealed partial class WorkerLifecycle(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             LogDrainFailed(logger, exception);
-        }
-        finally
-        {
-            await _stopping.CancelAsync();
-            await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
 

@@ -46,6 +46,7 @@ public sealed partial class JobGrain(
     private CancellationTokenSource? _stop;
     private StopCause _stopCause;
     private Task? _run;
+    private string? _dispatcherKey;
     private int _slotsAccounted; // slots of the reservation sent or released by this claim
 
     private enum StopCause
@@ -68,6 +69,7 @@ public sealed partial class JobGrain(
         }
 
         _stop = new CancellationTokenSource();
+        _dispatcherKey = assignment.DispatcherKey;
         _stopCause = StopCause.None;
         _slotsAccounted = 0;
         _run = RunAsync(assignment, _stop);
@@ -123,7 +125,7 @@ public sealed partial class JobGrain(
 
         renewal.Dispose();
         WorkerTelemetry.JobEnded(end.GetType().Name, time.GetElapsedTime(started));
-        await FinishAsync(job, end);
+        await FinishAsync(job, end, stop);
     }
 
     private async Task<JobEnd> ExecuteAsync(JobAssignment job, long started, CancellationToken cancellationToken)
@@ -304,7 +306,7 @@ public sealed partial class JobGrain(
                 : null;
     }
 
-    private async Task FinishAsync(JobAssignment job, JobEnd end)
+    private async Task FinishAsync(JobAssignment job, JobEnd end, CancellationTokenSource stop)
     {
         // The outcome is written even when the run was stopped; the lease fences it if the claim is no longer ours.
         using var writeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), time);
@@ -363,16 +365,25 @@ public sealed partial class JobGrain(
         }
 
         await ReleaseSlotsAsync(job, job.ReservedRequests - _slotsAccounted);
-        try
+        // When a newer claim of the job already runs in this activation, its dispatcher must keep counting it in flight
+        // and the grain must stay active (the newer claim's lease renewal timer lives here).
+        var replaced = !ReferenceEquals(_stop, stop);
+        if (!replaced || _dispatcherKey != job.DispatcherKey)
         {
-            await GrainFactory.GetGrain<IDispatcherGrain>(job.DispatcherKey).JobFinishedAsync(job.JobId);
-        }
-        catch (Exception exception)
-        {
-            LogFinishFailed(logger, job.JobId, job.Attempt, exception);
+            try
+            {
+                await GrainFactory.GetGrain<IDispatcherGrain>(job.DispatcherKey).JobFinishedAsync(job.JobId);
+            }
+            catch (Exception exception)
+            {
+                LogFinishFailed(logger, job.JobId, job.Attempt, exception);
+            }
         }
 
-        DeactivateOnIdle();
+        if (!replaced)
+        {
+            DeactivateOnIdle();
+        }
     }
 
     private async Task ReleaseSlotsAsync(JobAssignment job, int unused)
