@@ -217,6 +217,12 @@ public sealed partial class JobGrain(
                 case GeminiOutcome.Rejected rejected:
                     return new VariantResult.Permanent("Gemini rejected the request: " + rejected.Message);
                 case GeminiOutcome.Throttled throttled:
+                    // Pause the cluster now, not once the job's slower variants have come back.
+                    if (_quotaEnabled)
+                    {
+                        await Quota.ReportThrottledAsync(throttled.RetryDelay, throttled.PerDay, CancellationToken.None);
+                    }
+
                     return new VariantResult.Throttled(throttled);
                 case GeminiOutcome.Fatal fatal:
                     return new VariantResult.Fatal($"Gemini refused the service (HTTP {fatal.StatusCode}): {fatal.Message}");
@@ -336,15 +342,8 @@ public sealed partial class JobGrain(
                     LogReleased(logger, job.JobId, job.Attempt, release.Why);
                     break;
                 case JobEnd.Throttle throttle:
-                    var delay = TimeSpan.Zero;
-                    if (_quotaEnabled)
-                    {
-                        await Quota.ReportThrottledAsync(throttle.Outcome.RetryDelay, throttle.Outcome.PerDay, ct);
-                    }
-                    else
-                    {
-                        delay = throttle.Outcome.RetryDelay ?? retryPolicy.Delay(job.Attempt);
-                    }
+                    // With a budget the pause was reported when the 429 came, and claiming waits for it to end.
+                    var delay = _quotaEnabled ? TimeSpan.Zero : throttle.Outcome.RetryDelay ?? retryPolicy.Delay(job.Attempt);
 
                     await jobs.ReleaseAsync(job.JobId, job.LeaseToken, "Gemini quota exhausted (429): " + throttle.Outcome.Message, delay, ct);
                     LogReleased(logger, job.JobId, job.Attempt, "Gemini answered 429");

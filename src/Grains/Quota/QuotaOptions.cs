@@ -11,12 +11,13 @@ public sealed class QuotaOptions
 
     /// <summary>
     /// <c>QUOTA_MARGIN_MS</c>: added to the window before a slot is reused. A request reaches Gemini a little after it
-    /// was announced (a new connection's handshake, a busy thread pool) and a later request on the same slot may reach
-    /// it faster; the margin absorbs that difference. Default: 2% of the window, at least 250 ms and at most 1 s.
+    /// was announced (a new connection's handshake, a busy CPU) and a later request on the same slot may reach it
+    /// faster; the margin absorbs that difference. Default: 2.5% of the window, at least 500 ms and at most 1.5 s
+    /// (1.5 s for the 60 s window: at most 97.6% of the budget can be used).
     /// </summary>
     public TimeSpan? Margin { get; set; }
 
     /// <summary>The margin in force: <see cref="Margin"/>, or the default derived from the window.</summary>
     public TimeSpan SafetyMargin =>
-        Margin ?? TimeSpan.FromTicks(Math.Clamp(Window.Ticks / 50, TimeSpan.TicksPerMillisecond * 250, TimeSpan.TicksPerSecond));
+        Margin ?? TimeSpan.FromTicks(Math.Clamp(Window.Ticks / 40, TimeSpan.TicksPerMillisecond * 500, TimeSpan.TicksPerMillisecond * 1500));
 }
