@@ -17,10 +17,13 @@ internal static class MemoryFigure
         var (first, total) = options.Short ? (300, 3_000) : (1_000, 10_000);
         var growth = await MeasureGrowthAsync(first, total, cancellationToken);
 
-        var table = new Table("silo memory (RSS from /proc; managed heap not measured: dotnet-counters is not installed)",
+        var table = new Table(DotnetCounters.Tool is null
+                ? "silo memory (RSS from /proc; managed heap not measured: dotnet-counters is not installed)"
+                : "silo memory (RSS from /proc; managed heap from dotnet-counters)",
             "scenario", "value MB", "detail", "target");
         table.Row($"peak RSS, 50 in flight, 4K ({inFlight.Jobs} jobs)", inFlight.PeakRssMb,
-            $"emulator max in flight {inFlight.EmulatorMaxInFlight}, avg PNG {inFlight.AveragePngKb} KB, completed {inFlight.Completed}",
+            $"emulator max in flight {inFlight.EmulatorMaxInFlight}, avg PNG {inFlight.AveragePngKb} KB, completed {inFlight.Completed}" +
+            (inFlight.PeakManagedHeapMb is { } heap ? $", peak managed heap {heap} MB, GC committed {inFlight.PeakGcCommittedMb} MB" : ""),
             $"<= 400: {Figures.Verdict(inFlight.PeakRssMb <= 400)}");
         table.Row($"RSS after {first:N0} jobs", growth.RssAfterFirstMb, $"peak {growth.PeakAfterFirstMb}", "");
         table.Row($"RSS after {total:N0} jobs", growth.RssAfterAllMb, $"peak {growth.PeakAfterAllMb}; growth {growth.GrowthPercent:0.0}%",
@@ -49,6 +52,7 @@ internal static class MemoryFigure
         var silo = (await run.StartSilosAsync(1, env, cancellationToken))[0];
         var jobs = new Jobs(run.ConnectionString);
         var tag = run.DatabaseName[6..14];
+        var counters = DotnetCounters.Start(silo.Process.Pid, Path.Combine(run.LogDir, "silo1-counters.csv"));
 
         // A few prompts only: the emulator encodes each 4K PNG once and serves it from its cache.
         await jobs.CopyAsync(
@@ -57,9 +61,17 @@ internal static class MemoryFigure
         var completed = await jobs.WaitFinalAsync(count, TimeSpan.FromSeconds(300), cancellationToken);
         var stats = await emulator.StatsAsync(cancellationToken);
         var averagePng = await jobs.ScalarAsync<decimal>("SELECT coalesce(avg(size_bytes), 0) FROM generation_job_output", cancellationToken);
-        return new InFlightMeasure(
-            count, completed, stats.MaxInFlight, (long)averagePng / 1024, (silo.Process.PeakRssBytes ?? 0) / (1024 * 1024),
-            (silo.Process.RssBytes ?? 0) / (1024 * 1024));
+        var peakRss = (silo.Process.PeakRssBytes ?? 0) / (1024 * 1024);
+        var rss = (silo.Process.RssBytes ?? 0) / (1024 * 1024);
+        long? heapMb = null;
+        long? committedMb = null;
+        if (counters is not null)
+        {
+            var (heap, committed) = await counters.StopAsync();
+            (heapMb, committedMb) = (heap / (1024 * 1024), committed / (1024 * 1024));
+        }
+
+        return new InFlightMeasure(count, completed, stats.MaxInFlight, (long)averagePng / 1024, peakRss, rss, heapMb, committedMb);
     }
 
     private static async Task<GrowthMeasure> MeasureGrowthAsync(int first, int total, CancellationToken cancellationToken)
@@ -89,7 +101,8 @@ internal static class MemoryFigure
     }
 
     private sealed record InFlightMeasure(
-        int Jobs, long Completed, int EmulatorMaxInFlight, long AveragePngKb, long PeakRssMb, long RssAfterMb);
+        int Jobs, long Completed, int EmulatorMaxInFlight, long AveragePngKb, long PeakRssMb, long RssAfterMb, long? PeakManagedHeapMb,
+        long? PeakGcCommittedMb);
 
     private sealed record GrowthMeasure(
         int FirstJobs, int TotalJobs, long Completed, long RssAfterFirstMb, long PeakAfterFirstMb, long RssAfterAllMb,

@@ -67,7 +67,8 @@ internal sealed class BenchRun : IAsyncDisposable
         IReadOnlyDictionary<string, string?> environment, CancellationToken cancellationToken)
     {
         var emulator = await EmulatorProcess.StartAsync(
-            environment, Path.Combine(LogDir, $"emulator{_emulators.Count + 1}.log"), cancellationToken);
+            environment, Path.Combine(LogDir, $"emulator{_emulators.Count + 1}.log"),
+            Path.Combine(WorkDir, $"cwd-emulator{_emulators.Count + 1}"), cancellationToken);
         _emulators.Add(emulator);
         return emulator;
     }
@@ -124,10 +125,18 @@ internal sealed class BenchRun : IAsyncDisposable
     }
 
     /// <summary>Starts one silo without waiting for it.</summary>
+    /// <remarks><c>BENCH_SILO_ENV="A=1;B=2"</c> adds or overrides variables of every silo, for experiments.</remarks>
     public SiloProcess StartSilo(IReadOnlyDictionary<string, string?> environment)
     {
         var name = $"silo{++_siloCount}";
-        var silo = SiloProcess.Start(name, environment, Path.Combine(LogDir, name + ".log"));
+        var env = new Dictionary<string, string?>(environment);
+        foreach (var pair in (Environment.GetEnvironmentVariable("BENCH_SILO_ENV") ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            env[pair[..equals]] = pair[(equals + 1)..];
+        }
+
+        var silo = SiloProcess.Start(name, env, Path.Combine(LogDir, name + ".log"), Path.Combine(WorkDir, "cwd-" + name));
         _silos.Add(silo);
         return silo;
     }

@@ -36,14 +36,17 @@ internal sealed class ChildProcess
 
     /// <summary>
     /// Starts <c>dotnet <paramref name="dll"/></c>. A <c>bash exec</c> wrapper redirects the output to the log file, so the
-    /// pid is the .NET process itself and no pipe has to be drained by this process.
+    /// pid is the .NET process itself and no pipe has to be drained by this process. The working directory (the host's
+    /// content root, which ASP.NET Core watches for file changes) is an empty folder of its own, as in a container.
     /// </summary>
     public static ChildProcess StartDotnet(
-        string name, string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment, string logPath)
+        string name, string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string?> environment, string logPath,
+        string workingDirectory)
     {
+        Directory.CreateDirectory(workingDirectory);
         var info = new ProcessStartInfo("bash")
         {
-            WorkingDirectory = Repo.Root,
+            WorkingDirectory = workingDirectory,
             UseShellExecute = false,
             RedirectStandardInput = false,
         };

@@ -28,11 +28,11 @@ internal sealed class EmulatorProcess
 
     /// <summary>Starts it with <paramref name="environment"/> (<c>EMULATOR_*</c>) and waits until its control API answers.</summary>
     public static async Task<EmulatorProcess> StartAsync(
-        IReadOnlyDictionary<string, string?> environment, string logPath, CancellationToken cancellationToken)
+        IReadOnlyDictionary<string, string?> environment, string logPath, string workingDirectory, CancellationToken cancellationToken)
     {
         var port = Ports.Free();
         var url = $"http://127.0.0.1:{port}";
-        var process = ChildProcess.StartDotnet("emulator", Repo.EmulatorDll, ["--urls", url], environment, logPath);
+        var process = ChildProcess.StartDotnet("emulator", Repo.EmulatorDll, ["--urls", url], environment, logPath, workingDirectory);
         var emulator = new EmulatorProcess(process, new Uri(url));
         var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
         while (true)

@@ -34,7 +34,7 @@ internal sealed class SiloProcess
     public string? Identity { get; private set; }
 
     /// <summary>Starts a silo with fresh ports; does not wait for it.</summary>
-    public static SiloProcess Start(string name, IReadOnlyDictionary<string, string?> environment, string logPath)
+    public static SiloProcess Start(string name, IReadOnlyDictionary<string, string?> environment, string logPath, string workingDirectory)
     {
         var env = new Dictionary<string, string?>(environment);
         var httpPort = Ports.Free();
@@ -42,7 +42,7 @@ internal sealed class SiloProcess
         env["PORT"] = httpPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env["SILO_PORT"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env["GATEWAY_PORT"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var process = ChildProcess.StartDotnet(name, Repo.SiloDll, [], env, logPath);
+        var process = ChildProcess.StartDotnet(name, Repo.SiloDll, [], env, logPath, workingDirectory);
         return new SiloProcess(name, process, httpPort, siloPort);
     }
 
