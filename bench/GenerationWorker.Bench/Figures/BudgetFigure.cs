@@ -95,6 +95,8 @@ internal static class BudgetFigure
         var throttle = stats.RecentRequests.First(r => r.Status == 429 && r.PromptStart.Contains(marker, StringComparison.Ordinal));
         var after = stats.RecentRequests.Where(r => r.ArrivedAt > throttle.ArrivedAt).OrderBy(r => r.ArrivedAt).ToList();
         var duringDelay = after.Where(r => r.ArrivedAt < throttle.ArrivedAt + retryDelay).ToList();
+        var inFlightWindow = TimeSpan.FromMilliseconds(100);
+        var sentLater = duringDelay.Where(r => r.ArrivedAt > throttle.ArrivedAt + inFlightWindow).ToList();
         var firstAfter = after.FirstOrDefault();
         var events = await jobs.QueryAsync(
             "SELECT to_status, attempt, worker, at FROM generation_job_event WHERE job_id = @id ORDER BY id",
@@ -107,6 +109,8 @@ internal static class BudgetFigure
         var table = new Table("a 429 with retryDelay 5 s during a backlog, 2 silos (budget 600 per 10 s, 4 in flight per silo, 300 ms latency)",
             "measure", "value", "target");
         table.Row("requests arriving anywhere within retryDelay after the 429", duringDelay.Count, $"0: {Figures.Verdict(duringDelay.Count == 0)}");
+        table.Row("... of which more than 100 ms after it", sentLater.Count, $"0: {Figures.Verdict(sentLater.Count == 0)}");
+        table.Row("... arrival offsets (ms)", string.Join(' ', duringDelay.Select(r => ((r.ArrivedAt - throttle.ArrivedAt).TotalMilliseconds).ToString("0", CultureInfo.InvariantCulture))), "");
         table.Row("first request after the 429 (s)", firstAfter is null ? null : (firstAfter.ArrivedAt - throttle.ArrivedAt).TotalSeconds, ">= 5");
         table.Row("throttled job retried after (s)", retried == default ? null : (retried - throttle.ArrivedAt).TotalSeconds, "");
         table.Row("throttled job: final status / attempts", $"completed / {finalAttempts}", $"attempts 1: {Figures.Verdict(finalAttempts == 1)}");

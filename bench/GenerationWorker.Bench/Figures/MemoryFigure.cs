@@ -13,7 +13,7 @@ internal static class MemoryFigure
     public static async Task<FigureResult> RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
         var result = new FigureResult("memory");
-        var inFlight = await MeasureInFlightAsync(options.Short ? 100 : 200, cancellationToken);
+        var inFlight = await MeasureInFlightAsync(options.Short ? 55 : 100, cancellationToken);
         var (first, total) = options.Short ? (300, 3_000) : (1_000, 10_000);
         var growth = await MeasureGrowthAsync(first, total, cancellationToken);
 
@@ -21,7 +21,7 @@ internal static class MemoryFigure
                 ? "silo memory (RSS from /proc; managed heap not measured: dotnet-counters is not installed)"
                 : "silo memory (RSS from /proc; managed heap from dotnet-counters)",
             "scenario", "value MB", "detail", "target");
-        table.Row($"peak RSS, 50 in flight, 4K ({inFlight.Jobs} jobs)", inFlight.PeakRssMb,
+        table.Row($"peak RSS, 50 in flight, 4K ({inFlight.Jobs} jobs{(inFlight.SiloAlive ? "" : ", SILO GONE before the end")})", inFlight.PeakRssMb,
             $"emulator max in flight {inFlight.EmulatorMaxInFlight}, avg PNG {inFlight.AveragePngKb} KB, completed {inFlight.Completed}" +
             (inFlight.PeakManagedHeapMb is { } heap ? $", peak managed heap {heap} MB, GC committed {inFlight.PeakGcCommittedMb} MB" : ""),
             $"<= 400: {Figures.Verdict(inFlight.PeakRssMb <= 400)}");
@@ -54,14 +54,19 @@ internal static class MemoryFigure
         var tag = run.DatabaseName[6..14];
         var counters = DotnetCounters.Start(silo.Process.Pid, Path.Combine(run.LogDir, "silo1-counters.csv"));
 
-        // A few prompts only: the emulator encodes each 4K PNG once and serves it from its cache.
+        // One prompt: the emulator encodes the 4K PNG once and serves it from its cache.
+        using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var peakSampler = SamplePeakRssAsync(silo.Process, sampling.Token);
         await jobs.CopyAsync(
-            Enumerable.Range(0, count).Select(i => new NewJob(Jobs.NewId(tag, i), Jobs.Payload($"memory 4k {i % 4}", 1, "4k"))),
+            Enumerable.Range(0, count).Select(i => new NewJob(Jobs.NewId(tag, i), Jobs.Payload("memory 4k", 1, "4k"))),
             cancellationToken);
-        var completed = await jobs.WaitFinalAsync(count, TimeSpan.FromSeconds(300), cancellationToken);
+        var completed = await jobs.WaitFinalAsync(count, TimeSpan.FromSeconds(180), cancellationToken);
+        await sampling.CancelAsync();
+        var sampledPeak = await peakSampler;
+        var alive = !silo.Process.HasExited;
         var stats = await emulator.StatsAsync(cancellationToken);
         var averagePng = await jobs.ScalarAsync<decimal>("SELECT coalesce(avg(size_bytes), 0) FROM generation_job_output", cancellationToken);
-        var peakRss = (silo.Process.PeakRssBytes ?? 0) / (1024 * 1024);
+        var peakRss = Math.Max(silo.Process.PeakRssBytes ?? 0, sampledPeak) / (1024 * 1024);
         var rss = (silo.Process.RssBytes ?? 0) / (1024 * 1024);
         long? heapMb = null;
         long? committedMb = null;
@@ -71,7 +76,26 @@ internal static class MemoryFigure
             (heapMb, committedMb) = (heap / (1024 * 1024), committed / (1024 * 1024));
         }
 
-        return new InFlightMeasure(count, completed, stats.MaxInFlight, (long)averagePng / 1024, peakRss, rss, heapMb, committedMb);
+        return new InFlightMeasure(count, completed, stats.MaxInFlight, (long)averagePng / 1024, peakRss, rss, heapMb, committedMb, alive);
+    }
+
+    /// <summary>The highest VmHWM seen while the process lives (it may die before the end of the scenario).</summary>
+    private static async Task<long> SamplePeakRssAsync(ChildProcess process, CancellationToken cancellationToken)
+    {
+        long peak = 0;
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested && !process.HasExited)
+            {
+                peak = Math.Max(peak, process.PeakRssBytes ?? 0);
+                await Task.Delay(250, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return Math.Max(peak, process.PeakRssBytes ?? 0);
     }
 
     private static async Task<GrowthMeasure> MeasureGrowthAsync(int first, int total, CancellationToken cancellationToken)
@@ -102,7 +126,7 @@ internal static class MemoryFigure
 
     private sealed record InFlightMeasure(
         int Jobs, long Completed, int EmulatorMaxInFlight, long AveragePngKb, long PeakRssMb, long RssAfterMb, long? PeakManagedHeapMb,
-        long? PeakGcCommittedMb);
+        long? PeakGcCommittedMb, bool SiloAlive);
 
     private sealed record GrowthMeasure(
         int FirstJobs, int TotalJobs, long Completed, long RssAfterFirstMb, long PeakAfterFirstMb, long RssAfterAllMb,
