@@ -1,0 +1,164 @@
+using GenerationWorker.Bench.Harness;
+
+namespace GenerationWorker.Bench;
+
+/// <summary>
+/// The machinery alone: a backlog of one-variant jobs inserted with one COPY in one transaction while one idle silo
+/// runs, the emulator answering at once with small images, no Gemini budget (MAX_JOBS_PER_MINUTE=0). Jobs per second
+/// from the first claim to the last completion: count / (max(completed_at) - min(started_at)). Local storage at several
+/// WORKER_CONCURRENCY settings, then the S3 server at the best one.
+/// </summary>
+internal static class ThroughputFigure
+{
+    /// <summary>The WORKER_CONCURRENCY settings tried; <c>BENCH_CONCURRENCIES=64,128</c> overrides them.</summary>
+    private static readonly int[] Concurrencies =
+        Environment.GetEnvironmentVariable("BENCH_CONCURRENCIES") is { Length: > 0 } list
+            ? [.. list.Split(',').Select(v => int.Parse(v, System.Globalization.CultureInfo.InvariantCulture))]
+            : [64, 128, 256];
+
+    /// <summary>Measures every setting.</summary>
+    public static async Task<FigureResult> RunAsync(BenchOptions options, CancellationToken cancellationToken)
+    {
+        var count = options.Short ? 2_000 : 20_000;
+        var result = new FigureResult("throughput");
+        var table = new Table(
+            $"throughput, {count:N0} one-variant jobs, 1 silo, no budget, emulator at once (64 px images)",
+            "storage", "concurrency", "jobs/s", "span s", "completed", "silo CPU s", "emulator CPU s", "silo peak RSS MB", "target");
+        var runs = new List<Measured>();
+        foreach (var concurrency in Concurrencies)
+        {
+            var measured = await MeasureAsync("local", concurrency, count, s3: false, cancellationToken);
+            runs.Add(measured);
+            Console.WriteLine($"  local, concurrency {concurrency}: {measured.JobsPerSecond:0} jobs/s");
+        }
+
+        var best = runs.MaxBy(r => r.JobsPerSecond)!;
+        var s3Run = await MeasureAsync("s3rver", best.Concurrency, options.Short ? 500 : 2_000, s3: true, cancellationToken);
+        runs.Add(s3Run);
+        foreach (var run in runs)
+        {
+            var target = run.Storage == "local" && run == best
+                ? $">= 2,000: {Figures.Verdict(run.JobsPerSecond >= 2000)}"
+                : "";
+            table.Row(run.Storage, run.Concurrency, run.JobsPerSecond, run.SpanSeconds, $"{run.Completed}/{run.Jobs}",
+                run.SiloCpuSeconds, run.EmulatorCpuSeconds, run.SiloPeakRssMb, target);
+        }
+
+        result.Tables.Add(table);
+        var costs = new Table($"statements during the best local run (pg_stat_statements, {best.Completed:N0} jobs)",
+            "calls/job", "mean ms", "total ms", "rows", "statement");
+        foreach (var statement in best.Statements)
+        {
+            costs.Row(statement.CallsPerJob, statement.MeanMs, statement.TotalMs, statement.Rows, statement.Query);
+        }
+
+        result.Tables.Add(costs);
+        var plan = await ExplainClaimAsync(count, best.Concurrency, cancellationToken);
+        result.Set("explainClaim", plan);
+        result.Notes.Add("EXPLAIN ANALYZE of the peek and the claim over the whole backlog: " +
+            string.Join("; ", plan.Where(l => l.StartsWith("--", StringComparison.Ordinal) || l.StartsWith("Execution Time", StringComparison.Ordinal))));
+        result.Notes.Add($"best local setting: WORKER_CONCURRENCY={best.Concurrency}; the S3 run uses it with {s3Run.Jobs:N0} jobs (the S3 server is a node process on the same 2 cores).");
+        result.Notes.Add("jobs inserted with one COPY in one transaction while the silo was running and idle (it wakes on the commit's notification).");
+        result.Notes.Add("CPU s: user+system seconds the process used over the whole run (start-up included); the emulator and Postgres share the same cores.");
+        result.Set("runs", runs);
+        result.Set("bestLocal", best);
+        return result;
+    }
+
+    private static async Task<Measured> MeasureAsync(string storage, int concurrency, int count, bool s3, CancellationToken cancellationToken)
+    {
+        await using var run = await BenchRun.CreateAsync($"throughput-{storage}-{concurrency}", cancellationToken);
+        var emulator = await run.StartEmulatorAsync(new Dictionary<string, string?> { ["EMULATOR_LOG_CAPACITY"] = "0" }, cancellationToken);
+        var env = run.SiloEnvironment(emulator);
+        env["WORKER_CONCURRENCY"] = concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        env["MAX_JOBS_PER_MINUTE"] = "0";
+        if (s3)
+        {
+            foreach (var (key, value) in await run.StartS3Async(cancellationToken))
+            {
+                env[key] = value;
+            }
+        }
+
+        var jobs = new Jobs(run.ConnectionString);
+        await jobs.ExecuteAsync("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", cancellationToken);
+        var silo = (await run.StartSilosAsync(1, env, cancellationToken))[0];
+        var tag = run.DatabaseName[6..14];
+        await jobs.ExecuteAsync(
+            "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)", cancellationToken);
+        await jobs.CopyAsync(
+            Enumerable.Range(0, count).Select(i => new NewJob(Jobs.NewId(tag, i), Jobs.Payload($"throughput {tag} {i}"))),
+            cancellationToken);
+        var completed = await jobs.WaitFinalAsync(count, TimeSpan.FromSeconds(Math.Max(120, count / 20.0)), cancellationToken);
+        var span = await jobs.ScalarAsync<double>(
+            "SELECT extract(epoch FROM max(completed_at) - min(started_at))::float8 FROM generation_job WHERE status = 'completed'",
+            cancellationToken);
+        var done = await jobs.ScalarAsync<long>("SELECT count(*) FROM generation_job WHERE status = 'completed'", cancellationToken);
+        var statements = await jobs.QueryAsync(
+            """
+            SELECT query, calls, total_exec_time, mean_exec_time, rows FROM pg_stat_statements
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+              AND query NOT ILIKE '%pg_stat_statements%' AND query NOT ILIKE 'COPY%'
+            ORDER BY total_exec_time DESC LIMIT 12
+            """,
+            r => new StatementCost(Shorten(r.GetString(0)), r.GetInt64(1), Math.Round(r.GetDouble(2), 1), Math.Round(r.GetDouble(3), 3),
+                Math.Round((double)r.GetInt64(1) / Math.Max(done, 1), 2), r.GetInt64(4)),
+            cancellationToken);
+        return new Measured(
+            storage, concurrency, count, done, completed, Math.Round(span, 2), span > 0 ? Math.Round(done / span, 1) : 0,
+            Math.Round(silo.Process.CpuTime?.TotalSeconds ?? 0, 1), Math.Round(emulator.Process.CpuTime?.TotalSeconds ?? 0, 1),
+            (silo.Process.PeakRssBytes ?? 0) / (1024 * 1024), await jobs.StatusCountsAsync(cancellationToken), statements);
+    }
+
+    /// <summary>EXPLAIN ANALYZE of the claim and the peek over a backlog of <paramref name="count"/> pending jobs.</summary>
+    private static async Task<List<string>> ExplainClaimAsync(int count, int limit, CancellationToken cancellationToken)
+    {
+        await using var run = await BenchRun.CreateAsync("throughput-explain", cancellationToken);
+        var migrate = await Repo.RunAsync("bash", ["-c", "DATABASE_URL=\"$0\" exec dotnet \"$1\" migrate", run.ConnectionString, Repo.SiloDll], cancellationToken);
+        if (migrate.ExitCode != 0)
+        {
+            throw new InvalidOperationException("migrate failed: " + migrate.Output);
+        }
+
+        var jobs = new Jobs(run.ConnectionString);
+        await jobs.CopyAsync(Enumerable.Range(0, count).Select(i => new NewJob(Jobs.NewId("x", i), Jobs.Payload($"explain {i}"))), cancellationToken);
+        await jobs.ExecuteAsync("ANALYZE generation_job", cancellationToken);
+        var lines = new List<string>();
+        foreach (var name in new[] { "JobPeekCosts", "JobClaim" })
+        {
+            var sql = File.ReadAllText(Path.Combine(Repo.Root, "sql", "queries", name + ".sql"))
+                .Replace("@Owner", "'bench'", StringComparison.Ordinal)
+                .Replace("@Limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace("@Budget", limit.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                .Replace("@LeaseSeconds", "60", StringComparison.Ordinal);
+            await using var connection = await jobs.OpenAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await using var command = new Npgsql.NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS) " + sql, connection, transaction);
+            lines.Add($"-- {name} (limit {limit}, {count:N0} pending)");
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    lines.Add(reader.GetString(0));
+                }
+            }
+
+            await transaction.RollbackAsync(cancellationToken);
+        }
+
+        return lines;
+    }
+
+    private static string Shorten(string query)
+    {
+        var flat = string.Join(' ', query.Split((char[])['\n', '\r', '\t', ' '], StringSplitOptions.RemoveEmptyEntries));
+        return flat.Length <= 90 ? flat : flat[..90] + "...";
+    }
+
+    private sealed record StatementCost(string Query, long Calls, double TotalMs, double MeanMs, double CallsPerJob, long Rows);
+
+    private sealed record Measured(
+        string Storage, int Concurrency, int Jobs, long Completed, long Final, double SpanSeconds, double JobsPerSecond,
+        double SiloCpuSeconds, double EmulatorCpuSeconds, long SiloPeakRssMb, Dictionary<string, long> Statuses,
+        List<StatementCost> Statements);
+}
