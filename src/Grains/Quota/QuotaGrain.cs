@@ -34,6 +34,7 @@ public sealed partial class QuotaGrain(
 
     private readonly QuotaOptions _options = options.Value;
     private readonly Dictionary<string, DateTimeOffset> _lastDemand = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _denied = new(StringComparer.Ordinal);
     private bool _dirty;
     private DateTimeOffset _lastSummary;
 
@@ -66,14 +67,25 @@ public sealed partial class QuotaGrain(
         _lastDemand[siloId] = now;
         minimum = Math.Clamp(minimum, 1, _options.RequestsPerWindow);
         var available = _options.RequestsPerWindow - Occupied(now);
-        var activeSilos = _lastDemand.Count(d => now - d.Value < DemandMemory);
-        var fairShare = Math.Max(minimum, (_options.RequestsPerWindow + activeSilos - 1) / Math.Max(activeSilos, 1));
-        var heldBySilo = state.State.Reservations.Where(r => r.SiloId == siloId).Sum(r => Held(r, now));
-        var granted = Math.Min(Math.Min(wanted, available), fairShare - heldBySilo);
+        var granted = Math.Min(wanted, available);
+
+        // Work-conserving fairness: a silo is held to its share of the budget only while another silo that asked
+        // recently went without, so no slot stays unused while someone wants it, and none starves.
+        if (_denied.Any(d => d.Key != siloId && now - d.Value < DemandMemory))
+        {
+            var activeSilos = _lastDemand.Count(d => now - d.Value < DemandMemory);
+            var fairShare = Math.Max(minimum, (_options.RequestsPerWindow + activeSilos - 1) / activeSilos);
+            var heldBySilo = state.State.Reservations.Where(r => r.SiloId == siloId).Sum(r => Held(r, now));
+            granted = Math.Min(granted, fairShare - heldBySilo);
+        }
+
         if (granted < minimum)
         {
+            _denied[siloId] = now;
             return new QuotaGrant(Guid.Empty, 0, NextFree(now), false);
         }
+
+        _denied.Remove(siloId);
 
         var reservation = new QuotaReservation
         {
@@ -218,6 +230,7 @@ public sealed partial class QuotaGrain(
         foreach (var silo in _lastDemand.Where(d => now - d.Value >= DemandMemory).Select(d => d.Key).ToList())
         {
             _lastDemand.Remove(silo);
+            _denied.Remove(silo);
         }
     }
 
