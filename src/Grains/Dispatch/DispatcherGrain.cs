@@ -235,6 +235,9 @@ public sealed partial class DispatcherGrain(
         }
     }
 
+    /// <summary>How soon to look again for a pending job that is due but was not claimable a moment ago.</summary>
+    private static readonly TimeSpan RecheckDelay = TimeSpan.FromMilliseconds(50);
+
     /// <summary>What claiming runs with when there is no budget: any number of Gemini requests.</summary>
     private static readonly QuotaGrant Unlimited = new(Guid.Empty, int.MaxValue, null, false);
 
@@ -287,7 +290,9 @@ public sealed partial class DispatcherGrain(
         var next = await jobs.NextScheduledAsync(CancellationToken.None);
         if (next is { } at)
         {
-            ScheduleWake(at);
+            // Already due: it became claimable just after the look that found nothing, or other silos hold it.
+            var soonest = time.GetUtcNow() + RecheckDelay;
+            ScheduleWake(at > soonest ? at : soonest);
         }
     }
 

@@ -70,7 +70,7 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         return claimed;
     }
 
-    /// <summary>When the earliest pending job that is not claimable yet becomes claimable, or null.</summary>
+    /// <summary>When the earliest pending job becomes (or became) claimable, or null when nothing is pending.</summary>
     public async Task<DateTimeOffset?> NextScheduledAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(SqlQueries.Get("JobNextScheduled"));
