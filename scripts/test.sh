@@ -19,8 +19,9 @@ for project in tests/GeminiEmulator.Tests tests/Grains.Tests tests/Silo.Tests; d
   dotnet test "$project" -c Release --no-build -nologo --logger "console;verbosity=normal" "$@" 2>&1 |
     tee -a .local/test-output.txt || status=${PIPESTATUS[0]}
 done
-passed=$(grep -hoE 'Passed: +[0-9]+' .local/test-output.txt | awk '{s+=$2} END {print s+0}')
-failed=$(grep -hoE 'Failed: +[0-9]+' .local/test-output.txt | awk '{s+=$2} END {print s+0}')
-skipped=$(grep -hoE 'Skipped: +[0-9]+' .local/test-output.txt | awk '{s+=$2} END {print s+0}')
+count() { awk -v key="$1" '$1 == key":" {s += $2} END {print s + 0}' .local/test-output.txt; }
+passed=$(count Passed)
+failed=$(count Failed)
+skipped=$(count Skipped)
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit "$status"
