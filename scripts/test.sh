@@ -23,5 +23,5 @@ count() { awk -v key="$1" '$1 == key":" {s += $2} END {print s + 0}' .local/test
 passed=$(count Passed)
 failed=$(count Failed)
 skipped=$(count Skipped)
-echo "tests: $passed passed, $failed failed, $skipped skipped"
+echo "tests: $passed passed, $failed failed, $skipped skipped" | tee .local/test-summary.txt
 exit "$status"
