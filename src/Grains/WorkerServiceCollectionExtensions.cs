@@ -45,7 +45,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<JobStore>();
         services.AddSingleton<WorkerHealth>();
         services.AddSingleton<RetryPolicy>();
-        services.AddSingleton(new GeminiGate(worker.Concurrency));
+        services.AddSingleton(new GeminiGate(worker.Concurrency, worker.ImageMemoryBudgetBytes));
         services.AddHttpClient<ReferenceImageFetcher>(client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => ReferenceImageFetcher.CreateHandler(worker.ImageUrlAllowPrivate));
         services.AddGeminiClient(gemini);

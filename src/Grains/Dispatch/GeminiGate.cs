@@ -1,24 +1,101 @@
 namespace GenerationWorker.Grains.Dispatch;
 
 /// <summary>
-/// Bounds this silo's Gemini requests in flight to <c>WORKER_CONCURRENCY</c>: a job's variants run in parallel, but
-/// never more requests at once than the setting allows, whatever the jobs' variant counts.
+/// Bounds this silo's Gemini requests in flight: at most <c>WORKER_CONCURRENCY</c> at once, and at most
+/// <c>IMAGE_MEMORY_BUDGET_MB</c> of expected response memory (a 4K image arrives as ~20 MB of base64 in a JSON body and
+/// is held with its decoded bytes until stored). A job's variants run in parallel within these bounds.
 /// </summary>
-public sealed class GeminiGate(int concurrency) : IDisposable
+/// <remarks>Waiters are served in order, so a large request is not starved by a stream of small ones. A request larger
+/// than the whole memory budget runs alone.</remarks>
+public sealed class GeminiGate(int concurrency, long memoryBudgetBytes)
 {
-    private readonly SemaphoreSlim _slots = new(concurrency, concurrency);
+    private readonly object _lock = new();
+    private readonly LinkedList<Waiter> _waiters = new();
+    private int _inFlight;
+    private long _bytes;
 
-    /// <summary>Waits for a free request slot; dispose the result to free it.</summary>
-    public async Task<IDisposable> EnterAsync(CancellationToken cancellationToken)
+    /// <summary>The memory a request for an image of <paramref name="imageSize"/> is expected to need while in flight.</summary>
+    public static long ExpectedBytes(string? imageSize) => imageSize switch
     {
-        await _slots.WaitAsync(cancellationToken);
-        return new Slot(_slots);
+        "4K" => 72L << 20,
+        "2K" => 20L << 20,
+        "512" => 2L << 20,
+        _ => 6L << 20,
+    };
+
+    /// <summary>Waits for a request slot and <paramref name="bytes"/> of memory; dispose the result to free them.</summary>
+    public async Task<IDisposable> EnterAsync(long bytes, CancellationToken cancellationToken)
+    {
+        bytes = Math.Min(bytes, memoryBudgetBytes);
+        Waiter waiter;
+        lock (_lock)
+        {
+            if (_waiters.Count == 0 && Fits(bytes))
+            {
+                Take(bytes);
+                return new Slot(this, bytes);
+            }
+
+            waiter = new Waiter(bytes);
+            waiter.Node = _waiters.AddLast(waiter);
+        }
+
+        await using (cancellationToken.Register(() => Cancel(waiter)))
+        {
+            await waiter.Granted.Task;
+        }
+
+        return new Slot(this, bytes);
     }
 
-    /// <inheritdoc />
-    public void Dispose() => _slots.Dispose();
+    private bool Fits(long bytes) => _inFlight < concurrency && (_bytes == 0 || _bytes + bytes <= memoryBudgetBytes);
 
-    private sealed class Slot(SemaphoreSlim slots) : IDisposable
+    private void Take(long bytes)
+    {
+        _inFlight++;
+        _bytes += bytes;
+    }
+
+    private void Release(long bytes)
+    {
+        lock (_lock)
+        {
+            _inFlight--;
+            _bytes -= bytes;
+            while (_waiters.First is { } first && Fits(first.Value.Bytes))
+            {
+                _waiters.RemoveFirst();
+                Take(first.Value.Bytes);
+                first.Value.Granted.TrySetResult();
+            }
+        }
+    }
+
+    private void Cancel(Waiter waiter)
+    {
+        lock (_lock)
+        {
+            if (waiter.Node?.List is null)
+            {
+                return;
+            }
+
+            _waiters.Remove(waiter.Node);
+        }
+
+        waiter.Granted.TrySetCanceled();
+    }
+
+    private sealed class Waiter(long bytes)
+    {
+        public long Bytes { get; } = bytes;
+
+        public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public LinkedListNode<Waiter>? Node { get; set; }
+    }
+
+    private sealed class Slot(GeminiGate gate, long bytes) : IDisposable
     {
         private int _released;
 
@@ -26,7 +103,7 @@ public sealed class GeminiGate(int concurrency) : IDisposable
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
-                slots.Release();
+                gate.Release(bytes);
             }
         }
     }

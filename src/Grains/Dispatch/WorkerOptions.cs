@@ -42,6 +42,13 @@ public sealed class WorkerOptions
     /// <summary><c>IMAGE_FETCH_TIMEOUT_SECONDS</c>: the time limit to download one reference image; default 30 s.</summary>
     public TimeSpan ImageFetchTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// <c>IMAGE_MEMORY_BUDGET_MB</c>: the response memory this silo's Gemini requests in flight may need together,
+    /// estimated from the requested size (4K ~72 MB, 2K ~20 MB, 1K ~6 MB); default 512 MB. Keeps a silo with many 4K
+    /// jobs inside its container's memory.
+    /// </summary>
+    public long ImageMemoryBudgetBytes { get; set; } = 512L << 20;
+
     /// <summary>The largest reference image accepted: 20 MB (Gemini's inline request limit).</summary>
     public long MaxImageBytes { get; set; } = 20 * 1024 * 1024;
 }

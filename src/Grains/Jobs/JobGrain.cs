@@ -186,7 +186,7 @@ public sealed partial class JobGrain(
         while (true)
         {
             GeminiOutcome outcome;
-            using (await gate.EnterAsync(cancellationToken))
+            using (await gate.EnterAsync(GeminiGate.ExpectedBytes(request.ImageSize), cancellationToken))
             {
                 if (_quotaEnabled && !await Quota.BeginRequestAsync(job.ReservationId, cancellationToken))
                 {

@@ -133,6 +133,7 @@ public sealed class ServiceSettings
             RetryMaxDelay = read.Seconds("RETRY_MAX_SECONDS", 300, 0, 86_400),
             ImageUrlAllowPrivate = read.Bool("IMAGE_URL_ALLOW_PRIVATE", false),
             ImageFetchTimeout = read.Seconds("IMAGE_FETCH_TIMEOUT_SECONDS", 30, 0.1, 600),
+            ImageMemoryBudgetBytes = (long)read.Int("IMAGE_MEMORY_BUDGET_MB", 512, 16, 1_000_000) << 20,
         };
         var quota = new QuotaOptions
         {

@@ -42,6 +42,6 @@ public sealed class FatalGeminiTests(WrongKeyFixture fixture) : IClassFixture<Wr
         var requests = fixture.Gemini.Stats.TotalRequests;
         Assert.InRange(requests, 1, 4);
         Assert.False((await fixture.Silo.Grains.GetGrain<Interfaces.IDispatcherGrain>(
-            Dispatch.SiloIdentity.Of(fixture.Silo.Services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress)).GetStatusAsync()).Claiming);
+            GenerationWorker.Grains.Dispatch.SiloIdentity.Of(fixture.Silo.Services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress)).GetStatusAsync()).Claiming);
     }
 }
