@@ -1,3 +1,4 @@
+using GenerationWorker.TestSupport;
 using System.Diagnostics;
 using System.Text.Json;
 using GenerationWorker.GeminiEmulator;

@@ -1,15 +1,14 @@
 using System.Diagnostics;
-
 using Npgsql;
 
-namespace GenerationWorker.Chaos;
+namespace GenerationWorker.TestSupport;
 
 /// <summary>
 /// A throwaway PostgreSQL cluster of one test's own (initdb into a temporary folder, a free port), so that the test may
 /// stop and restart it without touching the server other tests share. Runs as the postgres user when the tests run as
 /// root (PostgreSQL refuses root), like scripts/postgres.sh.
 /// </summary>
-internal sealed class PrivatePostgres : IAsyncDisposable
+public sealed class PrivatePostgres : IAsyncDisposable
 {
     private readonly string _bin;
     private readonly string _dataDirectory;
@@ -33,7 +32,7 @@ internal sealed class PrivatePostgres : IAsyncDisposable
             ?? throw new InvalidOperationException("PostgreSQL binaries not found under /usr/lib/postgresql (run scripts/postgres.sh start once)");
         var directory = Path.Combine(Path.GetTempPath(), "pg-private-" + Guid.NewGuid().ToString("N")[..12]);
         Directory.CreateDirectory(directory);
-        var server = new PrivatePostgres(bin, directory, Ports.Free());
+        var server = new PrivatePostgres(bin, directory, WorkerSilo.FreePort());
         if (Environment.UserName == "root")
         {
             await RunAsync("chown", "postgres:postgres", directory);
