@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Runtime;
 using Orleans.Storage;
+using GenerationWorker.Grains.Dispatch;
 
 namespace GenerationWorker.Grains.Quota;
 
@@ -23,6 +24,7 @@ namespace GenerationWorker.Grains.Quota;
 public sealed partial class QuotaGrain(
     [PersistentState("quota", "quota")] IPersistentState<QuotaState> state,
     IOptions<QuotaOptions> options,
+    IClusterMembershipService membership,
     TimeProvider time,
     ILogger<QuotaGrain> logger) : Grain, IQuotaGrain
 {
@@ -37,6 +39,8 @@ public sealed partial class QuotaGrain(
     private readonly Dictionary<string, DateTimeOffset> _denied = new(StringComparer.Ordinal);
     private bool _dirty;
     private DateTimeOffset _lastSummary;
+    private DateTimeOffset _activatedAt;
+    private HashSet<Guid> _inherited = [];
 
     private TimeSpan SlotLife => _options.Window + _options.SafetyMargin;
 
@@ -44,11 +48,14 @@ public sealed partial class QuotaGrain(
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         // Sends announced after the last write are unknown: hold every pending slot one more window.
-        var holdAtLeast = time.GetUtcNow() + SlotLife;
+        _activatedAt = time.GetUtcNow();
+        var holdAtLeast = _activatedAt + SlotLife;
         foreach (var reservation in state.State.Reservations.Where(r => r.Pending > 0 && r.HoldUntil < holdAtLeast))
         {
             reservation.HoldUntil = holdAtLeast;
         }
+
+        _inherited = [.. state.State.Reservations.Select(r => r.Id)];
 
         this.RegisterGrainTimer(FlushAsync, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         LogActivated(logger, _options.RequestsPerWindow, _options.Window.TotalSeconds, Occupied(time.GetUtcNow()));
@@ -237,6 +244,7 @@ public sealed partial class QuotaGrain(
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        FreeSlotsOfDeadSilos();
         WorkerTelemetry.Quota(_options.RequestsPerWindow, Occupied(now));
         if (now - _lastSummary >= _options.Window)
         {
@@ -253,6 +261,32 @@ public sealed partial class QuotaGrain(
         {
             Prune(time.GetUtcNow());
             await WriteOrStepAsideAsync();
+        }
+    }
+
+    /// <summary>
+    /// Slots reserved by a silo the cluster declared dead will never be sent by it: free them now instead of holding them
+    /// until they expire. Those this activation inherited may have been sent unannounced before a crash that took this
+    /// grain's previous activation too: they keep the one-window hold set at activation.
+    /// </summary>
+    private void FreeSlotsOfDeadSilos()
+    {
+        var dead = membership.CurrentSnapshot.Members.Values
+            .Where(member => member.Status == SiloStatus.Dead)
+            .Select(member => SiloIdentity.Of(member.SiloAddress))
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var reservation in state.State.Reservations.Where(r => r.Pending > 0 && dead.Contains(r.SiloId)))
+        {
+            if (!_inherited.Contains(reservation.Id))
+            {
+                reservation.Pending = 0;
+                _dirty = true;
+            }
+            else if (reservation.HoldUntil > _activatedAt + SlotLife)
+            {
+                reservation.HoldUntil = _activatedAt + SlotLife;
+                _dirty = true;
+            }
         }
     }
 
