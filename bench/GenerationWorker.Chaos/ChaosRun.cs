@@ -66,8 +66,8 @@ internal static class ChaosRun
 
         var silos = new SiloProcess?[SiloCount];
         var startTimeout = TimeSpan.FromSeconds(60);
-        silos[0] = await SiloProcess.StartAsync(environment, startTimeout);
-        var others = await Task.WhenAll(Enumerable.Range(1, SiloCount - 1).Select(_ => SiloProcess.StartAsync(environment, startTimeout)));
+        silos[0] = await StartSiloAsync(environment, startTimeout);
+        var others = await Task.WhenAll(Enumerable.Range(1, SiloCount - 1).Select(_ => StartSiloAsync(environment, startTimeout)));
         others.CopyTo(silos, 1);
         Say("silos healthy");
 
@@ -136,7 +136,7 @@ internal static class ChaosRun
                     faults.Kills++;
                     Say($"silo {index} killed (kill -9); {open} jobs open");
                     await Task.Delay(TimeSpan.FromMilliseconds(random.Next(1000, 3000)));
-                    silos[index] = await SiloProcess.StartAsync(environment, startTimeout);
+                    silos[index] = await StartSiloAsync(environment, startTimeout);
                     Say($"silo {index} restarted");
                 }
                 else
@@ -152,7 +152,7 @@ internal static class ChaosRun
         }
 
         Say("faults stopped; stopping the silos with SIGTERM");
-        var exitCodes = await Task.WhenAll(silos.Select(s => s!.TerminateAsync(TimeSpan.FromSeconds(60))));
+        var exitCodes = await Task.WhenAll(silos.Select(s => s!.StopAsync(TimeSpan.FromSeconds(60))));
         var report = await ChaosReport.BuildAsync(options, admin, storage, ClientId, ids, variants, gemini.Stats.Snapshot(), faults, exitCodes, clock.Elapsed, startedAt);
         report.Print(console);
         var path = Path.Combine(Ports.RepoRoot(), "bench-results", "chaos.json");
@@ -192,6 +192,24 @@ internal static class ChaosRun
             connection);
         return (int)(long)(await terminate.ExecuteScalarAsync())!;
     }
+
+    /// <summary>Starts a silo process of the built executable and waits until /health answers 200.</summary>
+    private static async Task<SiloProcess> StartSiloAsync(IReadOnlyDictionary<string, string> environment, TimeSpan timeout)
+    {
+        var env = environment.ToDictionary(pair => pair.Key, pair => (string?)pair.Value);
+        env["LOG_FORMAT"] = "text";
+        var silo = SiloProcess.Start(env);
+        try
+        {
+            await silo.WaitHealthyAsync(timeout);
+            return silo;
+        }
+        catch
+        {
+            await silo.DisposeAsync();
+            throw;
+        }
+    }
 }
 
 /// <summary>The faults injected by the run.</summary>
@@ -202,4 +220,5 @@ internal sealed class FaultLog
     public int ConnectionKills { get; set; }
 
     public int PostgresRestarts { get; set; }
+
 }

@@ -1,3 +1,4 @@
+using GenerationWorker.TestSupport;
 using GenerationWorker.GeminiEmulator;
 using Xunit.Abstractions;
 
@@ -20,7 +21,7 @@ public sealed class SiloProcessTests(ProcessFixture fixture, ITestOutputHelper o
         env["WORKER_CONCURRENCY"] = "4";
         // Every Gemini answer takes a minute while silo B holds the jobs.
         fixture.Gemini.Faults.Configure(new FaultSettings { LatencyMs = 60_000 });
-        await using var b = await WorkerProcess.StartAsync(env);
+        await using var b = await StartHealthyAsync(env);
         var bId = await SiloStatus.IdentityAsync(b.HttpBase);
         var run = Guid.NewGuid().ToString("N")[..8];
         var ids = new List<string>();
@@ -30,12 +31,12 @@ public sealed class SiloProcessTests(ProcessFixture fixture, ITestOutputHelper o
         }
 
         await Poll.UntilAsync(() => fixture.Gemini.Stats.InFlight == 4, TimeSpan.FromSeconds(20), "B sends the 4 requests");
-        await using var a = await WorkerProcess.StartAsync(env);
+        await using var a = await StartHealthyAsync(env);
         var aId = await SiloStatus.IdentityAsync(a.HttpBase);
         fixture.Gemini.Faults.Configure(new FaultSettings());
 
         var killedAt = DateTimeOffset.UtcNow;
-        b.Kill();
+        await b.KillAsync();
         var jobs = await fixture.Jobs.WaitAllFinalAsync(ids, TimeSpan.FromSeconds(45));
         var doneAfter = DateTimeOffset.UtcNow - killedAt;
 
@@ -64,7 +65,7 @@ public sealed class SiloProcessTests(ProcessFixture fixture, ITestOutputHelper o
         env["WORKER_CONCURRENCY"] = "4";
         // Jobs without a delay directive take a minute (the configured latency); the quick ones answer in 1.5 s.
         fixture.Gemini.Faults.Configure(new FaultSettings { LatencyMs = 60_000 });
-        await using var silo = await WorkerProcess.StartAsync(env);
+        await using var silo = await StartHealthyAsync(env);
         var run = Guid.NewGuid().ToString("N")[..8];
         var quick = new List<string>();
         var slow = new List<string>();
@@ -80,9 +81,9 @@ public sealed class SiloProcessTests(ProcessFixture fixture, ITestOutputHelper o
         await fixture.Jobs.ExecuteAsync("UPDATE generation_job SET error = 'an earlier error' WHERE id = @id", ("id", slow[0]));
 
         var terminatedAt = DateTimeOffset.UtcNow;
-        silo.Terminate();
+        var exiting = silo.StopAsync(TimeSpan.FromSeconds(40));
         var draining = await Poll.UntilAsync(() => SiloStatus.HealthAsync(silo.HttpBase), h => h.Code == 503, TimeSpan.FromSeconds(5), "/health while draining");
-        var exitCode = await silo.WaitForExitAsync(TimeSpan.FromSeconds(40));
+        var exitCode = await exiting;
         var exitedAfter = DateTimeOffset.UtcNow - terminatedAt;
 
         output.WriteLine($"/health while draining: {draining.Code} {draining.Body}; exited with {exitCode} after {exitedAfter.TotalSeconds:0.0} s");
@@ -106,7 +107,7 @@ public sealed class SiloProcessTests(ProcessFixture fixture, ITestOutputHelper o
         Assert.Equal("an earlier error", (await fixture.Jobs.GetAsync(slow[0])).Error);
 
         fixture.Gemini.Faults.Configure(new FaultSettings());
-        await using var next = await WorkerProcess.StartAsync(env);
+        await using var next = await StartHealthyAsync(env);
         var nextId = await SiloStatus.IdentityAsync(next.HttpBase);
         foreach (var job in await fixture.Jobs.WaitAllFinalAsync(slow, TimeSpan.FromSeconds(30)))
         {
@@ -114,5 +115,12 @@ public sealed class SiloProcessTests(ProcessFixture fixture, ITestOutputHelper o
             Assert.Equal(1, job.Attempts);
             Assert.Equal(nextId, job.LockedBy);
         }
+    }
+
+    private static async Task<SiloProcess> StartHealthyAsync(IReadOnlyDictionary<string, string?> environment)
+    {
+        var silo = SiloProcess.Start(environment);
+        await silo.WaitHealthyAsync();
+        return silo;
     }
 }
