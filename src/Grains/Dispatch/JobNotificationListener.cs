@@ -26,11 +26,14 @@ public sealed partial class JobNotificationListener(
     TimeProvider time,
     ILogger<JobNotificationListener> logger)
 {
-    /// <summary>Silence after which the listener checks that notifications still arrive.</summary>
-    public static readonly TimeSpan ProbeAfter = TimeSpan.FromSeconds(30);
+    /// <summary>Silence after which the listener checks that notifications still arrive: 30 s.</summary>
+    public TimeSpan ProbeAfter { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long a probe notification may take to come back.</summary>
-    public static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>How long a probe notification may take to come back: 5 s.</summary>
+    public TimeSpan ProbeTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Probes sent so far (each after a silence of <see cref="ProbeAfter"/>).</summary>
+    public int ProbesSent => Volatile.Read(ref _probesSent);
 
     private readonly string _probePayload = "ping:" + Guid.NewGuid().ToString("N");
     private volatile bool _healthy;
@@ -38,6 +41,7 @@ public sealed partial class JobNotificationListener(
     private int _wakeQueued;
     private long _lastHeardTicks;
     private long _probeSentTicks;
+    private int _probesSent;
 
     /// <summary>True while notifications are being received.</summary>
     public bool IsHealthy => _healthy;
@@ -141,6 +145,7 @@ public sealed partial class JobNotificationListener(
         }
 
         Interlocked.Exchange(ref _probeSentTicks, now);
+        Interlocked.Increment(ref _probesSent);
         await using var probe = dataSource.CreateCommand(SqlQueries.Get("JobListenProbe"));
         probe.Parameters.AddWithValue("Payload", _probePayload);
         await probe.ExecuteNonQueryAsync(cancellationToken);
