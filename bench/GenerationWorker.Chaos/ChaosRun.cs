@@ -155,7 +155,7 @@ internal static class ChaosRun
         var exitCodes = await Task.WhenAll(silos.Select(s => s!.StopAsync(TimeSpan.FromSeconds(60))));
         var report = await ChaosReport.BuildAsync(options, admin, storage, ClientId, ids, variants, gemini.Stats.Snapshot(), faults, exitCodes, clock.Elapsed, startedAt);
         report.Print(console);
-        var path = Path.Combine(Ports.RepoRoot(), "bench-results", "chaos.json");
+        var path = Path.Combine(RepoPaths.Root, "bench-results", "chaos.json");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         await File.WriteAllTextAsync(path, JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
         console.WriteLine("written: " + path);
