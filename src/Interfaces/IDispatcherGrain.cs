@@ -17,6 +17,17 @@ public interface IDispatcherGrain : IGrainWithStringKey
     [Alias("JobFinishedAsync"), OneWay]
     Task JobFinishedAsync(string jobId);
 
+    /// <summary>Tops up the slots this dispatcher holds ahead of its next job (see <c>IQuotaGrain.AcquireStandingAsync</c>).</summary>
+    [Alias("TopUpBudgetAsync"), OneWay]
+    Task TopUpBudgetAsync();
+
+    /// <summary>
+    /// A job of this dispatcher was refused a slot of <paramref name="reservationId"/> (the budget is paused by a 429,
+    /// or the reservation ran out): stop starting jobs on slots held ahead until the quota grain grants again.
+    /// </summary>
+    [Alias("BudgetRefusedAsync")]
+    Task BudgetRefusedAsync(Guid reservationId);
+
     /// <summary>The app cancelled a job: stop it if this dispatcher runs it.</summary>
     [Alias("CancelJobAsync"), OneWay]
     Task CancelJobAsync(string jobId);
@@ -43,9 +54,11 @@ public interface IDispatcherGrain : IGrainWithStringKey
 /// <param name="Claiming">False once stopped (draining) or after a fatal Gemini error.</param>
 /// <param name="StoppedReason">Why it stopped claiming, if it did.</param>
 /// <param name="RunsOn">The silo its activation runs on (its own silo, normally).</param>
+/// <param name="StandingSlots">Gemini requests it holds ahead of its next jobs (0 without a budget).</param>
 [GenerateSerializer, Immutable, Alias("DispatcherStatus")]
 public sealed record DispatcherStatus(
     [property: Id(0)] IReadOnlyList<string> InFlight,
     [property: Id(1)] bool Claiming,
     [property: Id(2)] string? StoppedReason,
-    [property: Id(3)] string RunsOn);
+    [property: Id(3)] string RunsOn,
+    [property: Id(4)] int StandingSlots = 0);

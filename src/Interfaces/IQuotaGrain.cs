@@ -19,6 +19,17 @@ public interface IQuotaGrain : IGrainWithIntegerKey
     [Alias("AcquireAsync")]
     Task<QuotaGrant> AcquireAsync(string siloId, int wanted, int minimum, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Reserves up to <paramref name="wanted"/> slots for <paramref name="siloId"/> to hold while it has no work, so that
+    /// its next job starts without asking (and without waiting for a persisted write). Given only from the idle half of
+    /// the budget and never while another silo went without; <paramref name="unusedOfReplaced"/> slots of the silo's
+    /// previous standing reservation <paramref name="replaced"/> are given back in the same write.
+    /// </summary>
+    /// <remarks>Persisted before it returns, like <see cref="AcquireAsync"/>; a grant of 0 writes nothing new.</remarks>
+    [Alias("AcquireStandingAsync")]
+    Task<QuotaGrant> AcquireStandingAsync(
+        string siloId, int wanted, Guid replaced, int unusedOfReplaced, CancellationToken cancellationToken = default);
+
     /// <summary>Announces that one reserved request is about to be sent now.</summary>
     /// <returns>False when the budget is paused by a 429: the caller must not send.</returns>
     [Alias("BeginRequestAsync")]

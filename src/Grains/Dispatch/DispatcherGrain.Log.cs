@@ -27,4 +27,7 @@ public sealed partial class DispatcherGrain
 
     [LoggerMessage(7, LogLevel.Debug, "Next wake-up in {DueMs} ms")]
     private static partial void LogWakeScheduled(ILogger logger, double dueMs);
+
+    [LoggerMessage(8, LogLevel.Debug, "Standing budget granted {Granted} of {Wanted} requests (paused {Paused})")]
+    private static partial void LogStandingGrant(ILogger logger, int granted, int wanted, bool paused);
 }

@@ -36,4 +36,7 @@ public sealed partial class JobGrain
 
     [LoggerMessage(11, LogLevel.Warning, "Job {JobId} attempt {Attempt}: a database write failed")]
     private static partial void LogFinishFailed(ILogger logger, string jobId, int attempt, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Warning, "Job {JobId}: could not tell the dispatcher that the budget refused a request")]
+    private static partial void LogDispatcherUnreachable(ILogger logger, string jobId, Exception exception);
 }

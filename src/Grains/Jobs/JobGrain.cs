@@ -190,6 +190,7 @@ public sealed partial class JobGrain(
             {
                 if (_quotaEnabled && !await Quota.BeginRequestAsync(job.ReservationId, cancellationToken))
                 {
+                    await TellBudgetRefusedAsync(job);
                     return new VariantResult.Paused();
                 }
 
@@ -233,6 +234,22 @@ public sealed partial class JobGrain(
                 default:
                     return new VariantResult.Retryable("unexpected Gemini outcome " + outcome.GetType().Name, null);
             }
+        }
+    }
+
+    /// <summary>
+    /// Before the job goes back to the queue: the dispatcher must not start it again on slots it holds ahead, which the
+    /// quota grain would refuse as well.
+    /// </summary>
+    private async Task TellBudgetRefusedAsync(JobAssignment job)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<IDispatcherGrain>(job.DispatcherKey).BudgetRefusedAsync(job.ReservationId);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogDispatcherUnreachable(logger, job.JobId, exception);
         }
     }
 

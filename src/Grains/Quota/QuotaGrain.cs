@@ -93,19 +93,31 @@ public sealed partial class QuotaGrain(
         }
 
         _denied.Remove(siloId);
+        var reservationId = await ReserveAsync(siloId, granted, now);
+        return new QuotaGrant(reservationId, granted, granted < wanted ? NextFree(now) : null, false);
+    }
 
-        var reservation = new QuotaReservation
+    /// <inheritdoc />
+    public async Task<QuotaGrant> AcquireStandingAsync(
+        string siloId, int wanted, Guid replaced, int unusedOfReplaced, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow();
+        GiveBack(replaced, unusedOfReplaced);
+        if (IsPaused(now))
         {
-            Id = Guid.NewGuid(),
-            SiloId = siloId,
-            Pending = granted,
-            HoldUntil = now + (SlotLife > MinimumHold ? SlotLife : MinimumHold),
-        };
-        Prune(now);
-        state.State.Reservations.Add(reservation);
-        state.State.ConsecutiveThrottles = 0;
-        await WriteOrStepAsideAsync();
-        return new QuotaGrant(reservation.Id, granted, granted < wanted ? NextFree(now) : null, false);
+            return new QuotaGrant(Guid.Empty, 0, state.State.PausedUntil, true);
+        }
+
+        // Slots held by idle silos are taken from everyone else: only from the half of the budget nobody uses, and
+        // none while another silo went without.
+        var granted = Math.Min(wanted, (_options.RequestsPerWindow / 2) - Occupied(now));
+        if (granted < 1 || _denied.Any(d => d.Key != siloId && now - d.Value < DemandMemory))
+        {
+            return new QuotaGrant(Guid.Empty, 0, null, false);
+        }
+
+        var reservationId = await ReserveAsync(siloId, granted, now);
+        return new QuotaGrant(reservationId, granted, null, false);
     }
 
     /// <inheritdoc />
@@ -146,13 +158,7 @@ public sealed partial class QuotaGrain(
     /// <inheritdoc />
     public Task ReleaseAsync(Guid reservationId, int unused, CancellationToken cancellationToken = default)
     {
-        var reservation = state.State.Reservations.Find(r => r.Id == reservationId);
-        if (reservation is not null && unused > 0)
-        {
-            reservation.Pending = Math.Max(0, reservation.Pending - unused);
-            _dirty = true;
-        }
-
+        GiveBack(reservationId, unused);
         return Task.CompletedTask;
     }
 
@@ -194,6 +200,32 @@ public sealed partial class QuotaGrain(
         var local = TimeZoneInfo.ConvertTime(now, pacific);
         var midnight = local.Date.AddDays(1);
         return new DateTimeOffset(midnight, pacific.GetUtcOffset(midnight));
+    }
+
+    private async Task<Guid> ReserveAsync(string siloId, int granted, DateTimeOffset now)
+    {
+        var reservation = new QuotaReservation
+        {
+            Id = Guid.NewGuid(),
+            SiloId = siloId,
+            Pending = granted,
+            HoldUntil = now + (SlotLife > MinimumHold ? SlotLife : MinimumHold),
+        };
+        Prune(now);
+        state.State.Reservations.Add(reservation);
+        state.State.ConsecutiveThrottles = 0;
+        await WriteOrStepAsideAsync();
+        return reservation.Id;
+    }
+
+    private void GiveBack(Guid reservationId, int unused)
+    {
+        var reservation = state.State.Reservations.Find(r => r.Id == reservationId);
+        if (reservation is not null && unused > 0)
+        {
+            reservation.Pending = Math.Max(0, reservation.Pending - unused);
+            _dirty = true;
+        }
     }
 
     private bool IsPaused(DateTimeOffset now) => state.State.PausedUntil is { } until && now < until;

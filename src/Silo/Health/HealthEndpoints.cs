@@ -71,6 +71,7 @@ public static class HealthEndpoints
                     sentInWindow = quota.SentInWindow,
                     remaining = Math.Max(0, quota.Budget - quota.InUse),
                     pausedUntil = quota.PausedUntil,
+                    heldAheadBySilo = dispatcher.StandingSlots,
                 },
                 draining = worker.Draining,
             });

@@ -73,6 +73,10 @@ public sealed class JobNotificationListenerTests : IAsyncLifetime
 
         public Task JobFinishedAsync(string jobId) => Task.CompletedTask;
 
+        public Task TopUpBudgetAsync() => Task.CompletedTask;
+
+        public Task BudgetRefusedAsync(Guid reservationId) => Task.CompletedTask;
+
         public Task CancelJobAsync(string jobId) => Task.CompletedTask;
 
         public Task ReportFatalAsync(string reason, CancellationToken cancellationToken = default) => Task.CompletedTask;
