@@ -4,14 +4,14 @@ namespace GenerationWorker.Grains.Jobs;
 
 public sealed partial class JobGrain
 {
-    [LoggerMessage(1, LogLevel.Information, "Job {JobId} attempt {Attempt}/{MaxAttempts} started")]
+    [LoggerMessage(1, LogLevel.Debug, "Job {JobId} attempt {Attempt}/{MaxAttempts} started")]
     private static partial void LogStarted(ILogger logger, string jobId, int attempt, int maxAttempts);
 
     [LoggerMessage(2, LogLevel.Debug, "Job {JobId} attempt {Attempt} variant {Variant}: Gemini {Model} answered {Outcome}")]
     private static partial void LogGemini(ILogger logger, string jobId, int attempt, int variant, string model, string outcome);
 
-    [LoggerMessage(3, LogLevel.Information, "Job {JobId} attempt {Attempt} completed")]
-    private static partial void LogCompleted(ILogger logger, string jobId, int attempt);
+    [LoggerMessage(3, LogLevel.Information, "Job {JobId} attempt {Attempt}/{MaxAttempts} completed in {DurationMs} ms")]
+    private static partial void LogCompleted(ILogger logger, string jobId, int attempt, int maxAttempts, long durationMs);
 
     [LoggerMessage(4, LogLevel.Warning, "Job {JobId} attempt {Attempt} failed: {Error}")]
     private static partial void LogFailed(ILogger logger, string jobId, int attempt, string error);

@@ -125,7 +125,7 @@ public sealed partial class JobGrain(
 
         renewal.Dispose();
         WorkerTelemetry.JobEnded(end.GetType().Name, time.GetElapsedTime(started));
-        await FinishAsync(job, end, stop);
+        await FinishAsync(job, end, stop, started);
     }
 
     private async Task<JobEnd> ExecuteAsync(JobAssignment job, long started, CancellationToken cancellationToken)
@@ -137,6 +137,7 @@ public sealed partial class JobGrain(
         }
 
         var earlier = job.StoredVariants > 0 ? await jobs.OutputsAsync(job.JobId, cancellationToken) : [];
+        UnrecordedOutput? last = null;
         var stored = earlier.Where(output => output.Variant < request.Variants).ToDictionary(output => output.Variant);
         var missing = Enumerable.Range(0, request.Variants).Where(v => !stored.ContainsKey(v)).ToList();
         await ReleaseSlotsAsync(job, Math.Max(0, job.ReservedRequests - missing.Count));
@@ -164,6 +165,8 @@ public sealed partial class JobGrain(
             {
                 return failure;
             }
+
+            last = results.OfType<VariantResult.Stored>().Select(stored => stored.Unrecorded).FirstOrDefault(output => output is not null);
         }
 
         var ordered = stored.Values.OrderBy(output => output.Variant).ToList();
@@ -173,7 +176,7 @@ public sealed partial class JobGrain(
             ["imageIds"] = new JsonArray([.. ordered.Select(output => (JsonNode)output.ImageId)]),
             ["duration"] = (long)time.GetElapsedTime(started).TotalMilliseconds,
         };
-        return new JobEnd.Complete(result.ToJsonString());
+        return new JobEnd.Complete(result.ToJsonString(), last);
     }
 
     private async Task<VariantResult> RunVariantAsync(
@@ -279,6 +282,13 @@ public sealed partial class JobGrain(
 
         var output = new StoredOutput(variant, key, url, ImageId(job.JobId, variant));
         stored[variant] = output;
+        if (stored.Count == request.Variants)
+        {
+            // The job's last variant: every other one is stored, so the job completes now, and this one is recorded
+            // by the completion's own statement.
+            return new VariantResult.Stored(new UnrecordedOutput(output, image.MimeType, image.Bytes.Length));
+        }
+
         var progress = Math.Min(99, stored.Count * 100 / request.Variants);
         if (!await jobs.AddOutputAsync(job.JobId, job.LeaseToken, output, image.MimeType, image.Bytes.Length, progress, cancellationToken))
         {
@@ -329,7 +339,7 @@ public sealed partial class JobGrain(
                 : null;
     }
 
-    private async Task FinishAsync(JobAssignment job, JobEnd end, CancellationTokenSource stop)
+    private async Task FinishAsync(JobAssignment job, JobEnd end, CancellationTokenSource stop, long started)
     {
         // The outcome is written even when the run was stopped; the lease fences it if the claim is no longer ours.
         using var writeTimeout = new CancellationTokenSource(TimeSpan.FromSeconds(30), time);
@@ -339,9 +349,9 @@ public sealed partial class JobGrain(
             switch (end)
             {
                 case JobEnd.Complete complete:
-                    if (await jobs.CompleteAsync(job.JobId, job.LeaseToken, complete.ResultJson, ct))
+                    if (await jobs.CompleteAsync(job.JobId, job.LeaseToken, complete.ResultJson, complete.Last, ct))
                     {
-                        LogCompleted(logger, job.JobId, job.Attempt);
+                        LogCompleted(logger, job.JobId, job.Attempt, job.MaxAttempts, (long)time.GetElapsedTime(started).TotalMilliseconds);
                     }
 
                     break;
@@ -455,7 +465,8 @@ public sealed partial class JobGrain(
 
     private abstract record VariantResult
     {
-        public sealed record Stored : VariantResult;
+        /// <param name="Unrecorded">The job's last variant, left for the completion to record.</param>
+        public sealed record Stored(UnrecordedOutput? Unrecorded = null) : VariantResult;
 
         public sealed record Lost : VariantResult;
 
@@ -474,7 +485,7 @@ public sealed partial class JobGrain(
 
     private abstract record JobEnd
     {
-        public sealed record Complete(string ResultJson) : JobEnd;
+        public sealed record Complete(string ResultJson, UnrecordedOutput? Last) : JobEnd;
 
         public sealed record Fail(string Error) : JobEnd;
 

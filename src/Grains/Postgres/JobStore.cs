@@ -23,6 +23,12 @@ public sealed record ClaimedJob(
 /// <param name="ImageId">The stable image id.</param>
 public sealed record StoredOutput(int Variant, string ObjectKey, string Url, string ImageId);
 
+/// <summary>A stored variant not yet recorded in the table, with what its row needs besides.</summary>
+/// <param name="Output">The variant.</param>
+/// <param name="ContentType">Its MIME type.</param>
+/// <param name="SizeBytes">Its size.</param>
+public sealed record UnrecordedOutput(StoredOutput Output, string ContentType, int SizeBytes);
+
 /// <summary>A job put back or failed by a rescue.</summary>
 /// <param name="Id">The job id.</param>
 /// <param name="Status">Its new status: pending, or failed when its attempts were spent.</param>
@@ -99,12 +105,7 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         CancellationToken cancellationToken)
     {
         await using var command = Fenced("JobOutputAdd", id, leaseToken);
-        command.Parameters.AddWithValue("Variant", output.Variant);
-        command.Parameters.AddWithValue("ObjectKey", output.ObjectKey);
-        command.Parameters.AddWithValue("Url", output.Url);
-        command.Parameters.AddWithValue("ImageId", output.ImageId);
-        command.Parameters.AddWithValue("ContentType", contentType);
-        command.Parameters.AddWithValue("SizeBytes", sizeBytes);
+        AddOutputParameters(command, new UnrecordedOutput(output, contentType, sizeBytes));
         command.Parameters.AddWithValue("Progress", progress);
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
@@ -117,11 +118,20 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
-    /// <summary>Completes a claim with its result JSON; false when the lease is lost.</summary>
-    public async Task<bool> CompleteAsync(string id, Guid leaseToken, string resultJson, CancellationToken cancellationToken)
+    /// <summary>
+    /// Completes a claim with its result JSON, recording <paramref name="last"/> (the variant stored last) in the same
+    /// statement; false when the lease is lost, and then nothing is recorded.
+    /// </summary>
+    public async Task<bool> CompleteAsync(
+        string id, Guid leaseToken, string resultJson, UnrecordedOutput? last, CancellationToken cancellationToken)
     {
-        await using var command = Fenced("JobComplete", id, leaseToken);
+        await using var command = Fenced(last is null ? "JobComplete" : "JobCompleteWithOutput", id, leaseToken);
         command.Parameters.AddWithValue("Result", NpgsqlDbType.Text, resultJson);
+        if (last is not null)
+        {
+            AddOutputParameters(command, last);
+        }
+
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
@@ -190,6 +200,16 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand(SqlQueries.Get("DatabasePing"));
         await command.ExecuteScalarAsync(cancellationToken);
+    }
+
+    private static void AddOutputParameters(NpgsqlCommand command, UnrecordedOutput unrecorded)
+    {
+        command.Parameters.AddWithValue("Variant", unrecorded.Output.Variant);
+        command.Parameters.AddWithValue("ObjectKey", unrecorded.Output.ObjectKey);
+        command.Parameters.AddWithValue("Url", unrecorded.Output.Url);
+        command.Parameters.AddWithValue("ImageId", unrecorded.Output.ImageId);
+        command.Parameters.AddWithValue("ContentType", unrecorded.ContentType);
+        command.Parameters.AddWithValue("SizeBytes", unrecorded.SizeBytes);
     }
 
     private NpgsqlCommand Fenced(string query, string id, Guid leaseToken)

@@ -35,6 +35,54 @@ public sealed class PipelineTests(PipelineFixture fixture, ITestOutputHelper out
             var (width, height) = Png.Size(await response.Content.ReadAsByteArrayAsync());
             Assert.Equal(16 * height, 9 * width);
         }
+
+        Assert.Equal(job.ImageUrls, await StoredUrlsAsync(id));
+    }
+
+    [Fact]
+    public async Task OneVariantJob_ItsImageIsRecordedWithTheCompletion()
+    {
+        var id = await _jobs.InsertAsync("image_generation", new { prompt = "one variant, recorded by the completion" });
+
+        var job = await _jobs.WaitFinalAsync(id);
+
+        Assert.Equal("completed", job.Status);
+        Assert.Equal(job.ImageUrls, await StoredUrlsAsync(id));
+        Assert.True(await _jobs.ScalarAsync<int>("SELECT size_bytes FROM generation_job_output WHERE job_id = @id", ("id", id)) > 0);
+        Assert.Equal("image/png", await _jobs.ScalarAsync<string>("SELECT content_type FROM generation_job_output WHERE job_id = @id", ("id", id)));
+    }
+
+    [Fact]
+    public async Task CompletionWithALostLease_RecordsNothing()
+    {
+        var id = await _jobs.InsertAsync("image_generation", new { prompt = "never claimed" }, delay: TimeSpan.FromHours(1));
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(fixture.ConnectionString);
+        var store = new GenerationWorker.Grains.Postgres.JobStore(dataSource);
+        var output = new GenerationWorker.Grains.Postgres.StoredOutput(0, "k/0.png", "https://example.test/k/0.png", "img");
+
+        var completed = await store.CompleteAsync(
+            id, Guid.NewGuid(), "{}", new GenerationWorker.Grains.Postgres.UnrecordedOutput(output, "image/png", 10), CancellationToken.None);
+
+        Assert.False(completed);
+        Assert.Equal("pending", (await _jobs.GetAsync(id)).Status);
+        Assert.Empty(await StoredUrlsAsync(id));
+        await _jobs.CancelAsync(id);
+    }
+
+    private async Task<IReadOnlyList<string>> StoredUrlsAsync(string id)
+    {
+        var urls = new List<string>();
+        await using var connection = new Npgsql.NpgsqlConnection(fixture.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new Npgsql.NpgsqlCommand("SELECT url FROM generation_job_output WHERE job_id = @id ORDER BY variant", connection);
+        command.Parameters.AddWithValue("id", id);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            urls.Add(reader.GetString(0));
+        }
+
+        return urls;
     }
 
     [Fact]
