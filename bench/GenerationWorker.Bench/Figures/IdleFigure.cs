@@ -30,9 +30,8 @@ internal static class IdleFigure
             var (calls, top, transactions, evictions) = await MeasureAsync(name, env, idle, cancellationToken);
             var perSiloPerMinute = calls / idle.TotalMinutes / SiloCount;
             var transactionsPerSiloPerMinute = transactions / idle.TotalMinutes / SiloCount;
-            var worst = Math.Max(perSiloPerMinute, transactionsPerSiloPerMinute);
             table.Row(name, transactions, transactionsPerSiloPerMinute, calls, perSiloPerMinute, evictions,
-                name == "listen" ? $"<= 30: {Figures.Verdict(worst <= 30)}" : "");
+                name == "listen" ? $"<= 30 statements: {Figures.Verdict(perSiloPerMinute <= 30)}" : "");
             var topTable = new Table($"top statements, {name} (calls per silo per minute)", "per silo/min", "calls", "statement");
             foreach (var statement in top.Take(12))
             {
@@ -48,7 +47,7 @@ internal static class IdleFigure
         }
 
         result.Tables.Insert(0, table);
-        result.Notes.Add("transactions: xact_commit + xact_rollback of the bench database in pg_stat_database (each autocommit statement is one; robust to pg_stat_statements evicting entries when other databases on the server churn its table: 'evictions' counts those during the measurement).");
+        result.Notes.Add("the target is on statements (pg_stat_statements calls of the bench database). transactions: xact_commit + xact_rollback of the bench database in pg_stat_database, shown beside them as a cross-check that no statement escaped pg_stat_statements ('evictions' counts entries it dropped during the measurement). They are higher because they also count transactions no client ran: a run with log_statement = 'all' logged exactly the statements pg_stat_statements counted and nothing else from any connection to the bench database, and a database with no client at all gains a few transactions per minute here (autovacuum, most busy on a database just created and filled by the migrations).");
         result.Notes.Add("default budget settings (MAX_JOBS_PER_MINUTE=60 per 60 s); counts every statement the silos ran in the bench database: Orleans membership, the quota grain's storage, the dispatcher's claims and rescues.");
         result.Set("modes", data);
         return result;
@@ -70,7 +69,9 @@ internal static class IdleFigure
         await run.StartSilosAsync(SiloCount, env, cancellationToken);
         await Task.Delay(TimeSpan.FromSeconds(5), cancellationToken);
         await jobs.ExecuteAsync(
-            "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)",
+            // Every entry, not only this database's: entries of other databases fill the table, and evicting them
+            // during the measurement would drop some of this one's calls.
+            "SELECT pg_stat_statements_reset()",
             cancellationToken);
         var admin = new Jobs(Postgres.AdminConnectionString);
         const string Transactions = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = @db";

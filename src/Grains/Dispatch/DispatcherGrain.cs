@@ -46,6 +46,7 @@ public sealed partial class DispatcherGrain(
     private int _standingLeft;
     private DateTimeOffset _standingSince;
     private bool _topUpQueued;
+    private IQuotaGrain? _quota;
 
     private string Owner => this.GetPrimaryKeyString();
 
@@ -227,9 +228,11 @@ public sealed partial class DispatcherGrain(
                     return;
                 }
 
-                // Slots held ahead start the next jobs at once; when they do not cover the next job, the next jobs' needs
-                // decide what to ask the quota grain for. Without a budget, claim directly.
-                if (await ClaimOnStandingSlotsAsync(free) > 0)
+                // Slots held ahead start the next jobs without asking the quota grain. While notifications arrive a
+                // wake-up nearly always means a new job, so claim on them at once; a poll nearly always finds nothing,
+                // so it asks the read-only peek first. Otherwise the next jobs' needs decide what to ask the quota grain
+                // for. Without a budget, claim directly.
+                if (notifications.IsHealthy && await ClaimOnStandingSlotsAsync(free) > 0)
                 {
                     continue;
                 }
@@ -242,6 +245,11 @@ public sealed partial class DispatcherGrain(
                     {
                         await ScheduleNextScheduledAsync();
                         return;
+                    }
+
+                    if (!notifications.IsHealthy && costs[0] <= _standingLeft && await ClaimOnStandingSlotsAsync(free) > 0)
+                    {
+                        continue;
                     }
 
                     if (await AcquireBudgetAsync(costs) is not { } granted)
@@ -368,7 +376,8 @@ public sealed partial class DispatcherGrain(
     /// <summary>What claiming runs with when there is no budget: any number of Gemini requests.</summary>
     private static readonly QuotaGrant Unlimited = new(Guid.Empty, int.MaxValue, null, false);
 
-    private IQuotaGrain Quota => GrainFactory.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey);
+    // Kept: resolving a reference costs a lookup by reflection each time.
+    private IQuotaGrain Quota => _quota ??= GrainFactory.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey);
 
     /// <summary>Slots held ahead: enough for a job of 8 variants, at most an eighth of the budget, and no more than fit.</summary>
     private int StandingTarget => Math.Min(_options.Concurrency, Math.Clamp(_budget / 8, 1, 8));

@@ -2,11 +2,12 @@ using Microsoft.Extensions.Logging;
 
 namespace GenerationWorker.Grains.Gemini;
 
-// What a call did, for operators: model, status and duration. Never the key, the prompt or image bytes.
+// What a call did, for operators: model, status and duration. Never the key, the prompt or image bytes. An image is
+// logged at Debug (the job's completion line says it at Information); every other answer at Information.
 public sealed partial class GeminiClient
 {
-    [LoggerMessage(1, LogLevel.Information, "Gemini {Model} answered {StatusCode} in {DurationMs} ms: {Outcome}")]
-    private partial void LogAnswered(string model, int statusCode, long durationMs, string outcome);
+    [LoggerMessage(EventId = 1, Message = "Gemini {Model} answered {StatusCode} in {DurationMs} ms: {Outcome}")]
+    private partial void LogAnswered(LogLevel level, string model, int statusCode, long durationMs, string outcome);
 
     [LoggerMessage(2, LogLevel.Warning, "Gemini {Model} gave no answer within {TimeoutSeconds} s")]
     private partial void LogTimedOut(string model, double timeoutSeconds);

@@ -68,7 +68,9 @@ public sealed partial class GeminiClient : IGeminiClient
             using var response = await _httpClient.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, linked.Token)
                 .ConfigureAwait(false);
             var outcome = await ReadOutcomeAsync(request.Model, response, linked.Token).ConfigureAwait(false);
-            LogAnswered(request.Model, (int)response.StatusCode, ElapsedMilliseconds(started), outcome.GetType().Name);
+            LogAnswered(
+                outcome is GeminiOutcome.Image ? LogLevel.Debug : LogLevel.Information,
+                request.Model, (int)response.StatusCode, ElapsedMilliseconds(started), outcome.GetType().Name);
             return outcome;
         }
         catch (OperationCanceledException exception) when (cancellationToken.IsCancellationRequested)

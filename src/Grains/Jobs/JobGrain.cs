@@ -48,6 +48,7 @@ public sealed partial class JobGrain(
     private Task? _run;
     private string? _dispatcherKey;
     private int _slotsAccounted; // slots of the reservation sent or released by this claim
+    private IQuotaGrain? _quota;
 
     private enum StopCause
     {
@@ -57,7 +58,8 @@ public sealed partial class JobGrain(
         LeaseLost,
     }
 
-    private IQuotaGrain Quota => GrainFactory.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey);
+    // References are kept: resolving one costs a lookup by reflection each time.
+    private IQuotaGrain Quota => _quota ??= GrainFactory.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey);
 
     /// <inheritdoc />
     public Task StartAsync(JobAssignment assignment, CancellationToken cancellationToken = default)
