@@ -21,11 +21,12 @@ public sealed class GeminiGate(int concurrency, long memoryBudgetBytes)
     /// <remarks>
     /// The answer is read in a streaming pass whose buffers are a few hundred KB, and an image larger than 1 MiB is
     /// decoded into a temporary file, whatever its size: about 2 MB per request (1 MB for 512 px images). The request
-    /// body still carries the input images as base64 (4/3 of their size), serialized into a buffer that can grow to as
-    /// much again before it is copied out: 8/3 of the input bytes.
+    /// body still carries the input images as base64, 4/3 of their size, and is serialized into a pooled buffer that
+    /// grows by doubling before it is copied out: measured, 20 MB of input images make a 26.7 MB body and allocate
+    /// 58 MB while it is built (the 32 MB buffer and the body), so 3 times the input bytes.
     /// </remarks>
     public static long ExpectedBytes(string? imageSize, long inputImageBytes = 0) =>
-        (imageSize == "512" ? 1L << 20 : 2L << 20) + inputImageBytes / 3 * 8;
+        (imageSize == "512" ? 1L << 20 : 2L << 20) + 3 * inputImageBytes;
 
     /// <summary>Waits for a request slot and <paramref name="bytes"/> of memory; dispose the result to free them.</summary>
     public async Task<IDisposable> EnterAsync(long bytes, CancellationToken cancellationToken)

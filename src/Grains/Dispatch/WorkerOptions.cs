@@ -44,7 +44,7 @@ public sealed class WorkerOptions
 
     /// <summary>
     /// <c>IMAGE_MEMORY_BUDGET_MB</c>: the memory this silo's Gemini requests in flight may hold together, estimated per
-    /// request (about 2 MB, since answers are streamed and large images decoded to temporary files, plus 8/3 of the
+    /// request (about 2 MB, since answers are streamed and large images decoded to temporary files, plus 3 times the
     /// input images, which the request body carries as base64; see <c>GeminiGate.ExpectedBytes</c>); default 512 MB.
     /// Keeps a silo with many edit jobs inside its container's memory.
     /// </summary>
