@@ -43,9 +43,10 @@ public sealed class WorkerOptions
     public TimeSpan ImageFetchTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// <c>IMAGE_MEMORY_BUDGET_MB</c>: the response memory this silo's Gemini requests in flight may need together,
-    /// estimated from the requested size (4K ~72 MB, 2K ~20 MB, 1K ~6 MB); default 512 MB. Keeps a silo with many 4K
-    /// jobs inside its container's memory.
+    /// <c>IMAGE_MEMORY_BUDGET_MB</c>: the memory this silo's Gemini requests in flight may hold together, estimated per
+    /// request (about 2 MB, since answers are streamed and large images decoded to temporary files, plus 3 times the
+    /// input images, which the request body carries as base64; see <c>GeminiGate.ExpectedBytes</c>); default 512 MB.
+    /// Keeps a silo with many edit jobs inside its container's memory.
     /// </summary>
     public long ImageMemoryBudgetBytes { get; set; } = 512L << 20;
 

@@ -128,72 +128,50 @@ public sealed partial class GeminiClient : IGeminiClient
         var status = (int)response.StatusCode;
         if (response.IsSuccessStatusCode)
         {
-            GenerateContentResponse? body;
+            GenerateContentSummary body;
             var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
             await using (stream.ConfigureAwait(false))
             {
                 try
                 {
-                    // Streams straight into byte[] image data: the ~20 MB base64 text never becomes a string.
-                    body = await JsonSerializer.DeserializeAsync(stream, GeminiJsonContext.Default.GenerateContentResponse, cancellationToken)
-                        .ConfigureAwait(false);
+                    // Decodes the image as it arrives into a temporary file: the ~27 MB of base64 of a 4K image and
+                    // the image itself are never whole in memory.
+                    body = await GenerateContentReader.ReadAsync(stream, SpoolDirectory, cancellationToken).ConfigureAwait(false);
                 }
                 catch (JsonException)
                 {
-                    body = null;
+                    return new GeminiOutcome.Retryable(status, $"HTTP {status} with a body that is not a generateContent response.", null);
                 }
             }
 
-            return body is null
-                ? new GeminiOutcome.Retryable(status, $"HTTP {status} with a body that is not a generateContent response.", null)
-                : FromResponse(body);
+            return FromResponse(body);
         }
 
         var error = await ReadErrorAsync(response.Content, cancellationToken).ConfigureAwait(false);
         return FromError(status, response.ReasonPhrase, model, error);
     }
 
-    /// <summary>Picks the image out of a 200 answer, or says why there is none.</summary>
-    private static GeminiOutcome FromResponse(GenerateContentResponse response)
+    /// <summary>The image of a 200 answer, or why there is none.</summary>
+    /// <remarks><see cref="GenerateContentReader"/> applies the part rule: the image of <c>candidates[0]</c> is the last
+    /// <c>inlineData</c> part that is not a thought (Gemini 3 models stream interim "thought" images before the final
+    /// one), else the last one; its text is the non-thought text of the parts without an image.</remarks>
+    private static GeminiOutcome FromResponse(GenerateContentSummary response)
     {
-        var candidate = response.Candidates is { Count: > 0 } candidates ? candidates[0] : null;
-        if (candidate is null)
+        if (!response.HasCandidate)
         {
-            return new GeminiOutcome.Blocked(response.PromptFeedback?.BlockReason ?? NoImage, null);
+            return new GeminiOutcome.Blocked(response.BlockReason ?? NoImage, null);
         }
 
-        var parts = candidate.Content?.Parts ?? [];
-        Part? lastImage = null;
-        Part? lastFinalImage = null;
-        string? text = null;
-        foreach (var part in parts)
+        if (response.Image is { } image)
         {
-            if (part.InlineData?.Data is { Length: > 0 })
-            {
-                lastImage = part;
-
-                // Gemini 3 models stream interim "thought" images before the final one.
-                if (part.Thought != true)
-                {
-                    lastFinalImage = part;
-                }
-            }
-            else if (part.Text is { Length: > 0 } && part.Thought != true)
-            {
-                text += part.Text;
-            }
-        }
-
-        if ((lastFinalImage ?? lastImage) is { InlineData: { Data: { } bytes } blob })
-        {
-            return new GeminiOutcome.Image(bytes, blob.MimeType ?? "application/octet-stream", text);
+            return new GeminiOutcome.Image(image, response.Text);
         }
 
         // STOP (or no reason) without an image is a refusal or an empty answer: Gemini's own NO_IMAGE.
-        var reason = candidate.FinishReason is null or "STOP" or "FINISH_REASON_UNSPECIFIED"
-            ? response.PromptFeedback?.BlockReason ?? NoImage
-            : candidate.FinishReason;
-        return new GeminiOutcome.Blocked(reason, text);
+        var reason = response.FinishReason is null or "STOP" or "FINISH_REASON_UNSPECIFIED"
+            ? response.BlockReason ?? NoImage
+            : response.FinishReason;
+        return new GeminiOutcome.Blocked(reason, response.Text);
     }
 
     /// <summary>Maps a non-2xx answer per the error table of the Gemini API.</summary>
@@ -271,6 +249,8 @@ public sealed partial class GeminiClient : IGeminiClient
     /// <remarks>Keys shorter than 8 characters (test keys) are not redacted: replacing them would garble every message.</remarks>
     private string Redact(string text) =>
         _options.ApiKey.Length >= 8 ? text.Replace(_options.ApiKey, "[redacted]", StringComparison.Ordinal) : text;
+
+    private string SpoolDirectory => _options.ImageSpoolDirectory is { Length: > 0 } directory ? directory : Path.GetTempPath();
 
     private long ElapsedMilliseconds(long started) => (long)_timeProvider.GetElapsedTime(started).TotalMilliseconds;
 }

@@ -17,4 +17,10 @@ public sealed class GeminiOptions
 
     /// <summary><c>GEMINI_TIMEOUT_SECONDS</c>: one request's time limit; default 300 s.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(300);
+
+    /// <summary>
+    /// <c>IMAGE_SPOOL_DIR</c>: where generated images larger than 1 MiB are decoded to, in temporary files deleted once
+    /// the image is stored or given up; default null, the system's temporary directory (<c>TMPDIR</c>, else <c>/tmp</c>).
+    /// </summary>
+    public string? ImageSpoolDirectory { get; set; }
 }

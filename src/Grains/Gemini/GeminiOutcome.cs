@@ -8,11 +8,17 @@ public abstract record GeminiOutcome
 {
     private GeminiOutcome() { }
 
-    /// <summary>The call produced an image.</summary>
-    /// <param name="Bytes">The decoded image bytes (never logged).</param>
-    /// <param name="MimeType">The MIME type Gemini reported, for example <c>image/png</c>.</param>
+    /// <summary>The call produced an image. Dispose it once stored or given up: that deletes its temporary file.</summary>
+    /// <param name="Data">The decoded image (never logged), in a temporary file or, when small, in memory.</param>
     /// <param name="Text">Any text part the model sent along, or null.</param>
-    public sealed record Image(byte[] Bytes, string MimeType, string? Text) : GeminiOutcome;
+    public sealed record Image(GeneratedImage Data, string? Text) : GeminiOutcome, IDisposable
+    {
+        /// <summary>The MIME type Gemini reported, for example <c>image/png</c>.</summary>
+        public string MimeType => Data.MimeType;
+
+        /// <inheritdoc />
+        public void Dispose() => Data.Dispose();
+    }
 
     /// <summary>
     /// HTTP 200 without an image: a safety block, a refusal, or no image. Permanent for this prompt, except that

@@ -3,7 +3,8 @@ using System.Text.Json.Serialization;
 namespace GenerationWorker.Grains.Gemini;
 
 // The JSON shapes of generateContent (v1beta), named after the API's own messages. Only the members the service reads
-// or writes are declared; everything else in a response is ignored. Enums (finishReason, blockReason, status) stay
+// or writes are declared; everything else in a response is ignored. A 200 answer is read by GenerateContentReader,
+// which streams its image data instead of deserializing it. Enums (finishReason, blockReason, status) stay
 // strings because Google adds values without notice.
 
 /// <summary>The body of <c>POST /v1beta/models/{model}:generateContent</c>.</summary>
@@ -27,15 +28,6 @@ internal sealed record GenerationConfig(IReadOnlyList<string> ResponseModalities
 
 /// <summary>imageConfig: each member is omitted when null so the model's default applies.</summary>
 internal sealed record ImageConfig(string? AspectRatio, string? ImageSize);
-
-/// <summary>A 200 answer: candidates, or none and a prompt-level block.</summary>
-internal sealed record GenerateContentResponse(IReadOnlyList<Candidate>? Candidates, PromptFeedback? PromptFeedback);
-
-/// <summary>One candidate; image models return exactly one.</summary>
-internal sealed record Candidate(Content? Content, string? FinishReason);
-
-/// <summary>Why the prompt itself was refused (then there are no candidates).</summary>
-internal sealed record PromptFeedback(string? BlockReason);
 
 /// <summary>The error envelope of every non-200 answer: <c>{"error":{...}}</c>.</summary>
 internal sealed record ErrorEnvelope(ErrorBody? Error);
@@ -61,6 +53,5 @@ internal sealed record QuotaViolation(string? QuotaMetric, string? QuotaId);
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(GenerateContentRequest))]
-[JsonSerializable(typeof(GenerateContentResponse))]
 [JsonSerializable(typeof(ErrorEnvelope))]
 internal sealed partial class GeminiJsonContext : JsonSerializerContext;

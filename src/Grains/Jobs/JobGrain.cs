@@ -191,7 +191,7 @@ public sealed partial class JobGrain(
         while (true)
         {
             GeminiOutcome outcome;
-            using (await gate.EnterAsync(GeminiGate.ExpectedBytes(request.ImageSize), cancellationToken))
+            using (await gate.EnterAsync(GeminiGate.ExpectedBytes(request.ImageSize, InputBytes(inputs)), cancellationToken))
             {
                 if (_quotaEnabled && !await Quota.BeginRequestAsync(job.ReservationId, cancellationToken))
                 {
@@ -206,6 +206,8 @@ public sealed partial class JobGrain(
                 call.Finish(outcome.GetType().Name);
             }
 
+            // An image lives in a temporary file until this iteration ends: stored, failed or cancelled, it is deleted.
+            using var generated = outcome as GeminiOutcome.Image;
             LogGemini(logger, job.JobId, job.Attempt, variant, model, outcome.GetType().Name);
             switch (outcome)
             {
@@ -269,7 +271,9 @@ public sealed partial class JobGrain(
         {
             try
             {
-                url = await images.PutAsync(key, image.Bytes, image.MimeType, cancellationToken);
+                // Each try reads the image from its start.
+                await using var content = image.Data.OpenRead();
+                url = await images.PutAsync(key, content, image.MimeType, cancellationToken);
             }
             catch (Exception exception) when (exception is not OperationCanceledException && attempt < UploadTries)
             {
@@ -292,7 +296,7 @@ public sealed partial class JobGrain(
         }
 
         var progress = Math.Min(99, stored.Count * 100 / request.Variants);
-        if (!await jobs.AddOutputAsync(job.JobId, job.LeaseToken, output, image.MimeType, image.Bytes.Length, progress, cancellationToken))
+        if (!await jobs.AddOutputAsync(job.JobId, job.LeaseToken, output, image.MimeType, checked((int)image.Data.Length), progress, cancellationToken))
         {
             Stop(StopCause.LeaseLost);
             return new VariantResult.Lost();
@@ -452,6 +456,8 @@ public sealed partial class JobGrain(
             LogFinishFailed(logger, job.JobId, job.Attempt, exception);
         }
     }
+
+    private static long InputBytes(IReadOnlyList<InputImage> inputs) => inputs.Sum(input => (long)input.Bytes.Length);
 
     /// <summary>The stable id of a job's variant: the same on every attempt.</summary>
     public static string ImageId(string jobId, int variant)

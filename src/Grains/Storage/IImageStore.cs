@@ -4,11 +4,17 @@ namespace GenerationWorker.Grains.Storage;
 public interface IImageStore
 {
     /// <summary>
-    /// Stores <paramref name="bytes"/> under <paramref name="key"/>, overwriting what is there (keys are deterministic
-    /// per job and variant, so a retried upload replaces instead of duplicating).
+    /// Stores the bytes of <paramref name="content"/>, from its current position to its end, under <paramref name="key"/>,
+    /// overwriting what is there (keys are deterministic per job and variant, so a retried upload replaces instead of
+    /// duplicating).
     /// </summary>
+    /// <param name="key">The object key.</param>
+    /// <param name="content">A readable, seekable stream: its length is the object's exact length, and a store may seek
+    /// back to where it started to send it again. The caller keeps it and disposes it.</param>
+    /// <param name="contentType">The MIME type stored with the object.</param>
+    /// <param name="cancellationToken">Cancels the upload.</param>
     /// <returns>The public URL of the stored object.</returns>
-    Task<string> PutAsync(string key, ReadOnlyMemory<byte> bytes, string contentType, CancellationToken cancellationToken = default);
+    Task<string> PutAsync(string key, Stream content, string contentType, CancellationToken cancellationToken = default);
 
     /// <summary>The public URL for <paramref name="key"/>: the public base URL + "/" + key.</summary>
     string PublicUrl(string key);

@@ -41,19 +41,22 @@ public sealed partial class LocalImageStore : IImageStore
     /// <inheritdoc />
     /// <exception cref="ArgumentException"><paramref name="key"/> would leave the directory (see <see cref="ResolvePath"/>).</exception>
     /// <exception cref="ImageStoreException">The file could not be written.</exception>
-    public async Task<string> PutAsync(string key, ReadOnlyMemory<byte> bytes, string contentType, CancellationToken cancellationToken = default)
+    public async Task<string> PutAsync(string key, Stream content, string contentType, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(content);
         var path = ResolvePath(RootDirectory, key)
             ?? throw new ArgumentException($"The key '{key}' does not name a file inside the storage directory.", nameof(key));
         var directory = Path.GetDirectoryName(path)!;
         var temporary = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        long length;
         try
         {
             Directory.CreateDirectory(directory);
             await using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1, FileOptions.Asynchronous))
             {
-                await file.WriteAsync(bytes, cancellationToken);
+                await content.CopyToAsync(file, cancellationToken);
                 file.Flush(flushToDisk: true);
+                length = file.Length;
             }
 
             File.Move(temporary, path, overwrite: true);
@@ -70,7 +73,7 @@ public sealed partial class LocalImageStore : IImageStore
             throw;
         }
 
-        LogStored(_logger, key, bytes.Length, contentType);
+        LogStored(_logger, key, length, contentType);
         return PublicUrl(key);
     }
 

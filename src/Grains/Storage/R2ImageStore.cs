@@ -1,5 +1,4 @@
 using System.Net;
-using System.Runtime.InteropServices;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
@@ -68,15 +67,25 @@ public sealed partial class R2ImageStore : IImageStore, IDisposable
 
     /// <inheritdoc />
     /// <exception cref="ImageStoreException">The store refused the upload or could not be reached.</exception>
-    public async Task<string> PutAsync(string key, ReadOnlyMemory<byte> bytes, string contentType, CancellationToken cancellationToken = default)
+    public async Task<string> PutAsync(string key, Stream content, string contentType, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentNullException.ThrowIfNull(content);
         ArgumentException.ThrowIfNullOrEmpty(contentType);
+        if (!content.CanRead || !content.CanSeek)
+        {
+            // A seekable stream has a known length (one PUT with an exact Content-Length, never aws-chunked) and can be
+            // rewound by the SDK's own retries.
+            throw new ArgumentException("The content must be a readable, seekable stream.", nameof(content));
+        }
+
+        var length = content.Length - content.Position;
         var request = new PutObjectRequest
         {
             BucketName = _options.Bucket,
             Key = key,
-            InputStream = ReadOnlyStream(bytes),
+            InputStream = content,
+            AutoCloseStream = false,
             ContentType = contentType,
             DisablePayloadSigning = true,
             DisableDefaultChecksumValidation = true,
@@ -95,7 +104,7 @@ public sealed partial class R2ImageStore : IImageStore, IDisposable
                 kind, key, $"Storing '{key}' in bucket '{_options.Bucket}' at {_endpointName} failed ({kind}): {detail}", e);
         }
 
-        LogStored(_logger, key, bytes.Length, contentType);
+        LogStored(_logger, key, length, contentType);
         return PublicUrl(key);
     }
 
@@ -104,12 +113,6 @@ public sealed partial class R2ImageStore : IImageStore, IDisposable
 
     /// <inheritdoc />
     public void Dispose() => _client.Dispose();
-
-    /// <summary>A read-only stream over the bytes, sharing their array when they have one.</summary>
-    private static MemoryStream ReadOnlyStream(ReadOnlyMemory<byte> bytes) =>
-        MemoryMarshal.TryGetArray(bytes, out var segment) && segment.Array is { } array
-            ? new MemoryStream(array, segment.Offset, segment.Count, writable: false)
-            : new MemoryStream(bytes.ToArray(), writable: false);
 
     /// <summary>What a failed upload means, or null for the caller's own cancellation (which propagates as is).</summary>
     private static (ImageStoreFailure Kind, string Detail)? Classify(Exception e, CancellationToken cancellationToken)

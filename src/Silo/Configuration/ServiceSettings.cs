@@ -156,6 +156,7 @@ public sealed class ServiceSettings
             Model = read.Text("GEMINI_MODEL") ?? "gemini-2.5-flash-image",
             FallbackModel = read.Text("GEMINI_FALLBACK_MODEL"),
             Timeout = read.Seconds("GEMINI_TIMEOUT_SECONDS", 300, 1, 3600),
+            ImageSpoolDirectory = read.Optional("IMAGE_SPOOL_DIR", ParseExistingDirectory, "an existing directory"),
         };
         var storage = ReadStorage(read, silo.HttpPort);
         var logFormat = ReadLogFormat(read);
@@ -211,6 +212,9 @@ public sealed class ServiceSettings
         storage.PublicUrl = read.Required("R2_PUBLIC_URL", value => ParseHttpUrl(value).ToString().TrimEnd('/'), "the bucket's public http(s) URL") ?? "";
         return storage;
     }
+
+    private static string ParseExistingDirectory(string value) =>
+        Directory.Exists(value) ? Path.GetFullPath(value) : throw new FormatException();
 
     private static Uri ParseHttpUrl(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)

@@ -24,8 +24,8 @@ public sealed class GeminiGateTests
     public async Task RequestsBeyondTheMemoryBudget_WaitForMemory_AndAnOversizedOneRunsAlone()
     {
         var gate = new GeminiGate(50, 100 * Mb);
-        var big = await gate.EnterAsync(GeminiGate.ExpectedBytes("4K"), CancellationToken.None);
-        var second = gate.EnterAsync(GeminiGate.ExpectedBytes("4K"), CancellationToken.None);
+        var big = await gate.EnterAsync(60 * Mb, CancellationToken.None);
+        var second = gate.EnterAsync(60 * Mb, CancellationToken.None);
         Assert.False(second.IsCompleted);
 
         big.Dispose();
@@ -63,5 +63,33 @@ public sealed class GeminiGateTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled);
         held.Dispose();
         using var slot = await next.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
+    [Fact]
+    public async Task FiftyFourKRequests_FitTheDefaultBudgetAtOnce_SinceAnswersAreStreamedToFiles()
+    {
+        var gate = new GeminiGate(50, 512 * Mb);
+        var slots = new List<IDisposable>();
+        for (var i = 0; i < 50; i++)
+        {
+            var entered = gate.EnterAsync(GeminiGate.ExpectedBytes("4K"), CancellationToken.None);
+            Assert.True(entered.IsCompletedSuccessfully, $"request {i + 1} of 50 waited");
+            slots.Add(await entered);
+        }
+
+        slots.ForEach(slot => slot.Dispose());
+    }
+
+    [Fact]
+    public async Task EditRequests_CountTheirInputImages()
+    {
+        var gate = new GeminiGate(50, 100 * Mb);
+        Assert.True(GeminiGate.ExpectedBytes("4K", 20 * Mb) > GeminiGate.ExpectedBytes("4K") + 20 * Mb);
+        using var first = await gate.EnterAsync(GeminiGate.ExpectedBytes("1K", 20 * Mb), CancellationToken.None);
+        var second = gate.EnterAsync(GeminiGate.ExpectedBytes("1K", 20 * Mb), CancellationToken.None);
+
+        Assert.False(second.IsCompleted, "two requests carrying 20 MB of input images each exceed a 100 MB budget");
+        first.Dispose();
+        using var granted = await second.WaitAsync(TimeSpan.FromSeconds(5));
     }
 }

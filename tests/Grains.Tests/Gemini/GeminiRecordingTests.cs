@@ -20,8 +20,8 @@ public sealed class GeminiRecordingTests
 
         var image = Assert.IsType<GeminiOutcome.Image>(outcome);
         Assert.Equal("image/png", image.MimeType);
-        Assert.Equal((816, 1024), Png.Size(image.Bytes));
-        Assert.Equal(expected, image.Bytes);
+        Assert.Equal((816, 1024), Png.Size(image.Bytes()));
+        Assert.Equal(expected, image.Bytes());
         Assert.StartsWith("I will generate an image of a fluffy, ginger tabby cat", image.Text, StringComparison.Ordinal);
     }
 
@@ -59,8 +59,8 @@ public sealed class GeminiRecordingTests
 
         var image = Assert.IsType<GeminiOutcome.Image>(outcome);
         Assert.Equal("image/png", image.MimeType);
-        Assert.Equal(expected, image.Bytes);
-        var (width, height) = Png.Size(image.Bytes);
+        Assert.Equal(expected, image.Bytes());
+        var (width, height) = Png.Size(image.Bytes());
         Assert.True(width > 0 && height > 0);
     }
 

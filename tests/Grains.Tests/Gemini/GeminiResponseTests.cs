@@ -15,8 +15,8 @@ public sealed class GeminiResponseTests
         var (outcome, _) = await Replay.RunAsync(fixture);
 
         var image = Assert.IsType<GeminiOutcome.Image>(outcome);
-        Assert.Equal(images[2], image.Bytes);
-        Assert.Equal((16, 9), Png.Size(image.Bytes));
+        Assert.Equal(images[2], image.Bytes());
+        Assert.Equal((16, 9), Png.Size(image.Bytes()));
         Assert.Equal("image/png", image.MimeType);
         Assert.Equal("Here is the lighthouse at dusk.", image.Text);
     }
@@ -29,8 +29,8 @@ public sealed class GeminiResponseTests
         var (outcome, _) = await Replay.RunAsync(fixture);
 
         var image = Assert.IsType<GeminiOutcome.Image>(outcome);
-        Assert.Equal(fixture.InlineImages()[0], image.Bytes);
-        Assert.Equal((12, 12), Png.Size(image.Bytes));
+        Assert.Equal(fixture.InlineImages()[0], image.Bytes());
+        Assert.Equal((12, 12), Png.Size(image.Bytes()));
     }
 
     [Fact]
@@ -41,7 +41,7 @@ public sealed class GeminiResponseTests
         var (outcome, _) = await Replay.RunAsync(fixture);
 
         var image = Assert.IsType<GeminiOutcome.Image>(outcome);
-        Assert.Equal(fixture.InlineImages()[^1], image.Bytes);
+        Assert.Equal(fixture.InlineImages()[^1], image.Bytes());
         Assert.Equal("image/webp", image.MimeType);
         Assert.Null(image.Text);
     }

@@ -16,12 +16,22 @@ public sealed class TestGeminiClient : IDisposable
 
     public TestGeminiClient(Uri baseUrl, TimeSpan? timeout = null)
     {
-        Options = new GeminiOptions { ApiKey = ApiKey, BaseUrl = baseUrl, Timeout = timeout ?? TimeSpan.FromSeconds(30) };
+        SpoolDirectory = Directory.CreateTempSubdirectory("gemini-spool-").FullName;
+        Options = new GeminiOptions
+        {
+            ApiKey = ApiKey, BaseUrl = baseUrl, Timeout = timeout ?? TimeSpan.FromSeconds(30), ImageSpoolDirectory = SpoolDirectory,
+        };
         _services = new ServiceCollection().AddLogging().AddGeminiClient(Options).Services.BuildServiceProvider();
         Client = _services.GetRequiredService<IGeminiClient>();
     }
 
     public GeminiOptions Options { get; }
+
+    /// <summary>This client's own directory for images decoded to temporary files.</summary>
+    public string SpoolDirectory { get; }
+
+    /// <summary>The temporary image files that exist now.</summary>
+    public IReadOnlyList<string> SpooledFiles() => Directory.GetFiles(SpoolDirectory);
 
     public IGeminiClient Client { get; }
 
@@ -30,7 +40,26 @@ public sealed class TestGeminiClient : IDisposable
     public static GeminiImageRequest TextOnly(string prompt, string model = "gemini-2.5-flash-image") =>
         new(model, prompt, [], null, null);
 
-    public void Dispose() => _services.Dispose();
+    public void Dispose()
+    {
+        _services.Dispose();
+        Directory.Delete(SpoolDirectory, recursive: true);
+    }
+}
+
+/// <summary>Reads a generated image whole, for assertions.</summary>
+public static class GeneratedImageBytes
+{
+    public static byte[] Bytes(this GeminiOutcome.Image image) => image.Data.ReadAll();
+
+    public static byte[] ReadAll(this GeneratedImage image)
+    {
+        using var stream = image.OpenRead();
+        var bytes = new MemoryStream();
+        stream.CopyTo(bytes);
+        Assert.Equal(image.Length, bytes.Length);
+        return bytes.ToArray();
+    }
 }
 
 /// <summary>One of our canned answers in Gemini/Fixtures: a status and a JSON (or deliberately broken) body.</summary>
@@ -195,6 +224,17 @@ public static class Replay
         using var client = new TestGeminiClient(server.BaseUrl);
         var outcome = await client.Client.GenerateImageAsync(request ?? TestGeminiClient.TextOnly("a lighthouse at dusk"));
         Assert.DoesNotContain(TestGeminiClient.ApiKey, outcome.ToString(), StringComparison.Ordinal);
+        if (outcome is GeminiOutcome.Image image)
+        {
+            // Only the winning image may still have a temporary file; disposing it deletes the file.
+            Assert.Equal(image.Data.IsFileBacked ? 1 : 0, client.SpooledFiles().Count);
+            using (image)
+            {
+                outcome = image with { Data = GeneratedImage.FromBytes(image.Bytes(), image.MimeType) };
+            }
+        }
+
+        Assert.Empty(client.SpooledFiles());
         return (outcome, await server.FirstRequest);
     }
 

@@ -8,7 +8,14 @@ namespace GenerationWorker.Grains.Tests.Jobs;
 /// </summary>
 public class PipelineFixture : IAsyncLifetime
 {
-    public GeminiEmulatorFixture Gemini { get; } = new();
+    public PipelineFixture()
+        : this(new GeminiEmulatorFixture())
+    {
+    }
+
+    protected PipelineFixture(GeminiEmulatorFixture gemini) => Gemini = gemini;
+
+    public GeminiEmulatorFixture Gemini { get; }
 
     public ReferenceImageServer References { get; } = new();
 

@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Storage;
 
 namespace GenerationWorker.Grains.Tests.Storage;
@@ -26,6 +27,27 @@ public sealed class LocalImageStoreTests : IDisposable
         Assert.Equal("http://127.0.0.1:8080/files/generations/client_1/job_1/0.png", url);
         Assert.Equal(png, await File.ReadAllBytesAsync(Path.Combine(Root, "generations", "client_1", "job_1", "0.png")));
         Assert.Equal(url, store.PublicUrl(key));
+    }
+
+    [Fact]
+    public async Task PutAsync_FromAnImageInATemporaryFile_CopiesItWhole()
+    {
+        var bytes = new byte[(2 << 20) + 3];
+        new Random(9).NextBytes(bytes);
+        var spool = new ImageSpool(_sandbox);
+        spool.Write(bytes);
+        using var image = spool.Complete("image/png");
+        Assert.True(image.IsFileBacked);
+        var store = CreateStore();
+
+        await using (var content = image.OpenRead())
+        {
+            await store.PutAsync("generations/c/file/0.png", content, "image/png");
+        }
+
+        Assert.Equal(bytes, await File.ReadAllBytesAsync(Path.Combine(Root, "generations", "c", "file", "0.png")));
+        image.Dispose();
+        Assert.Empty(Directory.GetFiles(_sandbox));
     }
 
     [Fact]

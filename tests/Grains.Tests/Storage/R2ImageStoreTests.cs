@@ -2,6 +2,7 @@ using System.Xml.Linq;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Storage;
 using GenerationWorker.TestSupport;
 
@@ -112,6 +113,55 @@ public sealed class R2ImageStoreTests(S3ServerFixture server) : IClassFixture<S3
     }
 
     [Fact]
+    public async Task PutAsync_FromAnImageInATemporaryFile_SendsOnePlainPutOfItsExactLength_AndEachTryReadsItFromTheStart()
+    {
+        var bytes = new byte[(3 << 20) + 17];
+        new Random(7).NextBytes(bytes);
+        var spoolDirectory = Directory.CreateTempSubdirectory("r2-spool-").FullName;
+        try
+        {
+            using var spool = new ImageSpool(spoolDirectory);
+            spool.Write(bytes);
+            using var image = spool.Complete("image/png");
+            Assert.True(image.IsFileBacked);
+            using var store = CreateStore(config => config.HttpClientFactory = _wire);
+            var key = $"generations/client_file/job_{Guid.NewGuid():N}/0.png";
+
+            for (var attempt = 0; attempt < 2; attempt++)
+            {
+                await using var content = image.OpenRead();
+                await store.PutAsync(key, content, "image/png");
+            }
+
+            Assert.Equal(2, _wire.Requests.Count);
+            Assert.All(_wire.Requests, put =>
+            {
+                Assert.Equal(bytes.Length, put.ContentLength);
+                Assert.False(put.Chunked, "the body must not be sent with Transfer-Encoding: chunked");
+                Assert.Equal("UNSIGNED-PAYLOAD", put.Header("X-Amz-Content-SHA256"));
+                Assert.DoesNotContain("aws-chunked", put.Header("Content-Encoding") ?? "");
+                Assert.Null(put.Header("x-amz-trailer"));
+            });
+            Assert.Equal(bytes, await ReadObjectAsync(key));
+        }
+        finally
+        {
+            Directory.Delete(spoolDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task PutAsync_StreamThatCannotSeek_IsRefusedBeforeAnythingIsSent()
+    {
+        using var store = CreateStore(config => config.HttpClientFactory = _wire);
+        await using var forwardOnly = new ForwardOnlyStream(new MemoryStream([1, 2, 3]));
+
+        await Assert.ThrowsAsync<ArgumentException>(() => store.PutAsync("generations/c/j/0.png", forwardOnly, "image/png"));
+
+        Assert.Empty(_wire.Requests);
+    }
+
+    [Fact]
     public async Task PutAsync_IdsWithSlashesSpacesAndUnicode_StoreUnderOneFolderAndTheUrlPathNamesTheKey()
     {
         using var store = CreateStore();
@@ -153,4 +203,30 @@ public sealed class R2ImageStoreTests(S3ServerFixture server) : IClassFixture<S3
         await response.ResponseStream.CopyToAsync(copy);
         return copy.ToArray();
     }
+}
+
+/// <summary>A stream that reads forward only, as a network stream does.</summary>
+internal sealed class ForwardOnlyStream(Stream inner) : Stream
+{
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
