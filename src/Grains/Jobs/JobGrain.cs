@@ -292,7 +292,7 @@ public sealed partial class JobGrain(
         {
             // The job's last variant: every other one is stored, so the job completes now, and this one is recorded
             // by the completion's own statement.
-            return new VariantResult.Stored(new UnrecordedOutput(output, image.MimeType, image.Bytes.Length));
+            return new VariantResult.Stored(new UnrecordedOutput(output, image.MimeType, checked((int)image.Data.Length)));
         }
 
         var progress = Math.Min(99, stored.Count * 100 / request.Variants);
