@@ -32,8 +32,15 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton(Options.Create(gemini));
         services.AddSingleton(Options.Create(storage));
         services.AddSingleton(TimeProvider.System);
-        // The service's statements set no session state, so pooled connections need no DISCARD ALL on return.
+        // The service's statements set no session state, so pooled connections need no DISCARD ALL on return. Its few
+        // statements run thousands of times: prepared, Postgres plans each once per connection.
         var pooled = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
+        if (worker.PrepareStatements)
+        {
+            pooled.MaxAutoPrepare = 32;
+            pooled.AutoPrepareMinUsages = 2;
+        }
+
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(pooled.ConnectionString) { Name = "generation-worker" }.Build());
         // The listener holds its own connection, outside the pool: a LISTEN must not outlive it on a pooled connection.
         var listening = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, TcpKeepAlive = true };

@@ -15,6 +15,13 @@ public sealed class WorkerOptions
     /// </summary>
     public bool ListenEnabled { get; set; } = true;
 
+    /// <summary>
+    /// <c>DATABASE_PREPARE_STATEMENTS</c>: let the service's own statements be prepared on their connections after a
+    /// second use (default true: about a quarter less database CPU per job). Set false behind a transaction-mode pooler
+    /// that does not keep prepared statements (PgBouncer before 1.21).
+    /// </summary>
+    public bool PrepareStatements { get; set; } = true;
+
     /// <summary>The safety poll while notifications arrive: default 30 s.</summary>
     public TimeSpan ListenSafetyPollInterval { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -126,6 +126,7 @@ public sealed class ServiceSettings
             Concurrency = read.Int("WORKER_CONCURRENCY", 5, 1, 10_000),
             PollInterval = TimeSpan.FromMilliseconds(read.Int("POLL_INTERVAL_MS", 1000, 10, 3_600_000)),
             ListenEnabled = read.Bool("LISTEN_ENABLED", true),
+            PrepareStatements = read.Bool("DATABASE_PREPARE_STATEMENTS", true),
             LeaseDuration = read.Seconds("JOB_LEASE_SECONDS", 60, 3, 3600),
             JobTimeout = read.Seconds("JOB_TIMEOUT_SECONDS", 600, 1, 86_400),
             ShutdownTimeout = read.Seconds("SHUTDOWN_TIMEOUT_SECONDS", 25, 0, 3600),

@@ -35,6 +35,15 @@ public sealed class ServiceSettingsTests
         Assert.Equal(new Uri("https://acc.r2.cloudflarestorage.com"), settings.Storage.ResolvedEndpoint);
         Assert.Equal("https://cdn.example.com", settings.Storage.PublicUrl);
         Assert.False(settings.Silo.DashboardEnabled);
+        Assert.True(settings.Worker.PrepareStatements);
+    }
+
+    [Fact]
+    public void PreparedStatements_CanBeTurnedOffForAPooler()
+    {
+        var env = Valid();
+        env["DATABASE_PREPARE_STATEMENTS"] = "false";
+        Assert.False(Load(env).Worker.PrepareStatements);
     }
 
     [Theory]
@@ -72,6 +81,7 @@ public sealed class ServiceSettingsTests
     [InlineData("JOB_TIMEOUT_SECONDS", "-5")]
     [InlineData("SHUTDOWN_TIMEOUT_SECONDS", "soon")]
     [InlineData("LISTEN_ENABLED", "maybe")]
+    [InlineData("DATABASE_PREPARE_STATEMENTS", "sometimes")]
     [InlineData("IMAGE_URL_ALLOW_PRIVATE", "2")]
     [InlineData("STORAGE", "ftp")]
     [InlineData("R2_ENDPOINT", "not a url")]
