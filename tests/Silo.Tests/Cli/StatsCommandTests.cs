@@ -48,9 +48,9 @@ public sealed class StatsCommandTests(GeminiEmulatorFixture gemini) : IClassFixt
 
         // The idle dispatcher holds a few slots ahead of its next job (persisted when granted), and the quota grain saves
         // the sends it was told about about once a second.
-        var held = await HeldAheadAsync();
-        var stats = await UntilAsync(s =>
-            s.Get("gemini budget", "requests sent in the last minute") == "3" && s.Get("gemini budget", "slots reserved, not yet sent") == held);
+        var stats = await UntilAsync(async s =>
+            s.Get("gemini budget", "requests sent in the last minute") == "3"
+            && s.Get("gemini budget", "slots reserved, not yet sent") == await HeldAheadAsync());
         Assert.Equal("1", stats.Get("jobs", "completed"));
         Assert.Equal("0", stats.Get("jobs", "pending"));
         Assert.Equal("1", stats.Get("last minute", "completed"));
@@ -108,23 +108,13 @@ public sealed class StatsCommandTests(GeminiEmulatorFixture gemini) : IClassFixt
         Assert.Contains(status.Lines, line => line.StartsWith("images:      http", StringComparison.Ordinal));
     }
 
-    /// <summary>The slots this silo's dispatcher holds ahead, once it holds some.</summary>
+    /// <summary>The slots this silo's dispatcher holds ahead now.</summary>
     private async Task<string> HeldAheadAsync()
     {
         var silo = GenerationWorker.Grains.Dispatch.SiloIdentity.Of(
             Silo.Services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress);
-        var dispatcher = Silo.Grains.GetGrain<IDispatcherGrain>(silo);
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var held = (await dispatcher.GetStatusAsync()).StandingSlots;
-            if (held > 0 || DateTimeOffset.UtcNow > deadline)
-            {
-                return held.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            }
-
-            await Task.Delay(50);
-        }
+        var held = (await Silo.Grains.GetGrain<IDispatcherGrain>(silo).GetStatusAsync()).StandingSlots;
+        return held.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private async Task<Stats> StatsAsync()
@@ -134,13 +124,13 @@ public sealed class StatsCommandTests(GeminiEmulatorFixture gemini) : IClassFixt
         return Stats.Parse(result.Out);
     }
 
-    private async Task<Stats> UntilAsync(Func<Stats, bool> condition)
+    private async Task<Stats> UntilAsync(Func<Stats, Task<bool>> condition)
     {
         var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
         while (true)
         {
             var stats = await StatsAsync();
-            if (condition(stats))
+            if (await condition(stats))
             {
                 return stats;
             }
