@@ -50,6 +50,7 @@ public static class WorkerServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobNotificationListener>>()));
         services.AddSingleton<JobStore>();
+        services.AddSingleton<JobCompletions>();
         services.AddSingleton<WorkerHealth>();
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton(new GeminiGate(worker.Concurrency, worker.ImageMemoryBudgetBytes));

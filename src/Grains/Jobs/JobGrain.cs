@@ -23,11 +23,13 @@ namespace GenerationWorker.Grains.Jobs;
 /// <para>Every write is fenced by the claim's lease token: once the lease is lost (rescued, cancelled, claimed again)
 /// nothing this grain writes lands, and it stops.</para>
 /// <para>Each stored variant is recorded at once, so a later failure never pays for it again: a retry of the job asks
-/// Gemini only for the variants still missing.</para>
+/// Gemini only for the variants still missing. The last one is recorded by the completion itself, in the same
+/// statement.</para>
 /// </remarks>
 [PreferLocalPlacement]
 public sealed partial class JobGrain(
     JobStore jobs,
+    JobCompletions completions,
     IGeminiClient gemini,
     IImageStore images,
     ReferenceImageFetcher fetcher,
@@ -355,7 +357,7 @@ public sealed partial class JobGrain(
             switch (end)
             {
                 case JobEnd.Complete complete:
-                    if (await jobs.CompleteAsync(job.JobId, job.LeaseToken, complete.ResultJson, complete.Last, ct))
+                    if (await completions.CompleteAsync(job.JobId, job.LeaseToken, complete.ResultJson, complete.Last, ct))
                     {
                         LogCompleted(logger, job.JobId, job.Attempt, job.MaxAttempts, (long)time.GetElapsedTime(started).TotalMilliseconds);
                     }

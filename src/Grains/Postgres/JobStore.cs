@@ -29,6 +29,13 @@ public sealed record StoredOutput(int Variant, string ObjectKey, string Url, str
 /// <param name="SizeBytes">Its size.</param>
 public sealed record UnrecordedOutput(StoredOutput Output, string ContentType, int SizeBytes);
 
+/// <summary>A claim to complete.</summary>
+/// <param name="Id">The job id.</param>
+/// <param name="LeaseToken">The claim's fencing token.</param>
+/// <param name="ResultJson">The result JSON.</param>
+/// <param name="Last">The variant stored last, recorded with the completion, or null.</param>
+public sealed record JobCompletion(string Id, Guid LeaseToken, string ResultJson, UnrecordedOutput? Last);
+
 /// <summary>A job put back or failed by a rescue.</summary>
 /// <param name="Id">The job id.</param>
 /// <param name="Status">Its new status: pending, or failed when its attempts were spent.</param>
@@ -133,6 +140,33 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         }
 
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>
+    /// Completes many claims in one statement, each recording its last variant as <see cref="CompleteAsync"/> does.
+    /// </summary>
+    /// <returns>The claims completed, as (id, lease token); the others had lost their lease.</returns>
+    public async Task<IReadOnlySet<(string Id, Guid LeaseToken)>> CompleteManyAsync(
+        IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobCompleteMany"));
+        command.Parameters.AddWithValue("Ids", completions.Select(c => c.Id).ToArray());
+        command.Parameters.AddWithValue("LeaseTokens", completions.Select(c => c.LeaseToken).ToArray());
+        command.Parameters.AddWithValue("Results", completions.Select(c => c.ResultJson).ToArray());
+        command.Parameters.AddWithValue("Variants", completions.Select(c => c.Last?.Output.Variant).ToArray());
+        command.Parameters.AddWithValue("ObjectKeys", completions.Select(c => c.Last?.Output.ObjectKey).ToArray());
+        command.Parameters.AddWithValue("Urls", completions.Select(c => c.Last?.Output.Url).ToArray());
+        command.Parameters.AddWithValue("ImageIds", completions.Select(c => c.Last?.Output.ImageId).ToArray());
+        command.Parameters.AddWithValue("ContentTypes", completions.Select(c => c.Last?.ContentType).ToArray());
+        command.Parameters.AddWithValue("SizeBytes", completions.Select(c => c.Last?.SizeBytes).ToArray());
+        var completed = new HashSet<(string, Guid)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            completed.Add((reader.GetString(0), reader.GetGuid(1)));
+        }
+
+        return completed;
     }
 
     /// <summary>Fails a claim for good; false when the lease is lost.</summary>
