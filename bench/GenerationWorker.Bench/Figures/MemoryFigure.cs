@@ -28,6 +28,8 @@ internal static class MemoryFigure
         table.Row($"RSS after {first:N0} jobs", growth.RssAfterFirstMb, $"peak {growth.PeakAfterFirstMb}", "");
         table.Row($"RSS after {total:N0} jobs", growth.RssAfterAllMb, $"peak {growth.PeakAfterAllMb}; growth {growth.GrowthPercent:0.0}%",
             $"<= 5% growth: {Figures.Verdict(growth.GrowthPercent <= 5)}");
+        table.Row($"RSS after {2 * total:N0} jobs", growth.RssAfterDoubleMb,
+            $"peak {growth.PeakAfterDoubleMb}; growth from {total:N0}: {growth.DoubleGrowthPercent:0.0}% (a leak keeps growing; a warm-up does not)", "");
         result.Tables.Add(table);
         result.Notes.Add("RSS read 3 s after the last job completed (no GC forced: the process is measured as it runs).");
         result.Set("inFlight4k", inFlight);
@@ -119,9 +121,16 @@ internal static class MemoryFigure
         var completed = await jobs.WaitFinalAsync(total, TimeSpan.FromSeconds(600), cancellationToken);
         await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
         var rssAll = silo.Process.RssBytes ?? 0;
+        var peakAll = silo.Process.PeakRssBytes ?? 0;
+
+        await jobs.CopyAsync(Enumerable.Range(total, total).Select(i => new NewJob(Jobs.NewId(tag, i), Jobs.Payload($"growth {tag} {i}"))), cancellationToken);
+        completed = await jobs.WaitFinalAsync(2 * total, TimeSpan.FromSeconds(600), cancellationToken);
+        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+        var rssDouble = silo.Process.RssBytes ?? 0;
         return new GrowthMeasure(
             first, total, completed, rssFirst / (1024 * 1024), peakFirst / (1024 * 1024), rssAll / (1024 * 1024),
-            (silo.Process.PeakRssBytes ?? 0) / (1024 * 1024), Math.Round(100.0 * (rssAll - rssFirst) / rssFirst, 2));
+            peakAll / (1024 * 1024), Math.Round(100.0 * (rssAll - rssFirst) / rssFirst, 2),
+            rssDouble / (1024 * 1024), (silo.Process.PeakRssBytes ?? 0) / (1024 * 1024), Math.Round(100.0 * (rssDouble - rssAll) / rssAll, 2));
     }
 
     private sealed record InFlightMeasure(
@@ -130,5 +139,5 @@ internal static class MemoryFigure
 
     private sealed record GrowthMeasure(
         int FirstJobs, int TotalJobs, long Completed, long RssAfterFirstMb, long PeakAfterFirstMb, long RssAfterAllMb,
-        long PeakAfterAllMb, double GrowthPercent);
+        long PeakAfterAllMb, double GrowthPercent, long RssAfterDoubleMb, long PeakAfterDoubleMb, double DoubleGrowthPercent);
 }
