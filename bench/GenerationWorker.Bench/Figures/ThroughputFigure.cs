@@ -75,6 +75,17 @@ internal static class ThroughputFigure
         result.Notes.Add("EXPLAIN ANALYZE of the peek and the claim over the whole backlog: " +
             string.Join("; ", plan.Where(l => l.StartsWith("--", StringComparison.Ordinal) || l.StartsWith("Execution Time", StringComparison.Ordinal))));
         result.Notes.Add($"best local setting: WORKER_CONCURRENCY={best.Concurrency}; the S3 run uses it with {s3Run.Jobs:N0} jobs (the S3 server is a node process on the same 2 cores).");
+        if (best.PostgresCpuSeconds is { } postgres && best.Completed > 0)
+        {
+            double PerJob(double seconds) => seconds * 1000 / best.Completed;
+            var service = PerJob(best.SiloCpuSeconds) + PerJob(postgres);
+            result.Notes.Add(
+                $"CPU per job in the best local run: silo {PerJob(best.SiloCpuSeconds):0.00} ms, Postgres {PerJob(postgres):0.00} ms, " +
+                $"emulator {PerJob(best.EmulatorCpuSeconds):0.00} ms. Derived, not measured: with the emulator's share off these " +
+                $"{Environment.ProcessorCount} cores (Gemini does not run beside the service), they would allow " +
+                $"{Environment.ProcessorCount * 1000 / service:N0} jobs/s.");
+        }
+
         result.Notes.Add("jobs inserted with one COPY in one transaction while the silo was running and idle (it wakes on the commit's notification).");
         result.Notes.Add("CPU s: user+system seconds each used from the COPY to the last completion (start-up excluded); Postgres: every postgres process (its pooled backends stay open through the run). CPU ms/job: the three together per completed job; 2 cores give 2,000 CPU ms per second, so 2,000 jobs/s needs at most 1 ms per job in all.");
         result.Set("runs", runs);
