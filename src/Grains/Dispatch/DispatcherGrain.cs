@@ -204,7 +204,7 @@ public sealed partial class DispatcherGrain(
         }
 
         // Standing slots are renewed before their hold ends, so that a job after a quiet minute starts as fast.
-        if (now - _standingSince >= StandingRenewal)
+        if (_inFlight.Count == 0 && now - _standingSince >= StandingRenewal)
         {
             QueueTopUp();
         }
@@ -212,6 +212,7 @@ public sealed partial class DispatcherGrain(
 
     private async Task ClaimAsync()
     {
+        var drained = false;
         _lastPoll = time.GetUtcNow();
         if (_wakeAt <= _lastPoll)
         {
@@ -243,6 +244,7 @@ public sealed partial class DispatcherGrain(
                     var costs = await jobs.PeekCostsAsync(free, CancellationToken.None);
                     if (costs.Count == 0)
                     {
+                        drained = true;
                         await ScheduleNextScheduledAsync();
                         return;
                     }
@@ -294,7 +296,8 @@ public sealed partial class DispatcherGrain(
         }
         finally
         {
-            if (_standingLeft < StandingTarget)
+            // Slots are held ahead while nothing is left to claim: a busy silo asks for what its jobs need instead.
+            if (drained && _standingLeft < StandingTarget)
             {
                 QueueTopUp();
             }
