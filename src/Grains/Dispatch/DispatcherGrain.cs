@@ -263,8 +263,10 @@ public sealed partial class DispatcherGrain(
                 }
 
                 var claimed = await jobs.ClaimAsync(Owner, free, grant.Granted, _options.LeaseDuration, CancellationToken.None);
-                if (claimed.Count == 0 && !_quotaEnabled)
+                if (claimed.Count == 0)
                 {
+                    // Nothing claimed, though with a budget the peek had seen jobs: other silos took them, or the next
+                    // one no longer fits the grant. Look again soon rather than wait for the safety poll.
                     await ScheduleNextScheduledAsync();
                 }
 
