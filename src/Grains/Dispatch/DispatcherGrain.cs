@@ -32,7 +32,6 @@ public sealed partial class DispatcherGrain(
 {
     private readonly WorkerOptions _options = options.Value;
     private readonly int _budget = quotaOptions.Value.RequestsPerWindow;
-    private readonly bool _quotaEnabled = quotaOptions.Value.RequestsPerWindow > 0;
     private readonly Dictionary<string, IJobGrain> _inFlight = new(StringComparer.Ordinal);
     private bool _claiming = true;
     private bool _offItsSilo;
@@ -49,6 +48,8 @@ public sealed partial class DispatcherGrain(
     private IQuotaGrain? _quota;
 
     private string Owner => this.GetPrimaryKeyString();
+
+    private bool QuotaEnabled => _budget > 0;
 
     /// <inheritdoc />
     /// <remarks>
@@ -113,7 +114,7 @@ public sealed partial class DispatcherGrain(
     public async Task TopUpBudgetAsync()
     {
         _topUpQueued = false;
-        if (!_claiming || !_quotaEnabled)
+        if (!_claiming || !QuotaEnabled)
         {
             return;
         }
@@ -239,7 +240,7 @@ public sealed partial class DispatcherGrain(
                 }
 
                 var grant = Unlimited;
-                if (_quotaEnabled)
+                if (QuotaEnabled)
                 {
                     var costs = await jobs.PeekCostsAsync(free, CancellationToken.None);
                     if (costs.Count == 0)
@@ -270,20 +271,13 @@ public sealed partial class DispatcherGrain(
                     await ScheduleNextScheduledAsync();
                 }
 
-                WorkerTelemetry.Claimed(claimed.Count);
                 var unused = grant.Granted - claimed.Sum(job => job.Cost);
-                if (unused > 0 && _quotaEnabled)
+                if (unused > 0 && QuotaEnabled)
                 {
                     await Quota.ReleaseAsync(grant.ReservationId, unused);
                 }
 
-                foreach (var job in claimed)
-                {
-                    await StartJobAsync(job, grant.ReservationId);
-                }
-
-                health.SetInFlight(_inFlight.Count);
-                WorkerTelemetry.InFlight(Owner, _inFlight.Count);
+                await StartJobsAsync(claimed, grant.ReservationId);
                 if (claimed.Count == 0)
                 {
                     return;
@@ -316,14 +310,7 @@ public sealed partial class DispatcherGrain(
 
         var claimed = await jobs.ClaimAsync(Owner, free, _standingLeft, _options.LeaseDuration, CancellationToken.None);
         _standingLeft -= claimed.Sum(job => job.Cost);
-        WorkerTelemetry.Claimed(claimed.Count);
-        foreach (var job in claimed)
-        {
-            await StartJobAsync(job, _standingId);
-        }
-
-        health.SetInFlight(_inFlight.Count);
-        WorkerTelemetry.InFlight(Owner, _inFlight.Count);
+        await StartJobsAsync(claimed, _standingId);
         return claimed.Count;
     }
 
@@ -333,7 +320,7 @@ public sealed partial class DispatcherGrain(
     /// </summary>
     private void QueueTopUp()
     {
-        if (_topUpQueued || !_claiming || !_quotaEnabled || _offItsSilo)
+        if (_topUpQueued || !_claiming || !QuotaEnabled || _offItsSilo)
         {
             return;
         }
@@ -411,22 +398,30 @@ public sealed partial class DispatcherGrain(
         return null;
     }
 
-    private async Task StartJobAsync(ClaimedJob job, Guid reservationId)
+    /// <summary>Hands each claimed job to its job grain, on the slots of <paramref name="reservationId"/>.</summary>
+    private async Task StartJobsAsync(IReadOnlyList<ClaimedJob> claimed, Guid reservationId)
     {
-        var grain = GrainFactory.GetGrain<IJobGrain>(job.Id);
-        _inFlight[job.Id] = grain;
-        try
+        WorkerTelemetry.Claimed(claimed.Count);
+        foreach (var job in claimed)
         {
-            await grain.StartAsync(new JobAssignment(
-                job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, reservationId, job.Cost,
-                job.ClientId, job.Type, job.PayloadJson, job.Stored));
+            var grain = GrainFactory.GetGrain<IJobGrain>(job.Id);
+            _inFlight[job.Id] = grain;
+            try
+            {
+                await grain.StartAsync(new JobAssignment(
+                    job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, reservationId, job.Cost,
+                    job.ClientId, job.Type, job.PayloadJson, job.Stored));
+            }
+            catch (Exception exception)
+            {
+                // The row stays processing under this lease; the lease expiry rescues it.
+                LogStartFailed(logger, job.Id, exception);
+                _inFlight.Remove(job.Id);
+            }
         }
-        catch (Exception exception)
-        {
-            // The row stays processing under this lease; the lease expiry rescues it.
-            LogStartFailed(logger, job.Id, exception);
-            _inFlight.Remove(job.Id);
-        }
+
+        health.SetInFlight(_inFlight.Count);
+        WorkerTelemetry.InFlight(Owner, _inFlight.Count);
     }
 
     private async Task ScheduleNextScheduledAsync()

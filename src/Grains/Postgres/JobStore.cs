@@ -112,7 +112,12 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         CancellationToken cancellationToken)
     {
         await using var command = Fenced("JobOutputAdd", id, leaseToken);
-        AddOutputParameters(command, new UnrecordedOutput(output, contentType, sizeBytes));
+        command.Parameters.AddWithValue("Variant", output.Variant);
+        command.Parameters.AddWithValue("ObjectKey", output.ObjectKey);
+        command.Parameters.AddWithValue("Url", output.Url);
+        command.Parameters.AddWithValue("ImageId", output.ImageId);
+        command.Parameters.AddWithValue("ContentType", contentType);
+        command.Parameters.AddWithValue("SizeBytes", sizeBytes);
         command.Parameters.AddWithValue("Progress", progress);
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
@@ -130,20 +135,11 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
     /// statement; false when the lease is lost, and then nothing is recorded.
     /// </summary>
     public async Task<bool> CompleteAsync(
-        string id, Guid leaseToken, string resultJson, UnrecordedOutput? last, CancellationToken cancellationToken)
-    {
-        await using var command = Fenced(last is null ? "JobComplete" : "JobCompleteWithOutput", id, leaseToken);
-        command.Parameters.AddWithValue("Result", NpgsqlDbType.Text, resultJson);
-        if (last is not null)
-        {
-            AddOutputParameters(command, last);
-        }
-
-        return await command.ExecuteScalarAsync(cancellationToken) is not null;
-    }
+        string id, Guid leaseToken, string resultJson, UnrecordedOutput? last, CancellationToken cancellationToken) =>
+        (await CompleteManyAsync([new JobCompletion(id, leaseToken, resultJson, last)], cancellationToken)).Count == 1;
 
     /// <summary>
-    /// Completes many claims in one statement, each recording its last variant as <see cref="CompleteAsync"/> does.
+    /// Completes claims in one statement, each with its result and, when it has one, the variant it stored last.
     /// </summary>
     /// <returns>The claims completed, as (id, lease token); the others had lost their lease.</returns>
     public async Task<IReadOnlySet<(string Id, Guid LeaseToken)>> CompleteManyAsync(
@@ -234,16 +230,6 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
     {
         await using var command = dataSource.CreateCommand(SqlQueries.Get("DatabasePing"));
         await command.ExecuteScalarAsync(cancellationToken);
-    }
-
-    private static void AddOutputParameters(NpgsqlCommand command, UnrecordedOutput unrecorded)
-    {
-        command.Parameters.AddWithValue("Variant", unrecorded.Output.Variant);
-        command.Parameters.AddWithValue("ObjectKey", unrecorded.Output.ObjectKey);
-        command.Parameters.AddWithValue("Url", unrecorded.Output.Url);
-        command.Parameters.AddWithValue("ImageId", unrecorded.Output.ImageId);
-        command.Parameters.AddWithValue("ContentType", unrecorded.ContentType);
-        command.Parameters.AddWithValue("SizeBytes", unrecorded.SizeBytes);
     }
 
     private NpgsqlCommand Fenced(string query, string id, Guid leaseToken)
