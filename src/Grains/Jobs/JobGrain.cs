@@ -158,7 +158,7 @@ public sealed partial class JobGrain(
                 return new JobEnd.Fail("reference image unusable: " + exception.Message);
             }
 
-            if (inputs.Sum(input => (long)input.Bytes.Length) > _options.MaxImageBytes)
+            if (InputBytes(inputs) > _options.MaxImageBytes)
             {
                 return new JobEnd.Fail($"reference images exceed {_options.MaxImageBytes / (1024 * 1024)} MB in total");
             }
