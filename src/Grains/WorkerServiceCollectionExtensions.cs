@@ -49,9 +49,11 @@ public static class WorkerServiceCollectionExtensions
             sp.GetRequiredService<NpgsqlDataSource>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobNotificationListener>>()));
+        services.AddSingleton<GrainReferences>();
         services.AddSingleton<JobStore>();
         services.AddSingleton<JobCompletions>();
         services.AddSingleton<WorkerHealth>();
+        services.AddSingleton<JobSummaryLog>();
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton(new GeminiGate(worker.Concurrency, worker.ImageMemoryBudgetBytes));
         services.AddHttpClient<ReferenceImageFetcher>(client => client.Timeout = Timeout.InfiniteTimeSpan)

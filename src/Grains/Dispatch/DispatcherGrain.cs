@@ -23,6 +23,7 @@ namespace GenerationWorker.Grains.Dispatch;
 public sealed partial class DispatcherGrain(
     JobStore jobs,
     JobNotificationListener notifications,
+    GrainReferences grains,
     WorkerHealth health,
     ILocalSiloDetails localSilo,
     IOptions<WorkerOptions> options,
@@ -45,7 +46,6 @@ public sealed partial class DispatcherGrain(
     private int _standingLeft;
     private DateTimeOffset _standingSince;
     private bool _topUpQueued;
-    private IQuotaGrain? _quota;
 
     private string Owner => this.GetPrimaryKeyString();
 
@@ -368,8 +368,7 @@ public sealed partial class DispatcherGrain(
     /// <summary>What claiming runs with when there is no budget: any number of Gemini requests.</summary>
     private static readonly QuotaGrant Unlimited = new(Guid.Empty, int.MaxValue, null, false);
 
-    // Kept: resolving a reference costs a lookup by reflection each time.
-    private IQuotaGrain Quota => _quota ??= GrainFactory.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey);
+    private IQuotaGrain Quota => grains.Quota;
 
     /// <summary>Slots held ahead: enough for a job of 8 variants, at most an eighth of the budget, and no more than fit.</summary>
     private int StandingTarget => Math.Min(_options.Concurrency, Math.Clamp(_budget / 8, 1, 8));
@@ -404,7 +403,7 @@ public sealed partial class DispatcherGrain(
         WorkerTelemetry.Claimed(claimed.Count);
         foreach (var job in claimed)
         {
-            var grain = GrainFactory.GetGrain<IJobGrain>(job.Id);
+            var grain = grains.Job(job.Id);
             _inFlight[job.Id] = grain;
             try
             {

@@ -8,6 +8,7 @@ public sealed class WorkerHealth
     private volatile bool _quotaPaused;
     private volatile bool _running;
     private int _inFlight;
+    private readonly long[] _ended = new long[Enum.GetValues<JobOutcome>().Length];
 
     /// <summary>Why Gemini refuses the service (bad or leaked key), or null.</summary>
     public string? Fatal => _fatal;
@@ -24,6 +25,14 @@ public sealed class WorkerHealth
     /// <summary>Jobs in flight on this silo.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
+    /// <summary>Job attempts ended on this silo since it started, by outcome.</summary>
+    public JobCounts Ended => new(
+        Interlocked.Read(ref _ended[(int)JobOutcome.Completed]),
+        Interlocked.Read(ref _ended[(int)JobOutcome.Failed]),
+        Interlocked.Read(ref _ended[(int)JobOutcome.Retried]),
+        Interlocked.Read(ref _ended[(int)JobOutcome.Released]),
+        Interlocked.Read(ref _ended[(int)JobOutcome.Cancelled]));
+
     /// <summary>Records that Gemini refuses the service.</summary>
     public void SetFatal(string reason) => _fatal = reason;
 
@@ -38,4 +47,41 @@ public sealed class WorkerHealth
 
     /// <summary>Records the number of jobs in flight.</summary>
     public void SetInFlight(int count) => Volatile.Write(ref _inFlight, count);
+
+    /// <summary>Counts a job attempt that ended on this silo.</summary>
+    public void JobEnded(JobOutcome outcome) => Interlocked.Increment(ref _ended[(int)outcome]);
+}
+
+/// <summary>How a job attempt ended.</summary>
+public enum JobOutcome
+{
+    /// <summary>Every variant stored; the job is completed.</summary>
+    Completed,
+
+    /// <summary>The job failed for good.</summary>
+    Failed,
+
+    /// <summary>The job went back to pending to be tried again, spending the attempt.</summary>
+    Retried,
+
+    /// <summary>The job went back to pending without spending the attempt (shutdown, 429 pause, stopped service).</summary>
+    Released,
+
+    /// <summary>The attempt stopped: the job was cancelled or its lease lost.</summary>
+    Cancelled,
+}
+
+/// <summary>Job attempts ended, by outcome.</summary>
+public readonly record struct JobCounts(long Completed, long Failed, long Retried, long Released, long Cancelled)
+{
+    /// <summary>All of them.</summary>
+    public long Total => Completed + Failed + Retried + Released + Cancelled;
+
+    /// <summary>The attempts ended between two readings.</summary>
+    public static JobCounts operator -(JobCounts later, JobCounts earlier) => new(
+        later.Completed - earlier.Completed,
+        later.Failed - earlier.Failed,
+        later.Retried - earlier.Retried,
+        later.Released - earlier.Released,
+        later.Cancelled - earlier.Cancelled);
 }

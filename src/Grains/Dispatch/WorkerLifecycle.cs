@@ -26,6 +26,7 @@ public sealed partial class WorkerLifecycle(
     JobNotificationListener listener,
     JobStore jobs,
     WorkerHealth health,
+    JobSummaryLog summary,
     IOptions<WorkerOptions> options,
     TimeProvider time,
     ILogger<WorkerLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>, IHostedLifecycleService
@@ -66,6 +67,7 @@ public sealed partial class WorkerLifecycle(
         }
 
         _loops.Add(Task.Run(() => WatchMembershipAsync(_stopping.Token), CancellationToken.None));
+        _loops.Add(Task.Run(() => summary.RunAsync(_stopping.Token), CancellationToken.None));
         _started = true;
     }
 

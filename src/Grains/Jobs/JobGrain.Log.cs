@@ -10,7 +10,7 @@ public sealed partial class JobGrain
     [LoggerMessage(2, LogLevel.Debug, "Job {JobId} attempt {Attempt} variant {Variant}: Gemini {Model} answered {Outcome}")]
     private static partial void LogGemini(ILogger logger, string jobId, int attempt, int variant, string model, string outcome);
 
-    [LoggerMessage(3, LogLevel.Information, "Job {JobId} attempt {Attempt}/{MaxAttempts} completed in {DurationMs} ms")]
+    [LoggerMessage(3, LogLevel.Debug, "Job {JobId} attempt {Attempt}/{MaxAttempts} completed in {DurationMs} ms")]
     private static partial void LogCompleted(ILogger logger, string jobId, int attempt, int maxAttempts, long durationMs);
 
     [LoggerMessage(4, LogLevel.Warning, "Job {JobId} attempt {Attempt} failed: {Error}")]

@@ -30,10 +30,12 @@ namespace GenerationWorker.Grains.Jobs;
 public sealed partial class JobGrain(
     JobStore jobs,
     JobCompletions completions,
+    GrainReferences grains,
     IGeminiClient gemini,
     IImageStore images,
     ReferenceImageFetcher fetcher,
     GeminiGate gate,
+    WorkerHealth health,
     RetryPolicy retryPolicy,
     IOptions<WorkerOptions> workerOptions,
     IOptions<GeminiOptions> geminiOptions,
@@ -50,7 +52,6 @@ public sealed partial class JobGrain(
     private Task? _run;
     private string? _dispatcherKey;
     private int _slotsAccounted; // slots of the reservation sent or released by this claim
-    private IQuotaGrain? _quota;
 
     private enum StopCause
     {
@@ -60,8 +61,7 @@ public sealed partial class JobGrain(
         LeaseLost,
     }
 
-    // References are kept: resolving one costs a lookup by reflection each time.
-    private IQuotaGrain Quota => _quota ??= GrainFactory.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey);
+    private IQuotaGrain Quota => grains.Quota;
 
     /// <inheritdoc />
     public Task StartAsync(JobAssignment assignment, CancellationToken cancellationToken = default)
@@ -128,7 +128,16 @@ public sealed partial class JobGrain(
         }
 
         renewal.Dispose();
-        WorkerTelemetry.JobEnded(end.GetType().Name, time.GetElapsedTime(started));
+        var outcome = end switch
+        {
+            JobEnd.Complete => JobOutcome.Completed,
+            JobEnd.Fail => JobOutcome.Failed,
+            JobEnd.Retry => JobOutcome.Retried,
+            JobEnd.Abandon => JobOutcome.Cancelled,
+            _ => JobOutcome.Released,
+        };
+        health.JobEnded(outcome);
+        WorkerTelemetry.JobEnded(outcome, time.GetElapsedTime(started));
         await FinishAsync(job, end, stop, started);
     }
 
@@ -254,7 +263,7 @@ public sealed partial class JobGrain(
     {
         try
         {
-            await GrainFactory.GetGrain<IDispatcherGrain>(job.DispatcherKey).BudgetRefusedAsync(job.ReservationId);
+            await grains.Dispatcher(job.DispatcherKey).BudgetRefusedAsync(job.ReservationId);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -384,7 +393,7 @@ public sealed partial class JobGrain(
                     LogReleased(logger, job.JobId, job.Attempt, "Gemini answered 429");
                     break;
                 case JobEnd.StopService stopService:
-                    await GrainFactory.GetGrain<IDispatcherGrain>(job.DispatcherKey).ReportFatalAsync(stopService.Reason, ct);
+                    await grains.Dispatcher(job.DispatcherKey).ReportFatalAsync(stopService.Reason, ct);
                     await jobs.ReleaseAsync(job.JobId, job.LeaseToken, stopService.Reason, TimeSpan.FromSeconds(60), ct);
                     break;
                 case JobEnd.Abandon:
@@ -406,7 +415,7 @@ public sealed partial class JobGrain(
         {
             try
             {
-                await GrainFactory.GetGrain<IDispatcherGrain>(job.DispatcherKey).JobFinishedAsync(job.JobId);
+                await grains.Dispatcher(job.DispatcherKey).JobFinishedAsync(job.JobId);
             }
             catch (Exception exception)
             {

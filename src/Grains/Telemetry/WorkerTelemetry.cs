@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using GenerationWorker.Grains.Dispatch;
 
 namespace GenerationWorker.Grains.Telemetry;
 
@@ -55,15 +56,15 @@ public static class WorkerTelemetry
         return activity;
     }
 
-    /// <summary>Records the end of a job attempt; <paramref name="end"/> is the outcome's type name (Complete, Fail...).</summary>
-    public static void JobEnded(string end, TimeSpan duration)
+    /// <summary>Records the end of a job attempt.</summary>
+    public static void JobEnded(JobOutcome ended, TimeSpan duration)
     {
-        var outcome = end switch
+        var outcome = ended switch
         {
-            "Complete" => "completed",
-            "Fail" => "failed",
-            "Retry" => "retried",
-            "Abandon" => "cancelled",
+            JobOutcome.Completed => "completed",
+            JobOutcome.Failed => "failed",
+            JobOutcome.Retried => "retried",
+            JobOutcome.Cancelled => "cancelled",
             _ => "released",
         };
         var tag = new KeyValuePair<string, object?>("outcome", outcome);

@@ -61,6 +61,7 @@ public static class HealthEndpoints
             {
                 silo = SiloIdentity.Of(silo.SiloAddress),
                 inFlight = dispatcher.InFlight,
+                jobsEndedSinceStart = worker.Ended,
                 claiming = dispatcher.Claiming,
                 stoppedReason = dispatcher.StoppedReason,
                 quota = new

@@ -110,12 +110,15 @@ public sealed class PipelineTests(PipelineFixture fixture, ITestOutputHelper out
     [Fact]
     public async Task Transient503_IsRetriedWithBackoff_AndCompletesOnTheSecondAttempt()
     {
+        var endedBefore = fixture.Silo.Health.Ended;
         var id = await _jobs.InsertAsync("image_generation", new { prompt = $"[emulate:503-once] overloaded {Guid.NewGuid()}" });
 
         var job = await _jobs.WaitFinalAsync(id);
 
         Assert.Equal("completed", job.Status);
         Assert.Equal(2, job.Attempts);
+        var ended = fixture.Silo.Health.Ended - endedBefore;
+        Assert.True(ended is { Retried: >= 1, Completed: >= 1 }, $"the silo counted both attempts' ends: {ended}");
         var events = await _jobs.EventsAsync(id);
         var retry = events.Single(e => e.From == "processing" && e.To == "pending");
         var secondClaim = events.Last(e => e.To == "processing");
