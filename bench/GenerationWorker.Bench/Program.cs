@@ -34,7 +34,7 @@ try
     await Postgres.EnsureRunningAsync(interrupted.Token);
     await Repo.EnsureBuiltAsync(interrupted.Token);
     var machine = await Machine.DescribeAsync(interrupted.Token);
-    Console.WriteLine($"machine: {machine.Cpus} cpus, {machine.MemoryMb} MB, PostgreSQL {machine.PostgresVersion}, load {machine.LoadAverage}");
+    Console.WriteLine($"machine: {machine.Cpus} cpus, {machine.MemoryMb} MB, PostgreSQL {machine.PostgresVersion}, load {machine.LoadAverage}, speed probe {machine.SpeedProbeMs} ms (SHA-256 of 64 MiB on one core; lower is faster)");
     var failed = 0;
     foreach (var figure in options.Figures)
     {
