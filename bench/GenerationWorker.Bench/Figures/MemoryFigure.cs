@@ -25,13 +25,14 @@ internal static class MemoryFigure
             $"emulator max in flight {inFlight.EmulatorMaxInFlight}, avg PNG {inFlight.AveragePngKb} KB, completed {inFlight.Completed}" +
             (inFlight.PeakManagedHeapMb is { } heap ? $", peak managed heap {heap} MB, GC committed {inFlight.PeakGcCommittedMb} MB" : ""),
             $"<= 400: {Figures.Verdict(inFlight.PeakRssMb <= 400)}");
-        table.Row($"RSS after {first:N0} jobs", growth.RssAfterFirstMb, $"peak {growth.PeakAfterFirstMb}", "");
-        table.Row($"RSS after {total:N0} jobs", growth.RssAfterAllMb, $"peak {growth.PeakAfterAllMb}; growth {growth.GrowthPercent:0.0}%",
+        table.Row($"RSS after {first:N0} jobs", growth.RssAfterFirstMb, $"peak {growth.PeakAfterFirstMb}; {growth.AfterFirst}", "");
+        table.Row($"RSS after {total:N0} jobs", growth.RssAfterAllMb, $"peak {growth.PeakAfterAllMb}; growth {growth.GrowthPercent:0.0}%; {growth.AfterAll}",
             $"<= 5% growth: {Figures.Verdict(growth.GrowthPercent <= 5)}");
         table.Row($"RSS after {2 * total:N0} jobs", growth.RssAfterDoubleMb,
-            $"peak {growth.PeakAfterDoubleMb}; growth from {total:N0}: {growth.DoubleGrowthPercent:0.0}% (a leak keeps growing; a warm-up does not)", "");
+            $"peak {growth.PeakAfterDoubleMb}; growth from {total:N0}: {growth.DoubleGrowthPercent:0.0}% (a leak keeps growing; a warm-up does not); {growth.AfterDouble}", "");
         result.Tables.Add(table);
         result.Notes.Add("RSS read 3 s after the last job completed (no GC forced: the process is measured as it runs).");
+        result.Notes.Add("anon: RssAnon (GC heap, native allocations, thread stacks, JIT-compiled code); file: RssFile (pages of the mapped assemblies and libraries touched so far); shmem: RssShmem (the runtime's double-mapped executable memory); threads: the process's threads.");
         result.Set("inFlight4k", inFlight);
         result.Set("growth", growth);
         return result;
@@ -116,22 +117,30 @@ internal static class MemoryFigure
         await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
         var rssFirst = silo.Process.RssBytes ?? 0;
         var peakFirst = silo.Process.PeakRssBytes ?? 0;
+        var afterFirst = Breakdown(silo.Process);
 
         await jobs.CopyAsync(Enumerable.Range(first, total - first).Select(i => new NewJob(Jobs.NewId(tag, i), Jobs.Payload($"growth {tag} {i}"))), cancellationToken);
         var completed = await jobs.WaitFinalAsync(total, TimeSpan.FromSeconds(600), cancellationToken);
         await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
         var rssAll = silo.Process.RssBytes ?? 0;
         var peakAll = silo.Process.PeakRssBytes ?? 0;
+        var afterAll = Breakdown(silo.Process);
 
         await jobs.CopyAsync(Enumerable.Range(total, total).Select(i => new NewJob(Jobs.NewId(tag, i), Jobs.Payload($"growth {tag} {i}"))), cancellationToken);
         completed = await jobs.WaitFinalAsync(2 * total, TimeSpan.FromSeconds(600), cancellationToken);
         await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
         var rssDouble = silo.Process.RssBytes ?? 0;
+        var afterDouble = Breakdown(silo.Process);
         return new GrowthMeasure(
             first, total, completed, rssFirst / (1024 * 1024), peakFirst / (1024 * 1024), rssAll / (1024 * 1024),
             peakAll / (1024 * 1024), Math.Round(100.0 * (rssAll - rssFirst) / rssFirst, 2),
-            rssDouble / (1024 * 1024), (silo.Process.PeakRssBytes ?? 0) / (1024 * 1024), Math.Round(100.0 * (rssDouble - rssAll) / rssAll, 2));
+            rssDouble / (1024 * 1024), (silo.Process.PeakRssBytes ?? 0) / (1024 * 1024), Math.Round(100.0 * (rssDouble - rssAll) / rssAll, 2),
+            afterFirst, afterAll, afterDouble);
     }
+
+    /// <summary>Where the resident memory is: anonymous (heap, stacks, code) or file-backed, and the thread count.</summary>
+    private static string Breakdown(ChildProcess process) =>
+        $"anon {process.Status("RssAnon") / 1024} MB, file {process.Status("RssFile") / 1024} MB, shmem {process.Status("RssShmem") / 1024} MB, threads {process.Status("Threads")}";
 
     private sealed record InFlightMeasure(
         int Jobs, long Completed, int EmulatorMaxInFlight, long AveragePngKb, long PeakRssMb, long RssAfterMb, long? PeakManagedHeapMb,
@@ -139,5 +148,6 @@ internal static class MemoryFigure
 
     private sealed record GrowthMeasure(
         int FirstJobs, int TotalJobs, long Completed, long RssAfterFirstMb, long PeakAfterFirstMb, long RssAfterAllMb,
-        long PeakAfterAllMb, double GrowthPercent, long RssAfterDoubleMb, long PeakAfterDoubleMb, double DoubleGrowthPercent);
+        long PeakAfterAllMb, double GrowthPercent, long RssAfterDoubleMb, long PeakAfterDoubleMb, double DoubleGrowthPercent,
+        string AfterFirst, string AfterAll, string AfterDouble);
 }

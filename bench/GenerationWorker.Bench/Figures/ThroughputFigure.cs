@@ -157,7 +157,9 @@ internal static class ThroughputFigure
             "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)", cancellationToken);
         // A warm-up batch first, through the same silo and emulator: the figure is the running service's, after the JIT,
         // tiered compilation and the pools have settled, not the first seconds of a fresh process.
-        var warmup = count / 10;
+        var warmup = Environment.GetEnvironmentVariable("BENCH_WARMUP_JOBS") is { Length: > 0 } setting
+            ? int.Parse(setting, System.Globalization.CultureInfo.InvariantCulture)
+            : count / 10;
         var warmupRate = 0.0;
         if (warmup > 0)
         {

@@ -112,6 +112,9 @@ internal sealed class ChildProcess
     /// <summary>Current resident set size (VmRSS) in bytes, or null once the process is gone.</summary>
     public long? RssBytes => ReadStatusKb("VmRSS") * 1024;
 
+    /// <summary>A field of <c>/proc/&lt;pid&gt;/status</c> in kB (or a plain count, for <c>Threads</c>), or null once the process is gone.</summary>
+    public long? Status(string field) => ReadStatusKb(field);
+
     /// <summary>User plus system CPU time used so far, or null once the process is gone.</summary>
     public TimeSpan? CpuTime
     {
