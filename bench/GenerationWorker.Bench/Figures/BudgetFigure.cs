@@ -180,13 +180,8 @@ internal static class BudgetFigure
         end = t0 + window * windows;
         var accepted = stats.RecentRequests.Where(r => r.Status != 429).Select(r => r.ArrivedAt).Order().ToList();
         var inSpan = accepted.Count(a => a >= t0 && a < end);
-        var perWindow = Enumerable.Range(0, windows)
-            .Select(k => accepted.Count(a => a >= t0 + window * k && a < t0 + window * (k + 1)))
-            .ToList();
-        var secondsOfFirstWindow = (int)Math.Ceiling(window.TotalSeconds);
-        var firstWindowBySecond = Enumerable.Range(0, secondsOfFirstWindow)
-            .Select(k => accepted.Count(a => a >= t0 + TimeSpan.FromSeconds(k) && a < t0 + TimeSpan.FromSeconds(k + 1)))
-            .ToList();
+        var perWindow = CountBySlice(accepted, t0, window, windows);
+        var firstWindowBySecond = CountBySlice(accepted, t0, TimeSpan.FromSeconds(1), (int)Math.Ceiling(window.TotalSeconds));
         var model = stats.Models.GetValueOrDefault(Model);
         var claims = await jobs.ScalarAsync<long>("SELECT count(*) FROM generation_job_event WHERE to_status = 'processing'", cancellationToken);
         return new BudgetRun(
@@ -195,6 +190,10 @@ internal static class BudgetFigure
             Math.Round(100.0 * perWindow.Skip(1).Sum() / (Budget * (windows - 1)), 1),
             stats.QuotaRejections, model?.Requests ?? 0, perWindow, firstWindowBySecond, claims, killReport);
     }
+
+    /// <summary>How many of <paramref name="arrivals"/> fall in each of <paramref name="count"/> slices of <paramref name="width"/> from <paramref name="start"/>.</summary>
+    private static List<int> CountBySlice(List<DateTimeOffset> arrivals, DateTimeOffset start, TimeSpan width, int count) =>
+        [.. Enumerable.Range(0, count).Select(k => arrivals.Count(a => a >= start + width * k && a < start + width * (k + 1)))];
 
     private static async Task<DateTimeOffset> FirstArrivalAsync(EmulatorProcess emulator, CancellationToken cancellationToken)
     {

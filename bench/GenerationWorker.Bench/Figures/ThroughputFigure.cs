@@ -25,7 +25,7 @@ internal static class ThroughputFigure
     /// <summary>The warm-up batch's jobs: their ids start with <c>job_warm</c>.</summary>
     private const string WarmupPrefix = "warm";
 
-    private const string WarmupRows = "starts_with(id, 'job_warm')";
+    private const string WarmupRows = "starts_with(id, 'job_" + WarmupPrefix + "')";
 
     /// <summary>Where the local runs store images: memory-backed when the machine has it.</summary>
     private static readonly string? MemoryDirectory = Directory.Exists("/dev/shm") ? "/dev/shm" : null;
@@ -49,17 +49,15 @@ internal static class ThroughputFigure
         }
 
         var best = runs.MaxBy(r => r.JobsPerSecond)!;
-        var storageRuns = Environment.GetEnvironmentVariable("BENCH_LOCAL_ONLY") != "1";
-        if (storageRuns && MemoryDirectory is not null)
+        Measured? s3Run = null;
+        if (Environment.GetEnvironmentVariable("BENCH_LOCAL_ONLY") != "1")
         {
-            runs.Add(await MeasureAsync("local, disk", best.Concurrency, count, s3: false, storageRoot: null, cancellationToken));
-        }
+            if (MemoryDirectory is not null)
+            {
+                runs.Add(await MeasureAsync("local, disk", best.Concurrency, count, s3: false, storageRoot: null, cancellationToken));
+            }
 
-        var s3Run = storageRuns
-            ? await MeasureAsync("s3rver", best.Concurrency, options.Short ? 500 : 2_000, s3: true, storageRoot: null, cancellationToken)
-            : null;
-        if (s3Run is not null)
-        {
+            s3Run = await MeasureAsync("s3rver", best.Concurrency, options.Short ? 500 : 2_000, s3: true, storageRoot: null, cancellationToken);
             runs.Add(s3Run);
         }
 
@@ -153,8 +151,6 @@ internal static class ThroughputFigure
         await jobs.ExecuteAsync("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", cancellationToken);
         var silo = (await run.StartSilosAsync(1, env, cancellationToken))[0];
         var tag = run.DatabaseName[6..14];
-        await jobs.ExecuteAsync(
-            "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)", cancellationToken);
         // A warm-up batch first, through the same silo and emulator: the figure is the running service's, after the JIT,
         // tiered compilation and the pools have settled, not the first seconds of a fresh process.
         var warmup = Environment.GetEnvironmentVariable("BENCH_WARMUP_JOBS") is { Length: > 0 } setting
@@ -171,9 +167,10 @@ internal static class ThroughputFigure
                 $"SELECT extract(epoch FROM max(completed_at) - min(started_at))::float8 FROM generation_job WHERE {WarmupRows}",
                 cancellationToken);
             warmupRate = warmupSpan > 0 ? Math.Round(warmup / warmupSpan, 1) : 0;
-            await jobs.ExecuteAsync(
-                "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)", cancellationToken);
         }
+
+        await jobs.ExecuteAsync(
+            "SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)", cancellationToken);
 
         var probeBefore = Machine.ProbeSpeedMs();
         var postgresBefore = PostgresCpu.Seconds();
