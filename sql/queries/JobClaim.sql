@@ -28,4 +28,5 @@ SET status = 'processing',
     updated_at = now()
 FROM affordable a
 WHERE j.id = a.id
-RETURNING j.id, j.lease_token, j.attempts, j.max_attempts, a.cost, a.stored, j.client_id, j.type, j.payload::text;
+RETURNING j.id, j.lease_token, j.attempts, j.max_attempts, a.cost, a.stored, j.client_id, j.type, j.payload::text, j.flow_id,
+          j.model;

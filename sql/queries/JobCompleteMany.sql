@@ -3,8 +3,9 @@
 -- locked in id order, as a rescue of many rows might be at the same moment.
 WITH input AS (
     SELECT * FROM unnest(@Ids::text[], @LeaseTokens::uuid[], @Results::text[], @Variants::integer[], @ObjectKeys::text[],
-                         @Urls::text[], @ImageIds::text[], @ContentTypes::text[], @SizeBytes::integer[])
-        AS i(id, lease_token, result, variant, object_key, url, image_id, content_type, size_bytes)
+                         @Urls::text[], @ImageIds::text[], @ContentTypes::text[], @SizeBytes::integer[], @OriginalKeys::text[], @OriginalUrls::text[])
+        AS i(id, lease_token, result, variant, object_key, url, image_id, content_type, size_bytes, original_key,
+             original_url)
 ), held AS (
     SELECT j.id, i.lease_token FROM generation_job j JOIN input i ON i.id = j.id AND i.lease_token = j.lease_token
     WHERE j.status = 'processing'
@@ -18,12 +19,15 @@ WITH input AS (
     WHERE j.id = h.id
     RETURNING j.id, i.lease_token
 ), stored AS (
-    INSERT INTO generation_job_output (job_id, variant, object_key, url, image_id, content_type, size_bytes, lease_token)
-    SELECT i.id, i.variant, i.object_key, i.url, i.image_id, i.content_type, i.size_bytes, i.lease_token
+    INSERT INTO generation_job_output (job_id, variant, object_key, url, image_id, content_type, size_bytes, lease_token,
+                                       original_key, original_url)
+    SELECT i.id, i.variant, i.object_key, i.url, i.image_id, i.content_type, i.size_bytes, i.lease_token, i.original_key,
+           i.original_url
     FROM done d JOIN input i ON i.id = d.id AND i.lease_token = d.lease_token
     WHERE i.variant IS NOT NULL
     ON CONFLICT (job_id, variant) DO UPDATE
         SET object_key = excluded.object_key, url = excluded.url, image_id = excluded.image_id,
-            content_type = excluded.content_type, size_bytes = excluded.size_bytes, lease_token = excluded.lease_token
+            content_type = excluded.content_type, size_bytes = excluded.size_bytes, lease_token = excluded.lease_token,
+            original_key = excluded.original_key, original_url = excluded.original_url
 )
 SELECT id, lease_token FROM done;

@@ -5,11 +5,14 @@ WITH held AS (
     WHERE id = @Id AND lease_token = @LeaseToken AND status = 'processing'
     FOR UPDATE
 ), stored AS (
-    INSERT INTO generation_job_output (job_id, variant, object_key, url, image_id, content_type, size_bytes, lease_token)
-    SELECT id, @Variant, @ObjectKey, @Url, @ImageId, @ContentType, @SizeBytes, @LeaseToken FROM held
+    INSERT INTO generation_job_output (job_id, variant, object_key, url, image_id, content_type, size_bytes, lease_token,
+                                       original_key, original_url)
+    SELECT id, @Variant, @ObjectKey, @Url, @ImageId, @ContentType, @SizeBytes, @LeaseToken, @OriginalKey, @OriginalUrl
+    FROM held
     ON CONFLICT (job_id, variant) DO UPDATE
         SET object_key = excluded.object_key, url = excluded.url, image_id = excluded.image_id,
-            content_type = excluded.content_type, size_bytes = excluded.size_bytes, lease_token = excluded.lease_token
+            content_type = excluded.content_type, size_bytes = excluded.size_bytes, lease_token = excluded.lease_token,
+            original_key = excluded.original_key, original_url = excluded.original_url
     RETURNING job_id
 )
 UPDATE generation_job j

@@ -1,5 +1,8 @@
+using GenerationWorker.Grains.Assets;
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
+using GenerationWorker.Grains.Images;
+using GenerationWorker.Grains.Imaging;
 using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
@@ -51,7 +54,11 @@ public static class WorkerServiceCollectionExtensions
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobNotificationListener>>()));
         services.AddSingleton<GrainReferences>();
         services.AddSingleton<JobStore>();
-        services.AddSingleton<JobCompletions>();
+        services.AddSingleton<AppAssetStore>();
+        services.AddSingleton<AppTables>();
+        services.AddSingleton(sp => new JobCompletions(
+            sp.GetRequiredService<JobStore>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobCompletions>>(),
+            sp.GetRequiredService<AppAssetStore>()));
         services.AddSingleton<WorkerHealth>();
         services.AddSingleton<JobSummaryLog>();
         services.AddSingleton<RetryPolicy>();
@@ -59,6 +66,12 @@ public static class WorkerServiceCollectionExtensions
         services.AddHttpClient<ReferenceImageFetcher>(client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => ReferenceImageFetcher.CreateHandler(worker.ImageUrlAllowPrivate));
         services.AddGeminiClient(gemini);
+        services.AddSingleton<ImageEncoder>();
+        services.AddSingleton<ImageCalls>();
+        services.AddSingleton<ImageOutputs>();
+        services.AddSingleton<IJobHandler, ImageGenerationHandler>();
+        services.AddSingleton<IJobHandler, ImageEditHandler>();
+        services.AddSingleton<JobHandlers>();
         services.AddImageStore(storage);
         services.AddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());

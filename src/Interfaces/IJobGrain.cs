@@ -25,6 +25,7 @@ public interface IJobGrain : IGrainWithStringKey
 /// <param name="Type">The row's type.</param>
 /// <param name="PayloadJson">The row's payload, as JSON text.</param>
 /// <param name="StoredVariants">Variants already stored by earlier attempts (0: nothing to read back).</param>
+/// <param name="FlowId">The row's flow_id, or null.</param>
 [GenerateSerializer, Immutable, Alias("JobAssignment")]
 public sealed record JobAssignment(
     [property: Id(0)] string JobId,
@@ -37,7 +38,8 @@ public sealed record JobAssignment(
     [property: Id(7)] string ClientId,
     [property: Id(8)] string Type,
     [property: Id(9)] string PayloadJson,
-    [property: Id(10)] int StoredVariants);
+    [property: Id(10)] int StoredVariants,
+    [property: Id(11)] string? FlowId = null);
 
 /// <summary>Why a running job is stopped from outside.</summary>
 [GenerateSerializer, Alias("JobStopReason")]

@@ -39,7 +39,7 @@ public sealed class JobTable(string connectionString)
     /// <summary>Inserts a job as the app does and returns its id.</summary>
     public async Task<string> InsertAsync(
         string type, object payload, string? id = null, int priority = 100, TimeSpan? delay = null, int maxAttempts = 3,
-        string clientId = "client-1", DateTimeOffset? scheduledFor = null)
+        string clientId = "client-1", DateTimeOffset? scheduledFor = null, string? flowId = null)
     {
         id ??= "job_" + Guid.NewGuid().ToString("N");
         var json = payload as string ?? JsonSerializer.Serialize(payload);
@@ -47,12 +47,13 @@ public sealed class JobTable(string connectionString)
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(
             """
-            INSERT INTO generation_job (id, client_id, type, payload, priority, max_attempts, scheduled_for)
-            VALUES (@id, @client, @type, @payload::jsonb, @priority, @max,
+            INSERT INTO generation_job (id, client_id, flow_id, type, payload, priority, max_attempts, scheduled_for)
+            VALUES (@id, @client, @flow, @type, @payload::jsonb, @priority, @max,
                     coalesce(@at, now() + make_interval(secs => @delay)))
             """, connection);
         command.Parameters.AddWithValue("id", id);
         command.Parameters.AddWithValue("client", clientId);
+        command.Parameters.Add(new NpgsqlParameter("flow", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)flowId ?? DBNull.Value });
         command.Parameters.AddWithValue("type", type);
         command.Parameters.AddWithValue("payload", json);
         command.Parameters.AddWithValue("priority", priority);

@@ -409,7 +409,7 @@ public sealed partial class DispatcherGrain(
             {
                 await grain.StartAsync(new JobAssignment(
                     job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, reservationId, job.Cost,
-                    job.ClientId, job.Type, job.PayloadJson, job.Stored));
+                    job.ClientId, job.Type, job.PayloadJson, job.Stored, job.FlowId));
             }
             catch (Exception exception)
             {

@@ -98,13 +98,12 @@ public sealed partial class GeminiClient : IGeminiClient
 
     private HttpRequestMessage CreateRequestMessage(GeminiImageRequest request)
     {
-        var parts = new List<Part>(request.Images.Count + 1);
-        foreach (var image in request.Images)
+        var parts = request.Parts.Select(part => part switch
         {
-            parts.Add(new Part(InlineData: new Blob(image.MimeType, image.Bytes)));
-        }
-
-        parts.Add(new Part(Text: request.Prompt));
+            GeminiPart.Image image => new Part(InlineData: new Blob(image.Value.MimeType, image.Value.Bytes)),
+            GeminiPart.Text text => new Part(Text: text.Value),
+            _ => throw new ArgumentException("Unknown part " + part.GetType().Name, nameof(request)),
+        }).ToList();
         var imageConfig = request.AspectRatio is null && request.ImageSize is null
             ? null
             : new ImageConfig(request.AspectRatio, request.ImageSize);

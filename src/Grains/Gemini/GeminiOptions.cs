@@ -12,6 +12,12 @@ public sealed class GeminiOptions
     /// <summary><c>GEMINI_MODEL</c>: default <c>gemini-2.5-flash-image</c>.</summary>
     public string Model { get; set; } = "gemini-2.5-flash-image";
 
+    /// <summary><c>GEMINI_HIGH_RES_MODEL</c>: generations at 2K and 4K; default <c>gemini-3-pro-image</c>.</summary>
+    public string HighResModel { get; set; } = "gemini-3-pro-image";
+
+    /// <summary><c>GEMINI_EDIT_MODEL</c>: edits; default <c>gemini-3-pro-image</c>.</summary>
+    public string EditModel { get; set; } = "gemini-3-pro-image";
+
     /// <summary><c>GEMINI_FALLBACK_MODEL</c>: used when the model answers 404 (or is overloaded); default none.</summary>
     public string? FallbackModel { get; set; }
 

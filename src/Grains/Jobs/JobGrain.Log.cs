@@ -7,9 +7,6 @@ public sealed partial class JobGrain
     [LoggerMessage(1, LogLevel.Debug, "Job {JobId} attempt {Attempt}/{MaxAttempts} started")]
     private static partial void LogStarted(ILogger logger, string jobId, int attempt, int maxAttempts);
 
-    [LoggerMessage(2, LogLevel.Debug, "Job {JobId} attempt {Attempt} variant {Variant}: Gemini {Model} answered {Outcome}")]
-    private static partial void LogGemini(ILogger logger, string jobId, int attempt, int variant, string model, string outcome);
-
     [LoggerMessage(3, LogLevel.Debug, "Job {JobId} attempt {Attempt}/{MaxAttempts} completed in {DurationMs} ms")]
     private static partial void LogCompleted(ILogger logger, string jobId, int attempt, int maxAttempts, long durationMs);
 
@@ -27,9 +24,6 @@ public sealed partial class JobGrain
 
     [LoggerMessage(8, LogLevel.Warning, "Job {JobId} attempt {Attempt} lost its lease; stopping")]
     private static partial void LogLeaseLost(ILogger logger, string jobId, int attempt);
-
-    [LoggerMessage(9, LogLevel.Warning, "Job {JobId} attempt {Attempt}: upload of variant {Variant} failed (try {Try}); retrying the upload")]
-    private static partial void LogUploadRetry(ILogger logger, string jobId, int attempt, int variant, int @try, Exception exception);
 
     [LoggerMessage(10, LogLevel.Error, "Job {JobId} attempt {Attempt}: unexpected error")]
     private static partial void LogUnexpected(ILogger logger, string jobId, int attempt, Exception exception);

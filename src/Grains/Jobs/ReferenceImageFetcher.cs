@@ -84,6 +84,11 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
                  || (bytes[0] & 0xFE) == 0xFC);
     }
 
+    /// <summary>Downloads the images of <paramref name="references"/>, in their order.</summary>
+    /// <exception cref="ReferenceImageException">A reference cannot be used; the message says why.</exception>
+    public async Task<IReadOnlyList<InputImage>> FetchAllAsync(IReadOnlyList<string> references, CancellationToken cancellationToken) =>
+        references.Count == 0 ? [] : await Task.WhenAll(references.Select(reference => FetchAsync(new Uri(reference), cancellationToken)));
+
     /// <summary>Downloads one image.</summary>
     /// <exception cref="ReferenceImageException">The URL cannot be used; the message says why.</exception>
     public async Task<InputImage> FetchAsync(Uri url, CancellationToken cancellationToken)

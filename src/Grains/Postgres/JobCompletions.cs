@@ -11,6 +11,7 @@ namespace GenerationWorker.Grains.Postgres;
 /// No completion waits for company: a lone one is written at once, as <see cref="JobStore.CompleteAsync"/> would.
 /// When a statement for several fails (a connection cut, a deadlock with a rescue of many rows), each completion of it
 /// is written again on its own, so that one bad moment does not leave them all to their leases' expiry.
+/// A completion that writes the app's asset rows has a transaction of its own (<see cref="AppAssetStore.CompleteAsync"/>).
 /// </remarks>
 public sealed partial class JobCompletions : IAsyncDisposable
 {
@@ -18,14 +19,19 @@ public sealed partial class JobCompletions : IAsyncDisposable
     public const int MaxBatch = 256;
 
     private readonly JobStore _jobs;
+    private readonly AppAssetStore? _assets;
     private readonly ILogger<JobCompletions> _logger;
     private readonly Channel<Pending> _queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task _writer;
 
     /// <summary>Starts the writer.</summary>
-    public JobCompletions(JobStore jobs, ILogger<JobCompletions> logger)
+    /// <param name="jobs">The job table.</param>
+    /// <param name="logger">Where failed batches and skipped product links are logged.</param>
+    /// <param name="assets">The app's asset tables, for completions that carry assets.</param>
+    public JobCompletions(JobStore jobs, ILogger<JobCompletions> logger, AppAssetStore? assets = null)
     {
         _jobs = jobs;
+        _assets = assets;
         _logger = logger;
         _writer = Task.Run(WriteAllAsync);
     }
@@ -33,12 +39,46 @@ public sealed partial class JobCompletions : IAsyncDisposable
     /// <summary>Completes a claim with its result, recording <paramref name="last"/> with it; false when the lease is lost.</summary>
     /// <remarks>When <paramref name="cancellationToken"/> fires the caller stops waiting; the write may still land.</remarks>
     public Task<bool> CompleteAsync(
-        string id, Guid leaseToken, string resultJson, UnrecordedOutput? last, CancellationToken cancellationToken)
+        string id, Guid leaseToken, string resultJson, UnrecordedOutput? last, CancellationToken cancellationToken) =>
+        CompleteAsync(new JobCompletion(id, leaseToken, resultJson, last), cancellationToken);
+
+    /// <summary>
+    /// Completes a claim; false when the lease is lost, and then nothing is written. A completion with assets writes them
+    /// in the same transaction.
+    /// </summary>
+    /// <remarks>When <paramref name="cancellationToken"/> fires the caller stops waiting; the write may still land.</remarks>
+    public Task<bool> CompleteAsync(JobCompletion completion, CancellationToken cancellationToken)
     {
-        var pending = new Pending(new JobCompletion(id, leaseToken, resultJson, last));
+        if (completion.Assets is not null)
+        {
+            return CompleteWithAssetsAsync(completion, cancellationToken);
+        }
+
+        var pending = new Pending(completion);
         return _queue.Writer.TryWrite(pending)
             ? pending.Done.Task.WaitAsync(cancellationToken)
-            : _jobs.CompleteAsync(id, leaseToken, resultJson, last, cancellationToken);
+            : _jobs.CompleteAsync(completion.Id, completion.LeaseToken, completion.ResultJson, completion.Last, cancellationToken);
+    }
+
+    private async Task<bool> CompleteWithAssetsAsync(JobCompletion completion, CancellationToken cancellationToken)
+    {
+        var assets = _assets ?? throw new InvalidOperationException("No asset store was given for completions with assets.");
+        if (await assets.CompleteAsync(completion, cancellationToken) is not { } written)
+        {
+            return false;
+        }
+
+        if (written.MissingProducts.Count > 0)
+        {
+            LogProductsMissing(_logger, completion.Id, written.MissingProducts.Count, string.Join(", ", written.MissingProducts.Take(10)));
+        }
+
+        if (written.CollectionId is { } collection)
+        {
+            LogCollectionCompleted(_logger, completion.Id, collection);
+        }
+
+        return true;
     }
 
     /// <summary>Writes what is queued, then stops.</summary>
@@ -107,6 +147,12 @@ public sealed partial class JobCompletions : IAsyncDisposable
 
     [LoggerMessage(1, LogLevel.Warning, "Writing {Count} job completions in one statement failed; writing each on its own")]
     private static partial void LogBatchFailed(ILogger logger, int count, Exception exception);
+
+    [LoggerMessage(2, LogLevel.Warning, "Job {JobId}: {Count} of its products no longer exist and were not linked to its assets: {ProductIds}")]
+    private static partial void LogProductsMissing(ILogger logger, string jobId, int count, string productIds);
+
+    [LoggerMessage(3, LogLevel.Information, "Job {JobId} completed the last assets of collection {CollectionId}")]
+    private static partial void LogCollectionCompleted(ILogger logger, string jobId, string collectionId);
 
     private sealed record Pending(JobCompletion Completion)
     {

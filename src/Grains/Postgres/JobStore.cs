@@ -13,15 +13,21 @@ namespace GenerationWorker.Grains.Postgres;
 /// <param name="ClientId">The tenant (part of the storage path).</param>
 /// <param name="Type">The job type as the app wrote it.</param>
 /// <param name="PayloadJson">The payload's JSON text.</param>
+/// <param name="FlowId">The row's flow_id, or null.</param>
+/// <param name="Model">The model an earlier claim routed the job to, or null.</param>
 public sealed record ClaimedJob(
-    string Id, Guid LeaseToken, int Attempt, int MaxAttempts, int Cost, int Stored, string ClientId, string Type, string PayloadJson);
+    string Id, Guid LeaseToken, int Attempt, int MaxAttempts, int Cost, int Stored, string ClientId, string Type, string PayloadJson,
+    string? FlowId, string? Model);
 
 /// <summary>A variant already generated and stored.</summary>
 /// <param name="Variant">The variant index, from 0.</param>
 /// <param name="ObjectKey">The storage key.</param>
 /// <param name="Url">The public URL.</param>
-/// <param name="ImageId">The stable image id.</param>
-public sealed record StoredOutput(int Variant, string ObjectKey, string Url, string ImageId);
+/// <param name="ImageId">The variant's asset id (stable across attempts; the id in its key).</param>
+/// <param name="OriginalKey">The storage key of the PNG original, or null when there is none (an edit preview).</param>
+/// <param name="OriginalUrl">The public URL of the PNG original, or null.</param>
+public sealed record StoredOutput(
+    int Variant, string ObjectKey, string Url, string ImageId, string? OriginalKey = null, string? OriginalUrl = null);
 
 /// <summary>A stored variant not yet recorded in the table, with what its row needs besides.</summary>
 /// <param name="Output">The variant.</param>
@@ -34,7 +40,8 @@ public sealed record UnrecordedOutput(StoredOutput Output, string ContentType, i
 /// <param name="LeaseToken">The claim's fencing token.</param>
 /// <param name="ResultJson">The result JSON.</param>
 /// <param name="Last">The variant stored last, recorded with the completion, or null.</param>
-public sealed record JobCompletion(string Id, Guid LeaseToken, string ResultJson, UnrecordedOutput? Last);
+/// <param name="Assets">The app's asset rows to write in the completion's transaction, or null.</param>
+public sealed record JobCompletion(string Id, Guid LeaseToken, string ResultJson, UnrecordedOutput? Last, AssetWrite? Assets = null);
 
 /// <summary>A job put back or failed by a rescue.</summary>
 /// <param name="Id">The job id.</param>
@@ -77,7 +84,8 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         {
             claimed.Add(new ClaimedJob(
                 reader.GetString(0), reader.GetGuid(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4),
-                reader.GetInt32(5), reader.GetString(6), reader.GetString(7), reader.GetString(8)));
+                reader.GetInt32(5), reader.GetString(6), reader.GetString(7), reader.GetString(8),
+                reader.IsDBNull(9) ? null : reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetString(10)));
         }
 
         return claimed;
@@ -100,7 +108,9 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
-            outputs.Add(new StoredOutput(reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)));
+            outputs.Add(new StoredOutput(
+                reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetString(3),
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
         }
 
         return outputs;
@@ -118,6 +128,33 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("ImageId", output.ImageId);
         command.Parameters.AddWithValue("ContentType", contentType);
         command.Parameters.AddWithValue("SizeBytes", sizeBytes);
+        command.Parameters.Add(Text("OriginalKey", output.OriginalKey));
+        command.Parameters.Add(Text("OriginalUrl", output.OriginalUrl));
+        command.Parameters.AddWithValue("Progress", progress);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>Records the model a claim's job is routed to and its starting progress; false when the lease is lost.</summary>
+    public async Task<bool> StartedAsync(string id, Guid leaseToken, string model, int progress, CancellationToken cancellationToken)
+    {
+        await using var command = Fenced("JobStarted", id, leaseToken);
+        command.Parameters.AddWithValue("Model", model);
+        command.Parameters.AddWithValue("Progress", progress);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>Records that a claim called its fallback model; false when the lease is lost.</summary>
+    public async Task<bool> FallbackCalledAsync(string id, Guid leaseToken, string model, CancellationToken cancellationToken)
+    {
+        await using var command = Fenced("JobFallbackCalled", id, leaseToken);
+        command.Parameters.AddWithValue("Model", model);
+        return await command.ExecuteScalarAsync(cancellationToken) is not null;
+    }
+
+    /// <summary>Raises a claim's progress; false when the lease is lost.</summary>
+    public async Task<bool> ProgressAsync(string id, Guid leaseToken, int progress, CancellationToken cancellationToken)
+    {
+        await using var command = Fenced("JobProgress", id, leaseToken);
         command.Parameters.AddWithValue("Progress", progress);
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
@@ -145,7 +182,18 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
     public async Task<IReadOnlySet<(string Id, Guid LeaseToken)>> CompleteManyAsync(
         IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobCompleteMany"));
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await CompleteManyAsync(connection, completions, cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="CompleteManyAsync(IReadOnlyList{JobCompletion}, CancellationToken)"/> on <paramref name="connection"/>, in
+    /// the transaction it is in, if any.
+    /// </summary>
+    internal static async Task<IReadOnlySet<(string Id, Guid LeaseToken)>> CompleteManyAsync(
+        NpgsqlConnection connection, IReadOnlyList<JobCompletion> completions, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(SqlQueries.Get("JobCompleteMany"), connection);
         command.Parameters.AddWithValue("Ids", completions.Select(c => c.Id).ToArray());
         command.Parameters.AddWithValue("LeaseTokens", completions.Select(c => c.LeaseToken).ToArray());
         command.Parameters.AddWithValue("Results", completions.Select(c => c.ResultJson).ToArray());
@@ -155,6 +203,8 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("ImageIds", completions.Select(c => c.Last?.Output.ImageId).ToArray());
         command.Parameters.AddWithValue("ContentTypes", completions.Select(c => c.Last?.ContentType).ToArray());
         command.Parameters.AddWithValue("SizeBytes", completions.Select(c => c.Last?.SizeBytes).ToArray());
+        command.Parameters.AddWithValue("OriginalKeys", completions.Select(c => c.Last?.Output.OriginalKey).ToArray());
+        command.Parameters.AddWithValue("OriginalUrls", completions.Select(c => c.Last?.Output.OriginalUrl).ToArray());
         var completed = new HashSet<(string, Guid)>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
@@ -231,6 +281,9 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         await using var command = dataSource.CreateCommand(SqlQueries.Get("DatabasePing"));
         await command.ExecuteScalarAsync(cancellationToken);
     }
+
+    private static NpgsqlParameter Text(string name, string? value) =>
+        new(name, NpgsqlDbType.Text) { Value = (object?)value ?? DBNull.Value };
 
     private NpgsqlCommand Fenced(string query, string id, Guid leaseToken)
     {

@@ -3,21 +3,30 @@ using System.Text;
 namespace GenerationWorker.Grains.Storage;
 
 /// <summary>
-/// The storage keys of generated images: <c>generations/{clientId}/{jobId}/{n}.{ext}</c>, one per job and variant, so a
-/// retried upload overwrites the same object instead of adding another.
+/// The storage keys of generated files, as the web app reads and rebuilds them:
+/// <c>clients/{clientId}/generations/{flowId | sessionId | adhoc}/assets/{assetId}.webp</c> for display,
+/// <c>.../assets/{assetId}_original.png</c> for the original (the app's downloads rebuild this key from the asset id),
+/// <c>.../assets/{assetId}.mp4</c> for a video, and <c>{tempStoragePrefix}rev_{unique}.webp</c> for an edit preview.
+/// A key names one job's file for good, so a retried upload overwrites the same object instead of adding another.
 /// </summary>
 /// <remarks>
-/// Client and job ids come from the web app and are used as one path segment each. Every character other than ASCII
-/// letters, digits, <c>-</c> and <c>_</c> is percent-encoded (UTF-8 bytes, upper-case hex), so an id can never add a
-/// segment (<c>/</c>), climb out of its folder (<c>..</c>) or carry spaces and control characters into a URL, and two
-/// different ids never share a key. Ids made of letters, digits, <c>-</c> and <c>_</c> (such as <c>job_abc123</c> or a
+/// Ids come from the web app and are used as one path segment each. Every character other than ASCII letters, digits,
+/// <c>-</c> and <c>_</c> is percent-encoded (UTF-8 bytes, upper-case hex), so an id can never add a segment
+/// (<c>/</c>), climb out of its folder (<c>..</c>) or carry spaces and control characters into a URL, and two different
+/// ids never share a key. Ids made of letters, digits, <c>-</c> and <c>_</c> (such as <c>job_abc123</c>, a cuid or a
 /// UUID) are kept as they are. The encoding is a pure function of the id: the same id always gives the same key.
 /// Ids are not Unicode-normalised: two spellings of one name are two tenants, as they are in the database.
 /// </remarks>
 public static class ObjectKeys
 {
-    /// <summary>The folder under which every generated image is stored.</summary>
-    public const string Prefix = "generations";
+    /// <summary>The folder under which every client's generated files are stored.</summary>
+    public const string Prefix = "clients";
+
+    /// <summary>The folder of a job with neither a flow nor a session.</summary>
+    public const string AdHocGroup = "adhoc";
+
+    /// <summary>Where the app's edit previews must go: <c>tmp/edit-sessions/{clientId}/</c>.</summary>
+    public const string EditSessionsPrefix = "tmp/edit-sessions/";
 
     /// <summary>The longest key S3 and R2 accept, in UTF-8 bytes.</summary>
     public const int MaxKeyLength = 1024;
@@ -38,26 +47,58 @@ public static class ObjectKeys
         ("image/jpeg", "jpg"),
         ("image/webp", "webp"),
         ("image/gif", "gif"),
+        ("video/mp4", "mp4"),
     ];
 
-    /// <summary>The key of variant <paramref name="variantIndex"/> (0-based) of a job's images.</summary>
-    /// <param name="clientId">The job's <c>client_id</c> (any non-empty text; encoded, see remarks).</param>
-    /// <param name="jobId">The job's <c>id</c> (any non-empty text; encoded, see remarks).</param>
-    /// <param name="variantIndex">The variant's index, from 0.</param>
-    /// <param name="contentType">The image's MIME type; it picks the file extension (see <see cref="ExtensionFor"/>).</param>
-    /// <exception cref="ArgumentException">An id is empty or not valid UTF-16, or the key would exceed <see cref="MaxKeyLength"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="variantIndex"/> is negative.</exception>
-    public static string ForVariant(string clientId, string jobId, int variantIndex, string contentType)
+    /// <summary>
+    /// The folder of a job's assets: <c>clients/{clientId}/generations/{group}/assets</c>, the group being the job's flow,
+    /// else its session, else <c>adhoc</c>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The client id is empty or not valid UTF-16.</exception>
+    public static string AssetFolder(string clientId, string? flowId, string? sessionId)
     {
-        ArgumentOutOfRangeException.ThrowIfNegative(variantIndex);
-        var key = $"{Prefix}/{EscapeSegment(clientId, nameof(clientId))}/{EscapeSegment(jobId, nameof(jobId))}/{variantIndex}.{ExtensionFor(contentType)}";
-        if (key.Length > MaxKeyLength)
+        var group = !string.IsNullOrEmpty(flowId) ? flowId : !string.IsNullOrEmpty(sessionId) ? sessionId : AdHocGroup;
+        return $"{Prefix}/{EscapeSegment(clientId, nameof(clientId))}/generations/{EscapeSegment(group, nameof(flowId))}/assets";
+    }
+
+    /// <summary>The key of an asset's display file: <c>{folder}/{assetId}.{extension}</c> (<c>webp</c>, or <c>mp4</c>).</summary>
+    /// <exception cref="ArgumentException">An id is empty or not valid UTF-16, or the key would exceed <see cref="MaxKeyLength"/>.</exception>
+    public static string ForAsset(string folder, string assetId, string extension) =>
+        Checked($"{folder}/{EscapeSegment(assetId, nameof(assetId))}.{extension}");
+
+    /// <summary>The key of an asset's original: <c>{folder}/{assetId}_original.png</c>.</summary>
+    /// <exception cref="ArgumentException">An id is empty or not valid UTF-16, or the key would exceed <see cref="MaxKeyLength"/>.</exception>
+    public static string ForOriginal(string folder, string assetId) =>
+        Checked($"{folder}/{EscapeSegment(assetId, nameof(assetId))}_original.png");
+
+    /// <summary>
+    /// The key of an edit preview: <c>{tempStoragePrefix}rev_{unique}.webp</c>, when the prefix lies under
+    /// <c>tmp/edit-sessions/{clientId}/</c> (letters, digits, <c>-</c>, <c>_</c> and <c>.</c> in each folder name; no
+    /// empty, <c>.</c> or <c>..</c> folder); null otherwise.
+    /// </summary>
+    /// <param name="prefix">The payload's <c>tempStoragePrefix</c> (a trailing <c>/</c> is added when missing).</param>
+    /// <param name="clientId">The job's client id, which must be the prefix's third folder as it is.</param>
+    /// <param name="unique">What makes the key the job's own (letters, digits, <c>-</c>, <c>_</c>).</param>
+    public static string? ForEditPreview(string prefix, string clientId, string unique)
+    {
+        var folder = prefix.EndsWith('/') ? prefix : prefix + "/";
+        var segments = folder[..^1].Split('/');
+        var safe = segments.All(segment => segment.Length > 0 && segment != "." && segment != ".."
+                                           && segment.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.'));
+        if (!safe || segments.Length < 3 || !folder.StartsWith(EditSessionsPrefix, StringComparison.Ordinal)
+            || segments[2] != clientId)
         {
-            throw new ArgumentException($"The storage key would be {key.Length} bytes long; at most {MaxKeyLength} are allowed.", nameof(jobId));
+            return null;
         }
 
-        return key;
+        var key = $"{folder}rev_{EscapeSegment(unique, nameof(unique))}.webp";
+        return key.Length > MaxKeyLength ? null : key;
     }
+
+    private static string Checked(string key) =>
+        key.Length > MaxKeyLength
+            ? throw new ArgumentException($"The storage key would be {key.Length} bytes long; at most {MaxKeyLength} are allowed.", nameof(key))
+            : key;
 
     /// <summary>
     /// The file extension for a MIME type (parameters and case ignored): <c>png</c>, <c>jpg</c> (image/jpeg),

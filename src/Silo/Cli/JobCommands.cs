@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using GenerationWorker.Grains.Gemini;
-using GenerationWorker.Grains.Jobs;
+using GenerationWorker.Grains.Images;
 
 namespace GenerationWorker.Silo.Cli;
 
@@ -16,14 +16,14 @@ internal static class JobCommands
     {
         args.NoPositionals();
         var type = args.Required("type");
-        if (!JobRequest.Types.Contains(type))
+        if (type is not ("image_generation" or "image_edit"))
         {
             throw new CliUsageException($"--type must be image_generation or image_edit (got '{type}')");
         }
 
         var prompt = args.Required("prompt");
         var settings = new JsonObject();
-        if (args.Int("variants", 1, JobRequest.MaxVariants) is { } variants)
+        if (args.Int("variants", 1, GenerationRequest.MaxVariants) is { } variants)
         {
             settings["numberOfVariants"] = variants;
         }
@@ -78,7 +78,9 @@ internal static class JobCommands
         }
 
         var json = payload.ToJsonString();
-        if (JobRequest.Parse(type, json, new GeminiOptions().Model).Error is { } error)
+        string? error;
+        _ = type == "image_edit" ? (object?)EditRequest.Parse(json, out error) : GenerationRequest.Parse(json, out error);
+        if (error is not null)
         {
             // The worker would fail this job at once; refuse it here instead.
             throw new CliUsageException(error);

@@ -25,7 +25,7 @@ public sealed class PipelineTests(PipelineFixture fixture, ITestOutputHelper out
         Assert.Equal(100, job.Progress);
         Assert.Equal(1, job.Attempts);
         Assert.Equal(3, job.ImageUrls.Count);
-        Assert.Equal([.. Enumerable.Range(0, 3).Select(n => JobGrain.ImageId(id, n))], job.ImageIds);
+        Assert.Equal([.. Enumerable.Range(0, 3).Select(n => GenerationWorker.Grains.Assets.AssetIds.ForVariant(id, n))], job.ImageIds);
         Assert.True(job.Result!.Value.GetProperty("duration").GetInt64() >= 0);
         using var http = new HttpClient();
         foreach (var url in job.ImageUrls)

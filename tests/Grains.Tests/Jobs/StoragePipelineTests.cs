@@ -83,7 +83,7 @@ public sealed class StoragePipelineTests(S3PipelineFixture fixture) : IClassFixt
             Assert.Equal("completed", job.Status);
             Assert.Equal(100, job.Progress);
             Assert.Equal(variants, job.ImageUrls.Count);
-            Assert.Equal([.. Enumerable.Range(0, variants).Select(n => JobGrain.ImageId(job.Id, n))], job.ImageIds);
+            Assert.Equal([.. Enumerable.Range(0, variants).Select(n => GenerationWorker.Grains.Assets.AssetIds.ForVariant(job.Id, n))], job.ImageIds);
             var parts = ratio.Split(':').Select(int.Parse).ToArray();
             foreach (var url in job.ImageUrls)
             {

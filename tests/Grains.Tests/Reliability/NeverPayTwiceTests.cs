@@ -38,7 +38,7 @@ public sealed class NeverPayTwiceTests(LoggedSiloFixture fixture, ITestOutputHel
         Assert.Equal(4, requests.Count);
         Assert.Equal(3, requests.Count(r => r.Outcome == RequestOutcome.Success));
         Assert.Equal(3, job.ImageUrls.Count);
-        Assert.Equal([.. Enumerable.Range(0, 3).Select(n => JobGrain.ImageId(id, n))], job.ImageIds);
+        Assert.Equal([.. Enumerable.Range(0, 3).Select(n => GenerationWorker.Grains.Assets.AssetIds.ForVariant(id, n))], job.ImageIds);
         Assert.Equal(3, Directory.GetFiles(Path.Combine(fixture.StorageDirectory, "generations", "client-1", id)).Length);
     }
 

@@ -45,7 +45,7 @@ public sealed class LocalFilesEndpointsTests : IAsyncLifetime
         var store = new LocalImageStore(options, new RecordingLogger<LocalImageStore>());
         var png = TestImages.GeminiPng;
 
-        var url = await store.PutAsync(ObjectKeys.ForVariant("client_1", "job_1", 0, "image/png"), png, "image/png");
+        var url = await store.PutAsync(TestKeys.For("client_1", "job_1", 0, "image/png"), png, "image/png");
 
         using var response = await _http.GetAsync(url);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -61,7 +61,7 @@ public sealed class LocalFilesEndpointsTests : IAsyncLifetime
         var store = new LocalImageStore(options, new RecordingLogger<LocalImageStore>());
         var bytes = TestImages.GeminiPng.AsMemory(0, 5000);
 
-        var url = await store.PutAsync(ObjectKeys.ForVariant("../tenant a/é", "job?1", 1, "image/jpeg"), bytes, "image/jpeg");
+        var url = await store.PutAsync(TestKeys.For("../tenant a/é", "job?1", 1, "image/jpeg"), bytes, "image/jpeg");
 
         using var response = await _http.GetAsync(url);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);

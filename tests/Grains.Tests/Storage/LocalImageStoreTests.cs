@@ -20,7 +20,7 @@ public sealed class LocalImageStoreTests : IDisposable
     {
         var store = CreateStore();
         var png = TestImages.GeminiPng;
-        var key = ObjectKeys.ForVariant("client_1", "job_1", 0, "image/png");
+        var key = TestKeys.For("client_1", "job_1", 0, "image/png");
 
         var url = await store.PutAsync(key, png, "image/png");
 

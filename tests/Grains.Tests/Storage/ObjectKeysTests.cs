@@ -5,12 +5,31 @@ namespace GenerationWorker.Grains.Tests.Storage;
 public sealed class ObjectKeysTests
 {
     [Fact]
-    public void ForVariant_PlainIds_GivesGenerationsClientJobIndexExtension()
+    public void AssetKeys_AreTheAppsLayout()
     {
-        Assert.Equal("generations/client_42/job_abc-123/0.png", ObjectKeys.ForVariant("client_42", "job_abc-123", 0, "image/png"));
-        Assert.Equal("generations/3f2504e0-4f89-11d3-9a0c-0305e82c3301/job_x/3.jpg",
-            ObjectKeys.ForVariant("3f2504e0-4f89-11d3-9a0c-0305e82c3301", "job_x", 3, "image/jpeg"));
+        var folder = ObjectKeys.AssetFolder("client_42", "flow_1", "session_9");
+
+        Assert.Equal("clients/client_42/generations/flow_1/assets", folder);
+        Assert.Equal("clients/client_42/generations/flow_1/assets/asset_abc.webp", ObjectKeys.ForAsset(folder, "asset_abc", "webp"));
+        Assert.Equal("clients/client_42/generations/flow_1/assets/asset_abc_original.png", ObjectKeys.ForOriginal(folder, "asset_abc"));
+        Assert.Equal("clients/client_42/generations/session_9/assets", ObjectKeys.AssetFolder("client_42", null, "session_9"));
+        Assert.Equal("clients/client_42/generations/adhoc/assets", ObjectKeys.AssetFolder("client_42", null, null));
+        Assert.Equal("clients/client_42/generations/adhoc/assets", ObjectKeys.AssetFolder("client_42", "", ""));
     }
+
+    [Theory]
+    [InlineData("tmp/edit-sessions/client_1/session_2/", "tmp/edit-sessions/client_1/session_2/rev_u1.webp")]
+    [InlineData("tmp/edit-sessions/client_1/session_2", "tmp/edit-sessions/client_1/session_2/rev_u1.webp")]
+    [InlineData("tmp/edit-sessions/client_1/", "tmp/edit-sessions/client_1/rev_u1.webp")]
+    [InlineData("tmp/edit-sessions/client_2/session_2/", null)]
+    [InlineData("tmp/edit-sessions/", null)]
+    [InlineData("tmp/edit-sessions/client_1/../client_2/", null)]
+    [InlineData("tmp/edit-sessions/client_1//x/", null)]
+    [InlineData("/tmp/edit-sessions/client_1/", null)]
+    [InlineData("clients/client_1/", null)]
+    [InlineData("tmp/edit-sessions/client_1/a b/", null)]
+    public void ForEditPreview_OnlyUnderTheClientsEditSessions(string prefix, string? expected) =>
+        Assert.Equal(expected, ObjectKeys.ForEditPreview(prefix, "client_1", "u1"));
 
     [Theory]
     [InlineData("image/png", "png")]
@@ -19,6 +38,7 @@ public sealed class ObjectKeysTests
     [InlineData("image/jpeg; charset=binary", "jpg")]
     [InlineData("image/webp", "webp")]
     [InlineData("image/gif", "gif")]
+    [InlineData("video/mp4", "mp4")]
     [InlineData("image/tiff", "bin")]
     [InlineData("application/octet-stream", "bin")]
     [InlineData("", "bin")]
@@ -55,38 +75,39 @@ public sealed class ObjectKeysTests
     [InlineData("/abs", "/root")]
     [InlineData("tenant a/b", "job 1/../2")]
     [InlineData("ü", "ü")]
-    public void ForVariant_HostileIds_StayOneSegmentEachAndAreStable(string clientId, string jobId)
+    public void AssetKeys_HostileIds_StayOneSegmentEachAndAreStable(string clientId, string assetId)
     {
-        var key = ObjectKeys.ForVariant(clientId, jobId, 1, "image/webp");
+        var key = ObjectKeys.ForAsset(ObjectKeys.AssetFolder(clientId, assetId, null), assetId, "webp");
 
-        Assert.Equal(key, ObjectKeys.ForVariant(clientId, jobId, 1, "image/webp"));
+        Assert.Equal(key, ObjectKeys.ForAsset(ObjectKeys.AssetFolder(clientId, assetId, null), assetId, "webp"));
         var segments = key.Split('/');
-        Assert.Equal(4, segments.Length);
-        Assert.Equal("generations", segments[0]);
-        Assert.Equal("1.webp", segments[3]);
+        Assert.Equal(6, segments.Length);
+        Assert.Equal(["clients", "generations", "assets"], [segments[0], segments[2], segments[4]]);
+        Assert.EndsWith(".webp", segments[5]);
         Assert.All(segments, s => Assert.DoesNotContain(s, new[] { "", ".", ".." }));
-        Assert.All(segments[1..3], s => Assert.Matches("^[A-Za-z0-9_%-]+$", s));
+        Assert.All([segments[1], segments[3], segments[5][..^5]], s => Assert.Matches("^[A-Za-z0-9_%-]+$", s));
     }
 
     [Fact]
-    public void ForVariant_DifferentIds_NeverShareAKey()
+    public void AssetKeys_DifferentIds_NeverShareAKey()
     {
         var ids = new[] { "a/b", "a%2Fb", "a b", "a%20b", "a+b", "ab", "a.b", "a%2Eb", "é", "e\u0301" };
 
-        var keys = ids.Select(id => ObjectKeys.ForVariant(id, "job", 0, "image/png")).ToList();
+        var keys = ids.Select(id => ObjectKeys.ForOriginal(ObjectKeys.AssetFolder(id, null, null), "asset")).ToList();
 
         Assert.Equal(ids.Length, keys.Distinct().Count());
-        Assert.NotEqual(ObjectKeys.ForVariant("a", "b/c", 0, "image/png"), ObjectKeys.ForVariant("a/b", "c", 0, "image/png"));
+        Assert.NotEqual(
+            ObjectKeys.ForAsset(ObjectKeys.AssetFolder("a", "b/c", null), "x", "webp"),
+            ObjectKeys.ForAsset(ObjectKeys.AssetFolder("a/b", "c", null), "x", "webp"));
     }
 
     [Fact]
-    public void ForVariant_InvalidInput_IsRefused()
+    public void AssetKeys_InvalidInput_IsRefused()
     {
-        Assert.Throws<ArgumentException>(() => ObjectKeys.ForVariant("", "job", 0, "image/png"));
-        Assert.Throws<ArgumentException>(() => ObjectKeys.ForVariant("client", "", 0, "image/png"));
-        Assert.Throws<ArgumentException>(() => ObjectKeys.ForVariant("bad\ud800", "job", 0, "image/png"));
-        Assert.Throws<ArgumentOutOfRangeException>(() => ObjectKeys.ForVariant("client", "job", -1, "image/png"));
-        Assert.Throws<ArgumentException>(() => ObjectKeys.ForVariant("client", new string('x', 1000), 0, "image/png"));
+        Assert.Throws<ArgumentException>(() => ObjectKeys.AssetFolder("", null, null));
+        Assert.Throws<ArgumentException>(() => ObjectKeys.AssetFolder("bad\ud800", null, null));
+        Assert.Throws<ArgumentException>(() => ObjectKeys.ForAsset("clients/c/generations/adhoc/assets", "", "webp"));
+        Assert.Throws<ArgumentException>(() => ObjectKeys.ForOriginal("clients/c/generations/adhoc/assets", new string('x', 1100)));
     }
 
     [Fact]
@@ -95,10 +116,10 @@ public sealed class ObjectKeysTests
         Assert.Equal("https://cdn.example.test/generations/c/j/0.png", ObjectKeys.PublicUrl("https://cdn.example.test/", "generations/c/j/0.png"));
         Assert.Equal("https://cdn.example.test/generations/c/j/0.png", ObjectKeys.PublicUrl("https://cdn.example.test", "generations/c/j/0.png"));
 
-        var key = ObjectKeys.ForVariant("a/b", "j", 0, "image/png");
+        var key = ObjectKeys.ForOriginal(ObjectKeys.AssetFolder("a/b", null, null), "j");
         var url = new Uri(ObjectKeys.PublicUrl("https://cdn.example.test/images", key));
 
-        Assert.Equal("/images/generations/a%252Fb/j/0.png", url.AbsolutePath);
+        Assert.Equal("/images/clients/a%252Fb/generations/adhoc/assets/j_original.png", url.AbsolutePath);
         Assert.Equal("/images/" + key, Uri.UnescapeDataString(url.AbsolutePath));
     }
 }

@@ -25,7 +25,7 @@ public sealed class R2ImageStoreTests(S3ServerFixture server) : IClassFixture<S3
         var png = TestImages.GeminiPng;
         Assert.True(TestImages.IsPng(png));
         using var store = CreateStore();
-        var key = ObjectKeys.ForVariant("client_rt", "job_" + Guid.NewGuid().ToString("N"), 0, "image/png");
+        var key = TestKeys.For("client_rt", "job_" + Guid.NewGuid().ToString("N"), 0, "image/png");
 
         var url = await store.PutAsync(key, png, "image/png");
 
@@ -39,7 +39,7 @@ public sealed class R2ImageStoreTests(S3ServerFixture server) : IClassFixture<S3
     public async Task PutAsync_StoresContentTypeAndImmutableCacheControl()
     {
         using var store = CreateStore();
-        var key = ObjectKeys.ForVariant("client_meta", "job_" + Guid.NewGuid().ToString("N"), 1, "image/jpeg");
+        var key = TestKeys.For("client_meta", "job_" + Guid.NewGuid().ToString("N"), 1, "image/jpeg");
 
         await store.PutAsync(key, TestImages.GeminiPng.AsMemory(0, 4096), "image/jpeg");
 
@@ -166,7 +166,7 @@ public sealed class R2ImageStoreTests(S3ServerFixture server) : IClassFixture<S3
     {
         using var store = CreateStore();
         var bytes = TestImages.GeminiPng.AsMemory(0, 10_000);
-        var key = ObjectKeys.ForVariant("../tenant a/é", "job/../" + Guid.NewGuid().ToString("N"), 2, "image/png");
+        var key = TestKeys.For("../tenant a/é", "job/../" + Guid.NewGuid().ToString("N"), 2, "image/png");
 
         var url = await store.PutAsync(key, bytes, "image/png");
 

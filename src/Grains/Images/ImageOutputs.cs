@@ -1,0 +1,106 @@
+using GenerationWorker.Grains.Gemini;
+using GenerationWorker.Grains.Imaging;
+using GenerationWorker.Grains.Jobs;
+using GenerationWorker.Grains.Postgres;
+using GenerationWorker.Grains.Storage;
+using GenerationWorker.Grains.Telemetry;
+using Microsoft.Extensions.Logging;
+
+namespace GenerationWorker.Grains.Images;
+
+/// <summary>Where a generated image goes, and in which forms.</summary>
+public abstract record ImageTarget
+{
+    private ImageTarget()
+    {
+    }
+
+    /// <summary>An asset: the WebP for display and the PNG original, under the asset's keys.</summary>
+    /// <param name="Folder">The job's asset folder (<see cref="ObjectKeys.AssetFolder"/>).</param>
+    /// <param name="AssetId">The asset id chosen before the upload.</param>
+    public sealed record Asset(string Folder, string AssetId) : ImageTarget;
+
+    /// <summary>An edit preview: one WebP at <paramref name="Key"/>.</summary>
+    public sealed record Preview(string Key) : ImageTarget;
+}
+
+/// <summary>
+/// Turns a generated image into what the app reads (a WebP at quality 85 for display, and the PNG original) and uploads
+/// both, retrying a failed upload; the image is encoded once, whatever the number of upload tries.
+/// </summary>
+public sealed partial class ImageOutputs(ImageEncoder encoder, IImageStore store, TimeProvider time, ILogger<ImageOutputs> logger)
+{
+    private const int UploadTries = 3;
+
+    /// <summary>Encodes and stores <paramref name="image"/> as variant <paramref name="variant"/> of the job.</summary>
+    /// <param name="run">The claim (for logs).</param>
+    /// <param name="image">The image Gemini made.</param>
+    /// <param name="variant">The variant index.</param>
+    /// <param name="target">Where it goes.</param>
+    /// <param name="longSide">Resize so the long side is exactly this many pixels (edits), or null to keep the size.</param>
+    /// <param name="cancellationToken">Stops the work.</param>
+    /// <returns>The stored variant, with what its record needs.</returns>
+    /// <exception cref="ImageUploadException">The upload failed on every try.</exception>
+    public async Task<UnrecordedOutput> StoreAsync(
+        IJobRun run, GeminiOutcome.Image image, int variant, ImageTarget target, int? longSide, CancellationToken cancellationToken)
+    {
+        using var encoded = await encoder.EncodeAsync(image.Data, longSide, target is ImageTarget.Asset, cancellationToken);
+        using var upload = WorkerTelemetry.StartUpload(variant);
+        switch (target)
+        {
+            case ImageTarget.Asset asset:
+                var key = ObjectKeys.ForAsset(asset.Folder, asset.AssetId, "webp");
+                var originalKey = ObjectKeys.ForOriginal(asset.Folder, asset.AssetId);
+                var originalUrl = await PutAsync(run, variant, originalKey, encoded.Original!, cancellationToken);
+                var url = await PutAsync(run, variant, key, encoded.Display, cancellationToken);
+                return new UnrecordedOutput(
+                    new StoredOutput(variant, key, url, asset.AssetId, originalKey, originalUrl),
+                    encoded.Display.ContentType, checked((int)encoded.Display.Length));
+            case ImageTarget.Preview preview:
+                var previewUrl = await PutAsync(run, variant, preview.Key, encoded.Display, cancellationToken);
+                return new UnrecordedOutput(
+                    new StoredOutput(variant, preview.Key, previewUrl, preview.Key),
+                    encoded.Display.ContentType, checked((int)encoded.Display.Length));
+            default:
+                throw new ArgumentOutOfRangeException(nameof(target));
+        }
+    }
+
+    /// <summary>Encodes <paramref name="image"/> as a WebP resized to <paramref name="longSide"/> and returns its bytes.</summary>
+    public async Task<byte[]> EncodeDisplayAsync(GeminiOutcome.Image image, int? longSide, CancellationToken cancellationToken)
+    {
+        using var encoded = await encoder.EncodeAsync(image.Data, longSide, withOriginal: false, cancellationToken);
+        await using var stream = encoded.Display.OpenRead();
+        var bytes = new byte[encoded.Display.Length];
+        await stream.ReadExactlyAsync(bytes, cancellationToken);
+        return bytes;
+    }
+
+    private async Task<string> PutAsync(IJobRun run, int variant, string key, EncodedFile file, CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                // Each try reads the file from its start.
+                await using var content = file.OpenRead();
+                return await store.PutAsync(key, content, file.ContentType, cancellationToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException && attempt < UploadTries)
+            {
+                LogUploadRetry(logger, run.Job.JobId, run.Job.Attempt, variant, attempt, exception);
+                await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), time, cancellationToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                throw new ImageUploadException($"upload failed after {UploadTries} tries: {exception.Message}", exception);
+            }
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Job {JobId} attempt {Attempt}: upload of variant {Variant} failed (try {Try}); retrying the upload")]
+    private static partial void LogUploadRetry(ILogger logger, string jobId, int attempt, int variant, int @try, Exception exception);
+}
+
+/// <summary>An upload failed on every try: the job retries later (its stored variants are kept).</summary>
+public sealed class ImageUploadException(string message, Exception inner) : Exception(message, inner);
