@@ -166,6 +166,10 @@ public sealed partial class JobGrain(
             {
                 return new JobEnd.Fail("reference image unusable: " + exception.Message);
             }
+            catch (TransientReferenceImageException exception)
+            {
+                return new JobEnd.Retry("reference image unavailable: " + exception.Message, null);
+            }
 
             if (InputBytes(inputs) > _options.MaxImageBytes)
             {

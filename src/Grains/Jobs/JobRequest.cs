@@ -16,7 +16,7 @@ public sealed record JobRequest(
     int Variants,
     string? AspectRatio,
     string? ImageSize,
-    IReadOnlyList<Uri> ImageUrls,
+    IReadOnlyList<ImageReference> ImageUrls,
     string? Model,
     string? FallbackModel)
 {
@@ -65,7 +65,7 @@ public sealed record JobRequest(
         var errors = new List<string>();
         var prompt = RequiredString(root, "prompt", errors);
         var settings = OptionalObject(root, "settings", errors);
-        var urls = new List<Uri>();
+        var urls = new List<ImageReference>();
         AddUrls(root, "productImageUrls", urls, errors);
         AddUrls(root, "inspirationImageUrls", urls, errors);
         AddUrl(root, "inspirationImageUrl", urls, errors);
@@ -76,7 +76,7 @@ public sealed record JobRequest(
     private static JobRequestParse ParseEdit(JsonElement root, string defaultModel)
     {
         var errors = new List<string>();
-        var urls = new List<Uri>();
+        var urls = new List<ImageReference>();
         if (root.TryGetProperty("sourceImageUrl", out var source) && source.ValueKind == JsonValueKind.String)
         {
             AddUrl(root, "sourceImageUrl", urls, errors);
@@ -119,7 +119,7 @@ public sealed record JobRequest(
     }
 
     private static JobRequestParse Build(
-        JsonElement root, string defaultModel, string? prompt, JsonElement? settings, string? aspectRatio, List<Uri> urls, List<string> errors)
+        JsonElement root, string defaultModel, string? prompt, JsonElement? settings, string? aspectRatio, List<ImageReference> urls, List<string> errors)
     {
         var variants = 1;
         string? imageSize = null;
@@ -232,7 +232,7 @@ public sealed record JobRequest(
         return value;
     }
 
-    private static void AddUrls(JsonElement element, string name, List<Uri> urls, List<string> errors)
+    private static void AddUrls(JsonElement element, string name, List<ImageReference> urls, List<string> errors)
     {
         if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -252,7 +252,7 @@ public sealed record JobRequest(
         }
     }
 
-    private static void AddUrl(JsonElement element, string name, List<Uri> urls, List<string> errors, string path = "")
+    private static void AddUrl(JsonElement element, string name, List<ImageReference> urls, List<string> errors, string path = "")
     {
         if (element.ValueKind == JsonValueKind.Object)
         {
@@ -270,13 +270,22 @@ public sealed record JobRequest(
         }
 
         var text = element.ValueKind == JsonValueKind.String ? element.GetString() : null;
-        if (text is null || !Uri.TryCreate(text, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        if (text is null)
         {
             errors.Add($"'{path}{name}' must be an http(s) URL (got {Truncate(element.GetRawText())})");
             return;
         }
 
-        urls.Add(uri);
+        if (!ImageReference.TryParse(text, out var reference, out var error))
+        {
+            // A data URL's contents are not worth echoing; anything else is shown (shortened) to say what was sent.
+            errors.Add(text.StartsWith("data:", StringComparison.OrdinalIgnoreCase)
+                ? $"'{path}{name}' {error}"
+                : $"'{path}{name}' {error} (got {Truncate(element.GetRawText())})");
+            return;
+        }
+
+        urls.Add(reference);
     }
 
     private static JobRequestParse Error(string message) => new(null, message);
