@@ -76,6 +76,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkerLifecycle>());
+        services.AddHostedService<PendingJobExpiry>();
         return services;
     }
 }

@@ -10,7 +10,8 @@ namespace GenerationWorker.TestSupport;
 /// <summary>
 /// A real HTTP server on loopback serving the reference images jobs point at, and the bad answers the worker must
 /// refuse: <c>/ref.png</c>, <c>/ref.jpg</c>, <c>/page.html</c> (not an image), <c>/missing</c> (404),
-/// <c>/huge.png</c> (21 MB), <c>/slow.png</c> (never answers until the client leaves), <c>/redirect-to-private</c>.
+/// <c>/huge.png</c> (21 MB), <c>/slow.png</c> (never answers until the client leaves), <c>/redirect-to-private</c>,
+/// <c>/flaky/{name}</c> (503 on the first request for each name, then the PNG), <c>/status/{code}</c> (that status).
 /// </summary>
 public sealed class ReferenceImageServer : IAsyncLifetime
 {
@@ -63,6 +64,14 @@ public sealed class ReferenceImageServer : IAsyncLifetime
             await Task.Delay(Timeout.InfiniteTimeSpan, context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
         });
         app.MapGet("/redirect-to-private", () => Results.Redirect("http://169.254.169.254/latest/meta-data/"));
+        app.MapGet("/flaky/{name}", (HttpContext context) =>
+        {
+            lock (Hits)
+            {
+                return Hits[context.Request.Path] == 1 ? Results.StatusCode(503) : Results.Bytes(TinyPng, "image/png");
+            }
+        });
+        app.MapGet("/status/{code:int}", (int code) => Results.StatusCode(code));
         await app.StartAsync();
         _app = app;
         var address = app.Urls.First();

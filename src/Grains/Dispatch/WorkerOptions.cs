@@ -57,6 +57,21 @@ public sealed class WorkerOptions
     /// </summary>
     public long ImageMemoryBudgetBytes { get; set; } = 512L << 20;
 
-    /// <summary>The largest reference image accepted: 20 MB (Gemini's inline request limit).</summary>
-    public long MaxImageBytes { get; set; } = 20 * 1024 * 1024;
+    /// <summary>The largest reference image accepted by default: 20 MB (Gemini's inline request limit).</summary>
+    public const long DefaultMaxImageBytes = 20 * 1024 * 1024;
+
+    /// <summary>The largest reference image accepted, downloaded or inline: default 20 MB (Gemini's inline request limit).</summary>
+    public long MaxImageBytes { get; set; } = DefaultMaxImageBytes;
+
+    /// <summary>
+    /// <c>NEXT_PUBLIC_APP_URL</c>: the web app's URL, against which reference images given as app paths
+    /// (<c>/api/...</c>) are resolved; default null: a job naming such a path fails, saying to set it.
+    /// </summary>
+    public Uri? AppUrl { get; set; }
+
+    /// <summary>
+    /// <c>PENDING_EXPIRY_MINUTES</c>: a pending job never claimed that was created longer ago than this fails with
+    /// "expired after N minutes", without any Gemini request; default <see cref="TimeSpan.Zero"/>: never.
+    /// </summary>
+    public TimeSpan PendingExpiry { get; set; } = TimeSpan.Zero;
 }

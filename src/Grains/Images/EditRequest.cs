@@ -17,7 +17,7 @@ namespace GenerationWorker.Grains.Images;
 /// <remarks>The app sends <c>aspectRatio: "1:1"</c> with every edit; it is ignored, so an edit keeps the source image's
 /// shape (no aspect ratio is sent to the model).</remarks>
 public sealed record EditRequest(
-    string Source,
+    ImageReference Source,
     string EditPrompt,
     IReadOnlyList<string> Components,
     string ImageSize,
@@ -41,7 +41,7 @@ public sealed record EditRequest(
 
         var root = document.RootElement;
         var reader = new PayloadReader();
-        var sources = new List<string>();
+        var sources = new List<ImageReference>();
         if (root.TryGetProperty("sourceImageUrl", out var source) && source.ValueKind == System.Text.Json.JsonValueKind.String)
         {
             reader.AddReference(root, "sourceImageUrl", sources);

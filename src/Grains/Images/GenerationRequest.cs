@@ -21,8 +21,8 @@ public sealed record GenerationRequest(
     int Variants,
     string? AspectRatio,
     string? ImageSize,
-    IReadOnlyList<string> ProductImages,
-    IReadOnlyList<string> InspirationImages,
+    IReadOnlyList<ImageReference> ProductImages,
+    IReadOnlyList<ImageReference> InspirationImages,
     string? ModelOverride,
     string? FallbackOverride,
     string? SessionId,
@@ -45,8 +45,8 @@ public sealed record GenerationRequest(
         var reader = new PayloadReader();
         var prompt = reader.RequiredString(root, "prompt");
         var settings = reader.OptionalObject(root, "settings");
-        var products = new List<string>();
-        var inspirations = new List<string>();
+        var products = new List<ImageReference>();
+        var inspirations = new List<ImageReference>();
         reader.AddReferences(root, "productImageUrls", products);
         reader.AddReferences(root, "inspirationImageUrls", inspirations);
         reader.AddReference(root, "inspirationImageUrl", inspirations);

@@ -110,6 +110,10 @@ public sealed class ImageEditHandler(
         {
             return (null, new JobResult.Fail("source image unusable: " + exception.Message));
         }
+        catch (TransientReferenceImageException exception)
+        {
+            return (null, new JobResult.Retry("source image unavailable: " + exception.Message));
+        }
 
         await run.ProgressAsync(30, cancellationToken);
         GeminiPart[] parts = [new GeminiPart.Image(source), new GeminiPart.Text(Instruction(request))];

@@ -119,6 +119,10 @@ public sealed partial class ImageGenerationHandler(
         {
             return (null, new JobResult.Fail("reference image unusable: " + exception.Message));
         }
+        catch (TransientReferenceImageException exception)
+        {
+            return (null, new JobResult.Retry("reference image unavailable: " + exception.Message));
+        }
 
         var maxBytes = workerOptions.Value.MaxImageBytes;
         if (products.Concat(inspirations).Sum(image => (long)image.Bytes.Length) > maxBytes)

@@ -141,7 +141,7 @@ public sealed class PayloadReader
     }
 
     /// <summary>The image references of an array field (URLs, data: URLs or app-relative paths).</summary>
-    public void AddReferences(JsonElement element, string name, List<string> references)
+    public void AddReferences(JsonElement element, string name, List<ImageReference> references)
     {
         if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null)
         {
@@ -162,10 +162,10 @@ public sealed class PayloadReader
     }
 
     /// <summary>
-    /// The image reference of a field: <paramref name="element"/> is the object holding <paramref name="name"/>, or the
+    /// The image reference (a URL, a data: URL or an app path) of a field: <paramref name="element"/> is the object holding <paramref name="name"/>, or the
     /// value itself. Absent is fine unless <paramref name="path"/> is set (a field of an array's object).
     /// </summary>
-    public void AddReference(JsonElement element, string name, List<string> references, string path = "")
+    public void AddReference(JsonElement element, string name, List<ImageReference> references, string path = "")
     {
         if (element.ValueKind == JsonValueKind.Object)
         {
@@ -183,23 +183,24 @@ public sealed class PayloadReader
         }
 
         var text = element.ValueKind == JsonValueKind.String ? element.GetString() : null;
-        if (text is null || !ReferenceUrls.IsAccepted(text))
+        if (text is null)
         {
             _errors.Add($"'{path}{name}' must be an http(s) URL (got {Truncate(element.GetRawText())})");
             return;
         }
 
-        references.Add(text);
+        if (!ImageReference.TryParse(text, out var reference, out var error))
+        {
+            // A data URL's contents are not worth echoing; anything else is shown (shortened) to say what was sent.
+            _errors.Add(text.StartsWith("data:", StringComparison.OrdinalIgnoreCase)
+                ? $"'{path}{name}' {error}"
+                : $"'{path}{name}' {error} (got {Truncate(element.GetRawText())})");
+            return;
+        }
+
+        references.Add(reference!);
     }
 
     /// <summary>Shortens a payload value for an error message.</summary>
     public static string Truncate(string text) => text.Length <= 60 ? text : text[..60] + "...";
-}
-
-/// <summary>Which reference image texts a payload may carry.</summary>
-public static class ReferenceUrls
-{
-    /// <summary>An absolute http(s) URL.</summary>
-    public static bool IsAccepted(string text) =>
-        Uri.TryCreate(text, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }

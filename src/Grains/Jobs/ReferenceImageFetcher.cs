@@ -10,13 +10,20 @@ namespace GenerationWorker.Grains.Jobs;
 public sealed class ReferenceImageException(string message) : Exception(message);
 
 /// <summary>
-/// Downloads the images a job refers to (reference, inspiration and source images), refusing anything that is not an
-/// image, larger than the limit, slow, or on a private, loopback or link-local address.
+/// A reference image that could not be fetched for now (no answer within the time limit, a connection failure, an
+/// HTTP 5xx, 408 or 429 answer): the job is retried with its backoff, never failed for it while attempts remain.
+/// </summary>
+public sealed class TransientReferenceImageException(string message) : Exception(message);
+
+/// <summary>
+/// Fetches the images a job refers to (reference, inspiration and source images): downloads http(s) URLs and app paths
+/// (resolved against <see cref="WorkerOptions.AppUrl"/>), returns inline data URLs as they are, and refuses anything
+/// that is not an image, larger than the limit, or on a private, loopback or link-local address.
 /// </summary>
 /// <remarks>
 /// The address rule is enforced where the connection is made (<see cref="SocketsHttpHandler.ConnectCallback"/>), after
 /// DNS resolution and for every redirect hop, so a public name resolving to 127.0.0.1 or a redirect to the metadata
-/// service is refused too.
+/// service is refused too. It applies to app paths as well: what is dialled is checked, whatever named it.
 /// </remarks>
 public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<WorkerOptions> options)
 {
@@ -84,14 +91,54 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
                  || (bytes[0] & 0xFE) == 0xFC);
     }
 
-    /// <summary>Downloads the images of <paramref name="references"/>, in their order.</summary>
+    /// <summary>Fetches the images of <paramref name="references"/>, in their order.</summary>
     /// <exception cref="ReferenceImageException">A reference cannot be used; the message says why.</exception>
-    public async Task<IReadOnlyList<InputImage>> FetchAllAsync(IReadOnlyList<string> references, CancellationToken cancellationToken) =>
-        references.Count == 0 ? [] : await Task.WhenAll(references.Select(reference => FetchAsync(new Uri(reference), cancellationToken)));
+    /// <exception cref="TransientReferenceImageException">An image could not be fetched for now: retry later.</exception>
+    public async Task<IReadOnlyList<InputImage>> FetchAllAsync(
+        IReadOnlyList<ImageReference> references, CancellationToken cancellationToken) =>
+        references.Count == 0 ? [] : await Task.WhenAll(references.Select(reference => FetchAsync(reference, cancellationToken)));
 
-    /// <summary>Downloads one image.</summary>
-    /// <exception cref="ReferenceImageException">The URL cannot be used; the message says why.</exception>
-    public async Task<InputImage> FetchAsync(Uri url, CancellationToken cancellationToken)
+    /// <summary>Fetches one image: inline ones without the network, the others by downloading them.</summary>
+    /// <exception cref="ReferenceImageException">The reference cannot be used; the message says why.</exception>
+    /// <exception cref="TransientReferenceImageException">
+    /// The image could not be fetched for now (timeout, connection failure, HTTP 5xx, 408 or 429): retry later.
+    /// </exception>
+    public async Task<InputImage> FetchAsync(ImageReference reference, CancellationToken cancellationToken)
+    {
+        switch (reference)
+        {
+            case ImageReference.Inline inline when inline.Bytes.Length > _options.MaxImageBytes:
+                throw new ReferenceImageException($"inline image is larger than {_options.MaxImageBytes / (1024 * 1024)} MB");
+            case ImageReference.Inline inline:
+                return new InputImage(inline.Bytes, inline.MimeType);
+            case ImageReference.Remote remote:
+                return await DownloadAsync(remote.Url, cancellationToken);
+            case ImageReference.AppRelative relative:
+                return await DownloadAsync(Resolve(relative), cancellationToken);
+            default:
+                throw new ReferenceImageException("unknown kind of image reference " + reference.GetType().Name);
+        }
+    }
+
+    /// <summary>The absolute URL of an app path, on the host of <see cref="WorkerOptions.AppUrl"/>.</summary>
+    /// <exception cref="ReferenceImageException"><c>NEXT_PUBLIC_APP_URL</c> is not set, or the path leaves its host.</exception>
+    public Uri Resolve(ImageReference.AppRelative reference)
+    {
+        if (_options.AppUrl is not { } app)
+        {
+            throw new ReferenceImageException(
+                $"image {reference} is a path of the web app, and NEXT_PUBLIC_APP_URL is not set (set it to the app's http(s) URL)");
+        }
+
+        if (!Uri.TryCreate(app, reference.Path, out var url) || url.Authority != app.Authority || url.Scheme != app.Scheme)
+        {
+            throw new ReferenceImageException($"image {reference} is not a path on NEXT_PUBLIC_APP_URL's host");
+        }
+
+        return url;
+    }
+
+    private async Task<InputImage> DownloadAsync(Uri url, CancellationToken cancellationToken)
     {
         var shown = Describe(url);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -101,7 +148,14 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
             using var response = await httpClient.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             if (!response.IsSuccessStatusCode)
             {
-                throw new ReferenceImageException($"image {shown} answered HTTP {(int)response.StatusCode}");
+                var status = (int)response.StatusCode;
+                // The server's trouble, or a limit of its own: it may well answer the next attempt.
+                if (status >= 500 || status is 408 or 429)
+                {
+                    throw new TransientReferenceImageException($"image {shown} answered HTTP {status}");
+                }
+
+                throw new ReferenceImageException($"image {shown} answered HTTP {status}");
             }
 
             if (response.Content.Headers.ContentLength > _options.MaxImageBytes)
@@ -131,12 +185,19 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new ReferenceImageException($"image {shown} did not download within {_options.ImageFetchTimeout.TotalSeconds:0} s");
+            throw new TransientReferenceImageException(
+                $"image {shown} did not download within {_options.ImageFetchTimeout.TotalSeconds:0} s");
         }
         catch (HttpRequestException exception)
         {
+            // A refused address is the rule's verdict, not the network's: permanent. Anything else is the network.
             var reason = exception.InnerException as ReferenceImageException ?? FindReason(exception);
-            throw reason ?? new ReferenceImageException($"image {shown} is unreachable ({exception.HttpRequestError})");
+            throw reason ?? (Exception)new TransientReferenceImageException($"image {shown} is unreachable ({exception.HttpRequestError})");
+        }
+        catch (IOException exception)
+        {
+            // The connection dropped while the body was read.
+            throw new TransientReferenceImageException($"image {shown} is unreachable (the download broke off: {exception.GetType().Name})");
         }
     }
 

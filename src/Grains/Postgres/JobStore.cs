@@ -251,6 +251,27 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         return await ReadRescuedAsync(command, cancellationToken);
     }
 
+    /// <summary>
+    /// Fails up to <paramref name="limit"/> pending jobs never claimed and created more than
+    /// <paramref name="minutes"/> minutes ago (by the database's clock), with <paramref name="error"/>.
+    /// </summary>
+    /// <returns>The ids of the jobs failed.</returns>
+    public async Task<IReadOnlyList<string>> ExpirePendingAsync(int minutes, int limit, string error, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobExpirePending"));
+        command.Parameters.AddWithValue("Minutes", minutes);
+        command.Parameters.AddWithValue("Limit", limit);
+        command.Parameters.AddWithValue("Error", error);
+        var expired = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            expired.Add(reader.GetString(0));
+        }
+
+        return expired;
+    }
+
     /// <summary>Puts back every claim held by the given (dead) owners.</summary>
     public async Task<IReadOnlyList<RescuedJob>> RescueOwnersAsync(IReadOnlyCollection<string> owners, CancellationToken cancellationToken)
     {

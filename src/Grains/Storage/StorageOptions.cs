@@ -21,7 +21,10 @@ public sealed class StorageOptions
     /// <summary><c>R2_BUCKET</c>.</summary>
     public string Bucket { get; set; } = "";
 
-    /// <summary><c>R2_PUBLIC_URL</c> (or, for local storage, the URL the host serves files under).</summary>
+    /// <summary>
+    /// The base of the public URLs written to results: <c>CDN_URL</c> when set, else <c>R2_PUBLIC_URL</c> (for local
+    /// storage, else the URL the host serves files under).
+    /// </summary>
     public string PublicUrl { get; set; } = "";
 
     /// <summary><c>LOCAL_STORAGE_DIR</c>: where local storage writes; default <c>.local/storage</c>.</summary>

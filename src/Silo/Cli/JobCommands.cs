@@ -15,7 +15,11 @@ internal static class JobCommands
     public static async Task<int> EnqueueAsync(CliArguments args, CliContext context)
     {
         args.NoPositionals();
-        var type = args.Required("type");
+        // Without --type, an image to edit makes an edit, a prompt alone a generation.
+        var type = args.Single("type")
+            ?? (args.Single("source") is not null ? "image_edit"
+                : args.Single("prompt") is not null ? "image_generation"
+                : throw new CliUsageException("--type is required (or give --prompt for image_generation, --source and --prompt for image_edit)"));
         if (type is not ("image_generation" or "image_edit"))
         {
             throw new CliUsageException($"--type must be image_generation or image_edit (got '{type}')");

@@ -59,7 +59,8 @@ public static class OperatorCli
 
           migrate                       apply the database schema and exit
           enqueue --type image_generation|image_edit --prompt TEXT [options]
-                                        insert a job as the web app does; prints its id
+                                        insert a job as the web app does; prints its id. Without
+                                        --type: image_edit when --source is given, else image_generation
               --variants N              images to make, 1 to 8 (default 1)
               --aspect-ratio R          e.g. 1:1, 16:9
               --quality 1k|2k|4k        image size

@@ -36,6 +36,12 @@ public sealed class SiloSettings
     /// <summary><c>ORLEANS_ADVERTISED_IP</c>: the address other silos reach this one at; default: detected.</summary>
     public IPAddress AdvertisedIp { get; set; } = IPAddress.Loopback;
 
+    /// <summary>
+    /// <c>WORKER_ID</c>: a name for this replica on its log lines (the <c>WorkerId</c> scope); default none. Only a
+    /// display name: the silo's identity in the cluster and in <c>locked_by</c> stays its address.
+    /// </summary>
+    public string? WorkerId { get; set; }
+
     /// <summary><c>DASHBOARD_USERNAME</c>; the dashboard is off unless both it and the password are set.</summary>
     public string? DashboardUsername { get; set; }
 
@@ -114,6 +120,7 @@ public sealed class ServiceSettings
             AdvertisedIp = read.Optional("ORLEANS_ADVERTISED_IP", IPAddress.Parse, "an IPv4 or IPv6 address") ?? DetectPrivateAddress(),
             DashboardUsername = read.Text("DASHBOARD_USERNAME"),
             DashboardPassword = read.Text("DASHBOARD_PASSWORD"),
+            WorkerId = read.Text("WORKER_ID"),
         };
         if ((silo.DashboardUsername is null) != (silo.DashboardPassword is null))
         {
@@ -124,8 +131,8 @@ public sealed class ServiceSettings
         var worker = new WorkerOptions
         {
             Concurrency = read.Int("WORKER_CONCURRENCY", 5, 1, 10_000),
-            PollInterval = TimeSpan.FromMilliseconds(read.Int("POLL_INTERVAL_MS", 1000, 10, 3_600_000)),
-            ListenEnabled = read.Bool("LISTEN_ENABLED", true),
+            PollInterval = TimeSpan.FromMilliseconds(read.Int(read.Either("POLL_INTERVAL_MS", "FALLBACK_POLL_MS"), 1000, 10, 3_600_000)),
+            ListenEnabled = read.Bool(read.Either("LISTEN_ENABLED", "ENABLE_LISTEN_NOTIFY", StringComparer.OrdinalIgnoreCase), true),
             PrepareStatements = read.Bool("DATABASE_PREPARE_STATEMENTS", true),
             LeaseDuration = read.Seconds("JOB_LEASE_SECONDS", 60, 3, 3600),
             JobTimeout = read.Seconds("JOB_TIMEOUT_SECONDS", 600, 1, 86_400),
@@ -135,6 +142,8 @@ public sealed class ServiceSettings
             ImageUrlAllowPrivate = read.Bool("IMAGE_URL_ALLOW_PRIVATE", false),
             ImageFetchTimeout = read.Seconds("IMAGE_FETCH_TIMEOUT_SECONDS", 30, 0.1, 600),
             ImageMemoryBudgetBytes = (long)read.Int("IMAGE_MEMORY_BUDGET_MB", 512, 16, 1_000_000) << 20,
+            AppUrl = read.Optional("NEXT_PUBLIC_APP_URL", ParseHttpUrl, "the web app's absolute http(s) URL"),
+            PendingExpiry = TimeSpan.FromMinutes(read.Int("PENDING_EXPIRY_MINUTES", 0, 0, 525_600)),
         };
         var quota = new QuotaOptions
         {
@@ -152,13 +161,23 @@ public sealed class ServiceSettings
 
         var gemini = new GeminiOptions
         {
-            ApiKey = read.Required("GEMINI_API_KEY", key => key, "the Gemini API key") ?? "",
+            ApiKey = read.Required(read.Either("GEMINI_API_KEY", "GOOGLE_AI_STUDIO_API_KEY"), key => key, "the Gemini API key (or set GOOGLE_AI_STUDIO_API_KEY)") ?? "",
             BaseUrl = read.Optional("GEMINI_BASE_URL", ParseHttpUrl, "an http(s) URL") ?? new Uri("https://generativelanguage.googleapis.com"),
-            Model = read.Text("GEMINI_MODEL") ?? "gemini-2.5-flash-image",
-            FallbackModel = read.Text("GEMINI_FALLBACK_MODEL"),
+            Model = read.Optional("GEMINI_MODEL", ParseModelId, ModelIdExpected) ?? "gemini-2.5-flash-image",
+            FallbackModel = read.Optional("GEMINI_FALLBACK_MODEL", ParseModelId, ModelIdExpected) ?? "gemini-2.5-flash-image",
+            HighResModel = read.Optional("GEMINI_HIGH_RES_MODEL", ParseModelId, ModelIdExpected) ?? "gemini-3-pro-image",
+            EditModel = read.Optional("GEMINI_EDIT_MODEL", ParseModelId, ModelIdExpected) ?? "gemini-3-pro-image",
+            VideoModel = read.Optional("GEMINI_VIDEO_MODEL", ParseModelId, ModelIdExpected) ?? "veo-3.1-generate-preview",
+            VideoPollInterval = read.Seconds("VIDEO_POLL_SECONDS", 10, 1, 600),
+            VideoTimeout = TimeSpan.FromMinutes(read.Int("VIDEO_TIMEOUT_MINUTES", 30, 1, 1440)),
             Timeout = read.Seconds("GEMINI_TIMEOUT_SECONDS", 300, 1, 3600),
             ImageSpoolDirectory = read.Optional("IMAGE_SPOOL_DIR", ParseExistingDirectory, "an existing directory"),
         };
+        if (gemini.VideoPollInterval >= gemini.VideoTimeout)
+        {
+            read.Error("VIDEO_POLL_SECONDS", "must be shorter than VIDEO_TIMEOUT_MINUTES");
+        }
+
         var storage = ReadStorage(read, silo.HttpPort);
         var logFormat = ReadLogFormat(read);
         var otlpEndpoint = read.Optional("OTEL_EXPORTER_OTLP_ENDPOINT", ParseHttpUrl, "an http(s) URL of an OTLP collector");
@@ -192,11 +211,13 @@ public sealed class ServiceSettings
             _ => throw new FormatException(),
         }, "r2 or local") ?? StorageKind.R2;
         var storage = new StorageOptions { Kind = kind };
+        // Public URLs use the CDN in front of the bucket when there is one.
+        var cdnUrl = read.Optional("CDN_URL", ParsePublicBaseUrl, "an http(s) URL");
         if (kind == StorageKind.Local)
         {
             storage.LocalDirectory = read.Text("LOCAL_STORAGE_DIR") ?? ".local/storage";
-            storage.PublicUrl = read.Optional("R2_PUBLIC_URL", value => ParseHttpUrl(value).ToString().TrimEnd('/'), "an http(s) URL")
-                ?? $"http://localhost:{httpPort}/files";
+            var localPublicUrl = read.Optional("R2_PUBLIC_URL", ParsePublicBaseUrl, "an http(s) URL");
+            storage.PublicUrl = cdnUrl ?? localPublicUrl ?? $"http://localhost:{httpPort}/files";
             return storage;
         }
 
@@ -210,9 +231,21 @@ public sealed class ServiceSettings
         storage.AccessKeyId = read.Required("R2_ACCESS_KEY_ID", v => v, "the R2 access key id") ?? "";
         storage.SecretAccessKey = read.Required("R2_SECRET_ACCESS_KEY", v => v, "the R2 secret access key") ?? "";
         storage.Bucket = read.Required("R2_BUCKET", v => v, "the bucket name") ?? "";
-        storage.PublicUrl = read.Required("R2_PUBLIC_URL", value => ParseHttpUrl(value).ToString().TrimEnd('/'), "the bucket's public http(s) URL") ?? "";
+        var r2PublicUrl = cdnUrl is null
+            ? read.Required("R2_PUBLIC_URL", ParsePublicBaseUrl, "the bucket's public http(s) URL (or set CDN_URL)")
+            : read.Optional("R2_PUBLIC_URL", ParsePublicBaseUrl, "the bucket's public http(s) URL");
+        storage.PublicUrl = cdnUrl ?? r2PublicUrl ?? "";
         return storage;
     }
+
+    private static string ParsePublicBaseUrl(string value) => ParseHttpUrl(value).ToString().TrimEnd('/');
+
+    private const string ModelIdExpected = "a model id such as gemini-2.5-flash-image (letters, digits, '.', '-', '_')";
+
+    private static string ParseModelId(string value) =>
+        value.Length <= 100 && char.IsAsciiLetterOrDigit(value[0]) && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_')
+            ? value
+            : throw new FormatException();
 
     private static string ParseExistingDirectory(string value) =>
         Directory.Exists(value) ? Path.GetFullPath(value) : throw new FormatException();
@@ -261,6 +294,21 @@ public sealed class ServiceSettings
         }
 
         public string? Text(string name) => env(name) is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
+
+        /// <summary>
+        /// Which of two names of one setting to read: <paramref name="name"/> unless only <paramref name="alias"/> is
+        /// set. Both set to different values is an error naming both (the values are never shown: one may be a key).
+        /// </summary>
+        public string Either(string name, string alias, StringComparer? comparer = null)
+        {
+            var (value, aliased) = (Text(name), Text(alias));
+            if (value is not null && aliased is not null && !(comparer ?? StringComparer.Ordinal).Equals(value, aliased))
+            {
+                Error(name, $"and {alias} are two names of the same setting and are set to different values: set one of them, or both to the same value");
+            }
+
+            return value is null && aliased is not null ? alias : name;
+        }
 
         public T? Required<T>(string name, Func<string, T> parse, string expected)
             where T : class

@@ -23,9 +23,10 @@ public static class LoggingExtensions
     /// <summary>
     /// Replaces the logging providers with one console logger in <paramref name="format"/> (null: decided by whether
     /// stdout is a terminal). Scopes are included, and with JSON every message placeholder (<c>{JobId}</c>,
-    /// <c>{Attempt}</c>...) is its own field under <c>State</c>.
+    /// <c>{Attempt}</c>...) is its own field under <c>State</c>. With <paramref name="workerId"/> (<c>WORKER_ID</c>),
+    /// every line carries it as the scope <c>WorkerId</c>.
     /// </summary>
-    public static ILoggingBuilder AddWorkerConsole(this ILoggingBuilder logging, LogFormat? format)
+    public static ILoggingBuilder AddWorkerConsole(this ILoggingBuilder logging, LogFormat? format, string? workerId = null)
     {
         logging.ClearProviders();
         if (Resolve(format, !Console.IsOutputRedirected) == LogFormat.Json)
@@ -46,6 +47,15 @@ public static class LoggingExtensions
                 options.IncludeScopes = true;
                 options.TimestampFormat = "HH:mm:ss ";
             });
+        }
+
+        if (workerId is not null)
+        {
+            var console = logging.Services.Last(
+                d => d.ServiceType == typeof(ILoggerProvider) && d.ImplementationType == typeof(ConsoleLoggerProvider));
+            logging.Services.Remove(console);
+            logging.Services.AddSingleton<ILoggerProvider>(sp =>
+                new WorkerIdLoggerProvider(ActivatorUtilities.CreateInstance<ConsoleLoggerProvider>(sp), workerId));
         }
 
         // Per-request chatter of the HTTP stack would be most of the log (and of the CPU at high throughput); the

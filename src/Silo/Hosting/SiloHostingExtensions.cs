@@ -18,7 +18,7 @@ public static class SiloHostingExtensions
     {
         // The providers' statements set no session state either: no DISCARD ALL before each one.
         var orleansConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(settings.ConnectionString) { NoResetOnClose = true }.ConnectionString;
-        builder.Logging.AddWorkerConsole(settings.LogFormat);
+        builder.Logging.AddWorkerConsole(settings.LogFormat, settings.Silo.WorkerId);
         builder.Services.AddWorkerTelemetry(settings.OtlpEndpoint);
         builder.WebHost.UseUrls($"http://[::]:{settings.Silo.HttpPort}");
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Worker.ShutdownTimeout + TimeSpan.FromSeconds(30));

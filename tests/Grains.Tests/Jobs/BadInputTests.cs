@@ -39,8 +39,10 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "image_generation", $$"""{"prompt":"x","productImageUrls":["{{refs}}page.html"]}""", "is not an image (content type text/html)" },
         { "image_generation", $$"""{"prompt":"x","productImageUrls":["{{refs}}missing"]}""", "answered HTTP 404" },
         { "image_generation", $$"""{"prompt":"x","productImageUrls":["{{refs}}huge.png"]}""", "is larger than 20 MB" },
-        { "image_generation", $$"""{"prompt":"x","productImageUrls":["{{refs}}slow.png"]}""", "did not download within 1 s" },
-        { "image_generation", """{"prompt":"x","productImageUrls":["http://unreachable.invalid/a.png"]}""", "unreachable" },
+        { "image_generation", """{"prompt":"x","productImageUrls":["/api/images/a.png"]}""", "NEXT_PUBLIC_APP_URL is not set" },
+        { "image_generation", """{"prompt":"x","productImageUrls":["//cdn.example.com/a.png"]}""", "single '/'" },
+        { "image_generation", """{"prompt":"x","inspirationImageUrls":["data:text/plain;base64,aGVsbG8="]}""", "'inspirationImageUrls[0]' is a data URL of text/plain, not of an image" },
+        { "image_edit", $$"""{"sourceImageUrl":"{{refs}}status/410","editPrompt":"x"}""", "answered HTTP 410" },
     };
 
     [Fact]
@@ -71,6 +73,26 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         Assert.Equal(cases.Count, results.Select(r => r.Error).Distinct().Count());
         Assert.Equal("completed", (await fixture.Jobs.WaitFinalAsync(good)).Status);
         Assert.Equal(1, fixture.Gemini.Stats.TotalRequests - requestsBefore);
+    }
+}
+
+public sealed class TransientReferenceTests(BadInputFixture fixture) : IClassFixture<BadInputFixture>
+{
+    [Theory]
+    [InlineData("{refs}slow.png", "did not download within 1 s")]
+    [InlineData("http://unreachable.invalid/a.png", "unreachable")]
+    [InlineData("{refs}status/503", "answered HTTP 503")]
+    public async Task ATransientReferenceFailure_IsRetried_AndFailsOnlyOnceTheAttemptsAreSpent(string url, string expected)
+    {
+        url = url.Replace("{refs}", fixture.References.BaseUrl.ToString(), StringComparison.Ordinal);
+        var id = await fixture.Jobs.InsertAsync("image_generation", new { prompt = "x", productImageUrls = new[] { url } }, maxAttempts: 2);
+
+        var job = await fixture.Jobs.WaitFinalAsync(id);
+
+        Assert.Equal("failed", job.Status);
+        Assert.Equal(2, job.Attempts);
+        Assert.Contains(expected, job.Error, StringComparison.Ordinal);
+        Assert.Single(await fixture.Jobs.EventsAsync(id), e => e.From == "processing" && e.To == "pending");
     }
 }
 

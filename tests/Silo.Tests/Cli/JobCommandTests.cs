@@ -45,8 +45,42 @@ public sealed class JobCommandTests(CliDatabase db) : IClassFixture<CliDatabase>
         Assert.True(JsonNode.DeepEquals(expected, JsonNode.Parse(row.Payload)), row.Payload);
     }
 
+    [Fact]
+    public async Task Enqueue_WithoutType_APromptAloneMakesAGeneration()
+    {
+        var result = await db.RunAsync("enqueue", "--prompt", "a blue lamp", "--reference", "/api/images/p.png");
+
+        Assert.Equal(0, result.ExitCode);
+        var row = await RowAsync(Assert.Single(result.Lines));
+        Assert.Equal("image_generation", row.Type);
+        var expected = JsonNode.Parse("""{ "prompt": "a blue lamp", "productImageUrls": ["/api/images/p.png"] }""");
+        Assert.True(JsonNode.DeepEquals(expected, JsonNode.Parse(row.Payload)), row.Payload);
+    }
+
+    [Fact]
+    public async Task Enqueue_WithoutType_ASourceMakesAnEdit_WithThePromptAsEditPrompt()
+    {
+        var result = await db.RunAsync("enqueue", "--source", "https://cdn.example.com/src.png", "--prompt", "make it green");
+
+        Assert.Equal(0, result.ExitCode);
+        var row = await RowAsync(Assert.Single(result.Lines));
+        Assert.Equal("image_edit", row.Type);
+        var expected = JsonNode.Parse("""{ "sourceImageUrl": "https://cdn.example.com/src.png", "editPrompt": "make it green" }""");
+        Assert.True(JsonNode.DeepEquals(expected, JsonNode.Parse(row.Payload)), row.Payload);
+    }
+
+    [Fact]
+    public async Task Enqueue_WithNeitherTypeNorPromptNorSource_SaysWhatToGive()
+    {
+        var result = await db.RunAsync("enqueue", "--variants", "2");
+
+        Assert.Equal(OperatorCli.UsageError, result.ExitCode);
+        Assert.Contains("--type is required (or give --prompt", result.Error, StringComparison.Ordinal);
+    }
+
     [Theory]
-    [InlineData("--prompt", "x")]
+    [InlineData("--variants", "2")]
+    [InlineData("--source", "https://h/a.png")]
     [InlineData("--type", "video", "--prompt", "x")]
     [InlineData("--type", "image_generation")]
     [InlineData("--type", "image_generation", "--prompt", "x", "--variants", "9")]

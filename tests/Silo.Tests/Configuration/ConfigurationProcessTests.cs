@@ -76,6 +76,22 @@ public sealed class ConfigurationProcessTests
     }
 
     [Fact]
+    public async Task TwoNamesOfTheApiKey_WithDifferentValues_ExitWithCode2NamingBoth_AndShowingNeither()
+    {
+        var env = ValidR2Environment();
+        env["GOOGLE_AI_STUDIO_API_KEY"] = "studio-key-41c8";
+
+        var run = await SiloProcess.RunToExitAsync([], env, Quickly);
+
+        Assert.True(run.ExitCode == 2, run.ToString());
+        Assert.StartsWith("GEMINI_API_KEY and GOOGLE_AI_STUDIO_API_KEY ", Assert.Single(ErrorLines(run)));
+        foreach (var secret in new[] { "gemini-key-9a7e3", "studio-key-41c8" })
+        {
+            Assert.DoesNotContain(secret, run.StandardError + run.StandardOutput, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Migrate_WithoutDatabaseUrl_ExitsWithCode2NamingIt()
     {
         var run = await SiloProcess.RunToExitAsync(["migrate"], new Dictionary<string, string?>(), Quickly);

@@ -89,6 +89,19 @@ public sealed class ServiceSettingsTests
     [InlineData("DASHBOARD_PASSWORD", "only-half")]
     [InlineData("LOG_FORMAT", "xml")]
     [InlineData("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317")]
+    [InlineData("NEXT_PUBLIC_APP_URL", "app.example.com")]
+    [InlineData("NEXT_PUBLIC_APP_URL", "/api")]
+    [InlineData("PENDING_EXPIRY_MINUTES", "-1")]
+    [InlineData("PENDING_EXPIRY_MINUTES", "half an hour")]
+    [InlineData("CDN_URL", "cdn.example.com")]
+    [InlineData("GEMINI_HIGH_RES_MODEL", "models/gemini 3")]
+    [InlineData("GEMINI_EDIT_MODEL", "gemini-3-pro-image:generateContent")]
+    [InlineData("GEMINI_FALLBACK_MODEL", "../x")]
+    [InlineData("GEMINI_VIDEO_MODEL", "veo?x")]
+    [InlineData("VIDEO_POLL_SECONDS", "0")]
+    [InlineData("VIDEO_TIMEOUT_MINUTES", "0")]
+    [InlineData("FALLBACK_POLL_MS", "often")]
+    [InlineData("ENABLE_LISTEN_NOTIFY", "maybe")]
     public void MalformedVariable_FailsNamingIt(string name, string value)
     {
         var env = Valid();
@@ -96,6 +109,144 @@ public sealed class ServiceSettingsTests
         var error = Assert.Throws<ConfigurationException>(() => Load(env));
         Assert.Contains(error.Errors, e => e.Contains(name, StringComparison.Ordinal));
         Assert.Single(error.Errors);
+    }
+
+    [Fact]
+    public void NewSettings_HaveTheirDefaults()
+    {
+        var settings = Load(Valid());
+        Assert.Equal("gemini-2.5-flash-image", settings.Gemini.FallbackModel);
+        Assert.Equal("gemini-3-pro-image", settings.Gemini.HighResModel);
+        Assert.Equal("gemini-3-pro-image", settings.Gemini.EditModel);
+        Assert.Equal("veo-3.1-generate-preview", settings.Gemini.VideoModel);
+        Assert.Equal(TimeSpan.FromSeconds(10), settings.Gemini.VideoPollInterval);
+        Assert.Equal(TimeSpan.FromMinutes(30), settings.Gemini.VideoTimeout);
+        Assert.Null(settings.Worker.AppUrl);
+        Assert.Equal(TimeSpan.Zero, settings.Worker.PendingExpiry);
+        Assert.Null(settings.Silo.WorkerId);
+    }
+
+    [Fact]
+    public void NewSettings_AreRead()
+    {
+        var env = Valid();
+        env["GEMINI_HIGH_RES_MODEL"] = "gemini-3-pro-image-v2";
+        env["GEMINI_EDIT_MODEL"] = "gemini-3.1-pro-image";
+        env["GEMINI_FALLBACK_MODEL"] = "gemini-2.5-flash-image-001";
+        env["GEMINI_VIDEO_MODEL"] = "veo-3.1-generate-001";
+        env["VIDEO_POLL_SECONDS"] = "5";
+        env["VIDEO_TIMEOUT_MINUTES"] = "45";
+        env["NEXT_PUBLIC_APP_URL"] = "https://app.example.com";
+        env["PENDING_EXPIRY_MINUTES"] = "30";
+        env["WORKER_ID"] = "worker-eu-1";
+
+        var settings = Load(env);
+
+        Assert.Equal(
+            ("gemini-3-pro-image-v2", "gemini-3.1-pro-image", "gemini-2.5-flash-image-001", "veo-3.1-generate-001"),
+            (settings.Gemini.HighResModel, settings.Gemini.EditModel, settings.Gemini.FallbackModel, settings.Gemini.VideoModel));
+        Assert.Equal(TimeSpan.FromSeconds(5), settings.Gemini.VideoPollInterval);
+        Assert.Equal(TimeSpan.FromMinutes(45), settings.Gemini.VideoTimeout);
+        Assert.Equal(new Uri("https://app.example.com"), settings.Worker.AppUrl);
+        Assert.Equal(TimeSpan.FromMinutes(30), settings.Worker.PendingExpiry);
+        Assert.Equal("worker-eu-1", settings.Silo.WorkerId);
+    }
+
+    [Fact]
+    public void VideoPoll_MustBeShorterThanTheVideoTimeout()
+    {
+        var env = Valid();
+        env["VIDEO_POLL_SECONDS"] = "120";
+        env["VIDEO_TIMEOUT_MINUTES"] = "2";
+        var error = Assert.Throws<ConfigurationException>(() => Load(env));
+        Assert.StartsWith("VIDEO_POLL_SECONDS ", Assert.Single(error.Errors));
+    }
+
+    public static TheoryData<string, string, string, Func<ServiceSettings, object>> AliasPairs() => new()
+    {
+        { "GEMINI_API_KEY", "GOOGLE_AI_STUDIO_API_KEY", "studio-key-1", s => s.Gemini.ApiKey },
+        { "POLL_INTERVAL_MS", "FALLBACK_POLL_MS", "2500", s => s.Worker.PollInterval.TotalMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+        { "LISTEN_ENABLED", "ENABLE_LISTEN_NOTIFY", "false", s => s.Worker.ListenEnabled ? "true" : "false" },
+    };
+
+    [Theory]
+    [MemberData(nameof(AliasPairs))]
+    public void TheAppsName_AloneSetsTheSetting(string name, string alias, string value, Func<ServiceSettings, object> read)
+    {
+        var env = Valid();
+        env.Remove(name);
+        env[alias] = value;
+        Assert.Equal(value, read(Load(env)));
+    }
+
+    [Theory]
+    [MemberData(nameof(AliasPairs))]
+    public void BothNames_WithTheSameValue_AreAccepted(string name, string alias, string value, Func<ServiceSettings, object> read)
+    {
+        var env = Valid();
+        env[name] = value;
+        env[alias] = value;
+        Assert.Equal(value, read(Load(env)));
+    }
+
+    [Theory]
+    [MemberData(nameof(AliasPairs))]
+    public void BothNames_WithDifferentValues_FailNamingBoth_WithoutShowingTheValues(
+        string name, string alias, string value, Func<ServiceSettings, object> read)
+    {
+        _ = read;
+        var env = Valid();
+        env[name] = value;
+        env[alias] = value == "false" ? "true" : value + "9";
+
+        var error = Assert.Throws<ConfigurationException>(() => Load(env));
+
+        var line = Assert.Single(error.Errors);
+        Assert.StartsWith(name + " and " + alias + " ", line);
+        Assert.DoesNotContain(value, line.Replace(name, "", StringComparison.Ordinal).Replace(alias, "", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ListenAlias_ComparesTrueAndTRUEAsEqual()
+    {
+        var env = Valid();
+        env["LISTEN_ENABLED"] = "TRUE";
+        env["ENABLE_LISTEN_NOTIFY"] = "true";
+        Assert.True(Load(env).Worker.ListenEnabled);
+    }
+
+    [Fact]
+    public void MissingApiKey_NamesBothWaysToSetIt()
+    {
+        var env = Valid();
+        env.Remove("GEMINI_API_KEY");
+        var error = Assert.Throws<ConfigurationException>(() => Load(env));
+        Assert.Contains("GOOGLE_AI_STUDIO_API_KEY", Assert.Single(error.Errors), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void CdnUrl_WinsOverR2PublicUrl_AndMakesItOptional()
+    {
+        var env = Valid();
+        env["CDN_URL"] = "https://images.example.com/";
+        Assert.Equal("https://images.example.com", Load(env).Storage.PublicUrl);
+
+        env.Remove("R2_PUBLIC_URL");
+        Assert.Equal("https://images.example.com", Load(env).Storage.PublicUrl);
+    }
+
+    [Fact]
+    public void CdnUrl_AppliesToLocalStorageToo()
+    {
+        var env = new Dictionary<string, string?>
+        {
+            ["DATABASE_URL"] = "Host=h;Database=d",
+            ["GEMINI_API_KEY"] = "k",
+            ["STORAGE"] = "local",
+            ["R2_PUBLIC_URL"] = "http://localhost:8080/files",
+            ["CDN_URL"] = "https://cdn.example.com/files",
+        };
+        Assert.Equal("https://cdn.example.com/files", Load(env).Storage.PublicUrl);
     }
 
     [Fact]

@@ -62,6 +62,70 @@ public sealed class LoggingExtensionsTests
         Assert.Contains("Job job_42 attempt 2 completed", text);
     }
 
+    [Fact]
+    public void WorkerId_ReplacesTheConsoleProviderWithOneThatAddsIt()
+    {
+        using var services = new ServiceCollection()
+            .AddLogging(logging => logging.AddWorkerConsole(LogFormat.Json, "replica-a")).BuildServiceProvider();
+
+        var provider = Assert.Single(services.GetServices<ILoggerProvider>());
+
+        Assert.IsType<WorkerIdLoggerProvider>(provider);
+    }
+
+    [Fact]
+    public void WorkerId_IsAScopeFieldOnEveryJsonLine()
+    {
+        using var services = new ServiceCollection().AddLogging(logging => logging.AddWorkerConsole(LogFormat.Json)).BuildServiceProvider();
+        var (formatter, _) = Formatter(services);
+        var output = new StringWriter();
+        using var provider = new WorkerIdLoggerProvider(new FormattingProvider(formatter, output), "replica-a");
+        provider.SetScopeProvider(new LoggerExternalScopeProvider());
+        var logger = provider.CreateLogger("GenerationWorker.Grains.Jobs.JobGrain");
+
+        using (logger.BeginScope(new Dictionary<string, object?> { ["Silo"] = "10.0.0.7:11111" }))
+        {
+            logger.LogInformation("Job {JobId} completed", "job_42");
+        }
+
+        logger.LogWarning("Claiming failed");
+
+        var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        using var first = JsonDocument.Parse(lines[0]);
+        using var second = JsonDocument.Parse(lines[1]);
+        Assert.Equal("10.0.0.7:11111", first.RootElement.GetProperty("Scopes")[0].GetProperty("Silo").GetString());
+        Assert.Equal("replica-a", first.RootElement.GetProperty("Scopes")[1].GetProperty("WorkerId").GetString());
+        Assert.Equal("replica-a", second.RootElement.GetProperty("Scopes")[0].GetProperty("WorkerId").GetString());
+    }
+
+    /// <summary>Writes each entry with the service's console formatter into a string, as the console would.</summary>
+    private sealed class FormattingProvider(ConsoleFormatter formatter, StringWriter output) : ILoggerProvider, ISupportExternalScope
+    {
+        private IExternalScopeProvider _scopes = new LoggerExternalScopeProvider();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
+
+        public void SetScopeProvider(IExternalScopeProvider scopeProvider) => _scopes = scopeProvider;
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(FormattingProvider provider, string category) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => provider._scopes.Push(state);
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> format) =>
+                provider.Formatter(new LogEntry<TState>(logLevel, category, eventId, state, exception, format));
+        }
+
+        private void Formatter<TState>(LogEntry<TState> entry) => formatter.Write(entry, _scopes, output);
+    }
+
     private static (ConsoleFormatter Formatter, ConsoleLoggerOptions Options) Formatter(ServiceProvider services)
     {
         var options = services.GetRequiredService<IOptionsMonitor<ConsoleLoggerOptions>>().CurrentValue;

@@ -1,0 +1,122 @@
+using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Jobs;
+using GenerationWorker.TestSupport;
+using Microsoft.Extensions.Options;
+
+namespace GenerationWorker.Grains.Tests.Jobs;
+
+/// <summary>The fetcher against a real HTTP server on loopback (the address rule's test switch on, unless stated).</summary>
+public sealed class ReferenceImageFetcherTests(ReferenceImageServer server) : IClassFixture<ReferenceImageServer>
+{
+    private ReferenceImageFetcher Fetcher(Uri? appUrl = null, bool allowPrivate = true, double timeoutSeconds = 5) => new(
+        new HttpClient(ReferenceImageFetcher.CreateHandler(allowPrivate)) { Timeout = Timeout.InfiniteTimeSpan },
+        Options.Create(new WorkerOptions { AppUrl = appUrl, ImageFetchTimeout = TimeSpan.FromSeconds(timeoutSeconds) }));
+
+    private static ImageReference Parse(string text) =>
+        ImageReference.TryParse(text, out var reference, out var error) ? reference : throw new ArgumentException(error);
+
+    [Fact]
+    public async Task AnInlineImage_IsReturnedWithoutTheNetwork()
+    {
+        // No server could answer at this app URL, and the address rule would refuse it: nothing is dialled.
+        var fetcher = Fetcher(new Uri("http://127.0.0.1:1/"), allowPrivate: false);
+
+        var image = await fetcher.FetchAsync(
+            Parse("data:image/png;base64," + Convert.ToBase64String(ReferenceImageServer.TinyPng)), CancellationToken.None);
+
+        Assert.Equal(ReferenceImageServer.TinyPng, image.Bytes);
+        Assert.Equal("image/png", image.MimeType);
+    }
+
+    [Fact]
+    public async Task AnAppPath_IsDownloadedFromNEXT_PUBLIC_APP_URL()
+    {
+        var path = "/flaky/app-path-" + Guid.NewGuid().ToString("N");
+        var fetcher = Fetcher(new Uri(server.BaseUrl, "some/base/"));
+        await Assert.ThrowsAsync<TransientReferenceImageException>(() => fetcher.FetchAsync(Parse(path), CancellationToken.None));
+
+        var image = await fetcher.FetchAsync(Parse(path), CancellationToken.None);
+
+        Assert.Equal(ReferenceImageServer.TinyPng, image.Bytes);
+        Assert.Equal(2, server.Hits[path]);
+    }
+
+    [Fact]
+    public async Task AnAppPath_WithoutNEXT_PUBLIC_APP_URL_IsPermanent_AndSaysWhatToSet()
+    {
+        var error = await Assert.ThrowsAsync<ReferenceImageException>(
+            () => Fetcher(appUrl: null).FetchAsync(Parse("/api/images/a.png?token=secret"), CancellationToken.None));
+
+        Assert.Contains("NEXT_PUBLIC_APP_URL is not set", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("secret", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnAppPath_IsUnderTheAddressRule_LikeAnyUrl()
+    {
+        var fetcher = Fetcher(server.BaseUrl, allowPrivate: false);
+        var hitsBefore = server.Hits.GetValueOrDefault("/ref.png");
+
+        var error = await Assert.ThrowsAsync<ReferenceImageException>(() => fetcher.FetchAsync(Parse("/ref.png"), CancellationToken.None));
+
+        Assert.Contains("private, loopback or link-local", error.Message, StringComparison.Ordinal);
+        Assert.Equal(hitsBefore, server.Hits.GetValueOrDefault("/ref.png"));
+    }
+
+    [Theory]
+    [InlineData(500)]
+    [InlineData(502)]
+    [InlineData(503)]
+    [InlineData(504)]
+    [InlineData(408)]
+    [InlineData(429)]
+    public async Task ServerErrors_AreTransient(int status)
+    {
+        var error = await Assert.ThrowsAsync<TransientReferenceImageException>(
+            () => Fetcher().FetchAsync(Parse(server.Url($"status/{status}")), CancellationToken.None));
+
+        Assert.Contains($"answered HTTP {status}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(400)]
+    [InlineData(403)]
+    [InlineData(404)]
+    [InlineData(410)]
+    public async Task ClientErrors_ArePermanent(int status)
+    {
+        var error = await Assert.ThrowsAsync<ReferenceImageException>(
+            () => Fetcher().FetchAsync(Parse(server.Url($"status/{status}")), CancellationToken.None));
+
+        Assert.Contains($"answered HTTP {status}", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ATimeout_IsTransient()
+    {
+        var error = await Assert.ThrowsAsync<TransientReferenceImageException>(
+            () => Fetcher(timeoutSeconds: 0.3).FetchAsync(Parse(server.Url("slow.png")), CancellationToken.None));
+
+        Assert.Contains("did not download within", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AConnectionFailure_IsTransient()
+    {
+        // A port nothing listens on: the connection is refused.
+        var url = $"http://127.0.0.1:{WorkerSilo.FreePort()}/a.png";
+
+        var error = await Assert.ThrowsAsync<TransientReferenceImageException>(() => Fetcher().FetchAsync(Parse(url), CancellationToken.None));
+
+        Assert.Contains("unreachable", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NotAnImage_IsPermanent()
+    {
+        var error = await Assert.ThrowsAsync<ReferenceImageException>(
+            () => Fetcher().FetchAsync(Parse(server.Url("page.html")), CancellationToken.None));
+
+        Assert.Contains("is not an image", error.Message, StringComparison.Ordinal);
+    }
+}
