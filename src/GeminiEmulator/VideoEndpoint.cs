@@ -188,7 +188,7 @@ internal sealed partial class VideoEndpoint(
             return (ApiError.InvalidArgument(directiveError!), RequestOutcome.ClientError);
         }
 
-        if (directives.Fault is FaultKind.ImageSafety or FaultKind.NoImage or FaultKind.Refusal or FaultKind.Blocked)
+        if (directives.FaultAppliesTo(model) && directives.Fault is FaultKind.ImageSafety or FaultKind.NoImage or FaultKind.Refusal or FaultKind.Blocked)
         {
             return (ApiError.InvalidArgument(
                 $"The emulator directive {directives.Fault} is for generateContent; for Veo use video-fail or video-filtered."),
