@@ -53,11 +53,16 @@ internal sealed record ApiError(int Code, string Status, string Message, IReadOn
     /// <summary>404 NOT_FOUND for an unknown path or method.</summary>
     public static readonly ApiError MethodNotFound = new(404, "NOT_FOUND", "Method not found.", []);
 
+    /// <summary>404 NOT_FOUND for an unknown operation or file.</summary>
+    public static readonly ApiError EntityNotFound = new(404, "NOT_FOUND", "Requested entity was not found.", []);
+
     /// <summary>404 NOT_FOUND for an unknown model, worded like Google's.</summary>
-    public static ApiError ModelNotFound(string model) => new(
+    /// <param name="model">The model id of the URL.</param>
+    /// <param name="method">The method called: <c>generateContent</c> or <c>predictLongRunning</c>.</param>
+    public static ApiError ModelNotFound(string model, string method = "generateContent") => new(
         404,
         "NOT_FOUND",
-        $"models/{model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.",
+        $"models/{model} is not found for API version v1beta, or is not supported for {method}. Call ListModels to see the list of available models and their supported methods.",
         []);
 
     /// <summary>429 RESOURCE_EXHAUSTED with QuotaFailure, Help and RetryInfo.</summary>

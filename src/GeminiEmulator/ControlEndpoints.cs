@@ -8,7 +8,8 @@ namespace GenerationWorker.GeminiEmulator;
 
 /// <summary>
 /// The control API, for tests and benchmarks in another process: <c>GET /_emulator/stats</c>,
-/// <c>GET|POST /_emulator/faults</c>, <c>POST /_emulator/faults/next</c> and <c>POST /_emulator/reset</c>.
+/// <c>GET /_emulator/requests?prompt=&amp;model=</c>, <c>GET /_emulator/video</c>, <c>GET|POST /_emulator/faults</c>,
+/// <c>POST /_emulator/faults/next</c> and <c>POST /_emulator/reset</c>.
 /// </summary>
 internal static class ControlEndpoints
 {
@@ -19,6 +20,20 @@ internal static class ControlEndpoints
         {
             var stats = context.RequestServices.GetRequiredService<EmulatorStats>();
             return WriteAsync(context, stats.Snapshot(), EmulatorJsonContext.Default.EmulatorStatsSnapshot);
+        });
+
+        endpoints.MapGet("/_emulator/requests", context =>
+        {
+            var stats = context.RequestServices.GetRequiredService<EmulatorStats>();
+            string? model = context.Request.Query["model"];
+            var entries = stats.RequestsFor(context.Request.Query["prompt"].ToString(), string.IsNullOrEmpty(model) ? null : model);
+            return WriteAsync(context, entries.ToArray(), EmulatorJsonContext.Default.RequestLogEntryArray);
+        });
+
+        endpoints.MapGet("/_emulator/video", context =>
+        {
+            var stats = context.RequestServices.GetRequiredService<EmulatorStats>();
+            return WriteAsync(context, stats.Video, EmulatorJsonContext.Default.VideoStatsSnapshot);
         });
 
         endpoints.MapGet("/_emulator/faults", context => WriteFaultsAsync(context));

@@ -91,6 +91,10 @@ public sealed class EmulatorFaults
         }
     }
 
+    /// <summary>Counts one more event of <paramref name="key"/> and returns the count (1 for the first), for the
+    /// <c>-once</c>/<c>-xN</c> directives that are not answer faults (a lost Veo start); forgotten by <see cref="Reset"/>.</summary>
+    internal int Count(string key) => _promptCounts.AddOrUpdate(key, 1, (_, n) => n + 1);
+
     /// <summary>Back to the settings given at start; forgets the queue and the per-prompt directive counters.</summary>
     public void Reset()
     {
@@ -142,16 +146,24 @@ public sealed class EmulatorFaults
 
     /// <summary>Decides the answer to an admitted request: a prompt directive first, then the scripted queue, then the
     /// probabilities.</summary>
-    internal FaultDecision Decide(string prompt, PromptDirectives directives)
+    /// <param name="prompt">The prompt, whose requests the <c>-once</c>/<c>-xN</c> counters count.</param>
+    /// <param name="model">The requested model; a directive for another model (<c>@model</c>) does not apply.</param>
+    /// <param name="directives">The prompt's directives.</param>
+    /// <param name="randomFaults">False to skip the scripted queue and the probabilities (Veo starts take directives only).</param>
+    internal FaultDecision Decide(string prompt, string model, PromptDirectives directives, bool randomFaults = true)
     {
         lock (_sync)
         {
             var settings = _settings;
             FaultKind kind;
-            if (directives.Fault is { } directed)
+            if (directives.FaultAppliesTo(model) && directives.Fault is { } directed)
             {
                 var seen = directives.Times is null ? 0 : _promptCounts.AddOrUpdate(prompt, 1, (_, n) => n + 1);
                 kind = directives.Times is null || seen <= directives.Times ? directed : FaultKind.None;
+            }
+            else if (!randomFaults)
+            {
+                kind = FaultKind.None;
             }
             else if (_script.TryPeek(out var step))
             {
@@ -166,7 +178,7 @@ public sealed class EmulatorFaults
                 kind = Draw(settings, _random.NextDouble());
             }
 
-            var latency = directives.Delay ?? DrawLatency(settings);
+            var latency = directives.Delay ?? (randomFaults ? DrawLatency(settings) : TimeSpan.Zero);
             var retryDelay = directives.RetryDelay ?? TimeSpan.FromSeconds(settings.RetryDelaySeconds);
             return new FaultDecision(kind, latency, retryDelay);
         }

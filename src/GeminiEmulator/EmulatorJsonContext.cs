@@ -12,6 +12,8 @@ namespace GenerationWorker.GeminiEmulator;
 [JsonSerializable(typeof(FaultsState))]
 [JsonSerializable(typeof(ScriptedFault[]))]
 [JsonSerializable(typeof(EmulatorStatsSnapshot))]
+[JsonSerializable(typeof(RequestLogEntry[]))]
+[JsonSerializable(typeof(VideoStatsSnapshot))]
 internal sealed partial class EmulatorJsonContext : JsonSerializerContext;
 
 /// <summary>The answer of <c>GET /_emulator/faults</c>.</summary>

@@ -27,6 +27,19 @@ public sealed class EmulatorOptions
     /// <summary><c>EMULATOR_MODELS</c> (comma separated): the model ids that exist; others answer 404.</summary>
     public IList<string> Models { get; set; } = [.. DefaultModels];
 
+    /// <summary><c>EMULATOR_VIDEO_MODELS</c> (comma separated): the Veo model ids that exist for
+    /// <c>predictLongRunning</c>; default veo-3.1-generate-preview, veo-3.1-fast-generate-preview, veo-3.0-generate-001,
+    /// veo-3.0-fast-generate-001.</summary>
+    public IList<string> VideoModels { get; set; } = [.. VideoRequest.DefaultModels];
+
+    /// <summary><c>EMULATOR_VIDEO_SECONDS</c>: how long a Veo operation runs before polls answer <c>done</c>, measured
+    /// on <see cref="TimeProvider"/>; default 5 s. The prompt directive <c>video-time=2s</c> overrides it.</summary>
+    public TimeSpan VideoGenerationTime { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary><c>EMULATOR_VIDEO_BYTES</c>: the size of the <c>mdat</c> payload of each generated MP4, in bytes;
+    /// default 65536.</summary>
+    public int VideoMediaBytes { get; set; } = 64 * 1024;
+
     /// <summary><c>EMULATOR_RPM</c>: requests admitted per model in any sliding <see cref="Window"/>; 0 = unlimited
     /// (default). The variable takes <c>10</c> or <c>10,gemini-3-pro-image=2</c> (default, then per-model values).</summary>
     public int RequestsPerWindow { get; set; }
@@ -49,8 +62,9 @@ public sealed class EmulatorOptions
     /// is off; default 64.</summary>
     public int ImageLongSide { get; set; } = 64;
 
-    /// <summary><c>EMULATOR_REAL_SIZES</c>: when true, 512/1K/2K/4K give a longest side of 512/1024/2048/4096 pixels;
-    /// default false.</summary>
+    /// <summary><c>EMULATOR_REAL_SIZES</c>: when true, images have the model's published pixel size for the ratio and
+    /// image size (gemini-2.5-flash-image 16:9: 1344x768; Gemini 3 16:9 at 1K/2K/4K: 1376x768, 2752x1536, 5504x3072);
+    /// default false (<see cref="ImageLongSide"/>, exactly the ratio).</summary>
     public bool RealImageSizes { get; set; }
 
     /// <summary><c>EMULATOR_IMAGE_CACHE_MB</c>: the encoded PNG cache's size limit in bytes; default 256 MiB.</summary>
@@ -97,6 +111,21 @@ public sealed class EmulatorOptions
         if (Value("EMULATOR_MODELS") is { } models)
         {
             options.Models = [.. models.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+        }
+
+        if (Value("EMULATOR_VIDEO_MODELS") is { } videoModels)
+        {
+            options.VideoModels = [.. videoModels.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+        }
+
+        if (Value("EMULATOR_VIDEO_SECONDS") is { } videoSeconds)
+        {
+            options.VideoGenerationTime = TimeSpan.FromSeconds(ParseDouble("EMULATOR_VIDEO_SECONDS", videoSeconds));
+        }
+
+        if (Value("EMULATOR_VIDEO_BYTES") is { } videoBytes)
+        {
+            options.VideoMediaBytes = ParseInt("EMULATOR_VIDEO_BYTES", videoBytes);
         }
 
         if (Value("EMULATOR_RPM") is { } rpm)
@@ -199,6 +228,16 @@ public sealed class EmulatorOptions
         if (ImageLongSide is < 8 or > 8192)
         {
             errors.Add("EMULATOR_IMAGE_SIZE must be between 8 and 8192 pixels");
+        }
+
+        if (VideoGenerationTime < TimeSpan.Zero)
+        {
+            errors.Add("EMULATOR_VIDEO_SECONDS must not be negative");
+        }
+
+        if (VideoMediaBytes is < 0 or > 256 * 1024 * 1024)
+        {
+            errors.Add("EMULATOR_VIDEO_BYTES must be between 0 and 268435456");
         }
 
         if (RequestLogCapacity < 0)

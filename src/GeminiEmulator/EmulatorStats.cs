@@ -16,6 +16,7 @@ public sealed class EmulatorStats
     private readonly TimeProvider _time;
     private readonly Dictionary<string, ModelCounters> _models = new(StringComparer.Ordinal);
     private readonly RequestLogEntry[] _log;
+    private readonly VideoCounters _video;
     private int _logNext;
     private int _logCount;
     private long _total;
@@ -31,6 +32,7 @@ public sealed class EmulatorStats
         _time = time;
         Window = window;
         _log = new RequestLogEntry[logCapacity];
+        _video = new VideoCounters(logCapacity);
     }
 
     /// <summary>The sliding window length used by <see cref="ModelStats.MaxRequestsInAnyWindow"/>.</summary>
@@ -73,7 +75,37 @@ public sealed class EmulatorStats
                 Window.TotalSeconds,
                 models.Count == 0 ? 0 : models.Values.Max(m => m.MaxRequestsInAnyWindow),
                 models,
-                log);
+                log,
+                _video.ToSnapshot());
+        }
+    }
+
+    /// <summary>What the Veo endpoints saw (a copy).</summary>
+    public VideoStatsSnapshot Video
+    {
+        get
+        {
+            lock (_sync)
+            {
+                return _video.ToSnapshot();
+            }
+        }
+    }
+
+    /// <summary>The recent <c>generateContent</c> requests (oldest first) whose text parts contain
+    /// <paramref name="promptContains"/> (ordinal), and whose model is <paramref name="model"/> when given.</summary>
+    public IReadOnlyList<RequestLogEntry> RequestsFor(string promptContains, string? model = null) =>
+        [.. Snapshot().RecentRequests.Where(entry =>
+            (model is null || string.Equals(entry.Model, model, StringComparison.Ordinal))
+            && (entry.Parts ?? []).Any(part => part.Text?.Contains(promptContains, StringComparison.Ordinal) == true))];
+
+    /// <summary>Veo operations created (billed starts, lost answers included) whose prompt contains
+    /// <paramref name="promptContains"/> (ordinal).</summary>
+    public int VideoStartsFor(string promptContains)
+    {
+        lock (_sync)
+        {
+            return _video.StartsFor(promptContains);
         }
     }
 
@@ -95,6 +127,7 @@ public sealed class EmulatorStats
             _logNext = 0;
             _logCount = 0;
             _total = 0;
+            _video.Clear();
             _maxInFlight = _inFlight;
         }
     }
@@ -142,6 +175,135 @@ public sealed class EmulatorStats
                 _logCount = Math.Min(_logCount + 1, _log.Length);
             }
         }
+    }
+
+    /// <summary>Counts a <c>predictLongRunning</c> request, whatever its answer.</summary>
+    internal void VideoStartReceived()
+    {
+        lock (_sync)
+        {
+            _video.StartRequests++;
+        }
+    }
+
+    /// <summary>Counts a start that got no operation: <paramref name="outcome"/> says why.</summary>
+    internal void VideoStartRefused(RequestOutcome outcome)
+    {
+        lock (_sync)
+        {
+            switch (outcome)
+            {
+                case RequestOutcome.QuotaExceeded: _video.QuotaRejections++; break;
+                case RequestOutcome.ClientError: _video.ClientErrors++; break;
+                default: _video.StartFaults++; break;
+            }
+        }
+    }
+
+    /// <summary>Counts a created operation; <paramref name="answerLost"/> when its answer is then cut.</summary>
+    internal void VideoStarted(VideoOperation operation, bool answerLost)
+    {
+        lock (_sync)
+        {
+            _video.Started(operation, answerLost);
+        }
+    }
+
+    /// <summary>Counts a poll of an existing operation.</summary>
+    internal void VideoPolled(string name)
+    {
+        lock (_sync)
+        {
+            _video.Polls++;
+            _video.Touch(name, entry => entry with { Polls = entry.Polls + 1 });
+        }
+    }
+
+    /// <summary>Counts a download of an operation's file: served, or failed with an injected 503.</summary>
+    internal void VideoDownloaded(string name, bool failed)
+    {
+        lock (_sync)
+        {
+            if (failed)
+            {
+                _video.DownloadFailures++;
+                _video.Touch(name, entry => entry with { DownloadFailures = entry.DownloadFailures + 1 });
+            }
+            else
+            {
+                _video.Downloads++;
+                _video.Touch(name, entry => entry with { Downloads = entry.Downloads + 1 });
+            }
+        }
+    }
+
+    private sealed class VideoCounters(int capacity)
+    {
+        private readonly Dictionary<string, int> _startsByPrompt = new(StringComparer.Ordinal);
+        private readonly List<VideoOperationEntry> _operations = [];
+
+        public long StartRequests { get; set; }
+
+        public long QuotaRejections { get; set; }
+
+        public long ClientErrors { get; set; }
+
+        public long StartFaults { get; set; }
+
+        public long Starts { get; set; }
+
+        public long LostStartAnswers { get; set; }
+
+        public long Polls { get; set; }
+
+        public long Downloads { get; set; }
+
+        public long DownloadFailures { get; set; }
+
+        public void Started(VideoOperation operation, bool answerLost)
+        {
+            Starts++;
+            LostStartAnswers += answerLost ? 1 : 0;
+            var request = operation.Request;
+            _startsByPrompt[request.Prompt] = _startsByPrompt.GetValueOrDefault(request.Prompt) + 1;
+            if (capacity == 0)
+            {
+                return;
+            }
+
+            if (_operations.Count == capacity)
+            {
+                _operations.RemoveAt(0);
+            }
+
+            _operations.Add(new VideoOperationEntry(
+                operation.Name, request.Model, request.Prompt, request.AspectRatio, request.Resolution, request.SampleCount,
+                request.DurationSeconds, request.Image, operation.CreatedAt, operation.End, answerLost, 0, 0, 0));
+        }
+
+        public void Touch(string name, Func<VideoOperationEntry, VideoOperationEntry> change)
+        {
+            var index = _operations.FindLastIndex(entry => entry.Name == name);
+            if (index >= 0)
+            {
+                _operations[index] = change(_operations[index]);
+            }
+        }
+
+        public int StartsFor(string promptContains) =>
+            _startsByPrompt.Where(pair => pair.Key.Contains(promptContains, StringComparison.Ordinal)).Sum(pair => pair.Value);
+
+        public void Clear()
+        {
+            _startsByPrompt.Clear();
+            _operations.Clear();
+            (StartRequests, QuotaRejections, ClientErrors, StartFaults, Starts, LostStartAnswers) = (0, 0, 0, 0, 0, 0);
+            (Polls, Downloads, DownloadFailures) = (0, 0, 0);
+        }
+
+        public VideoStatsSnapshot ToSnapshot() => new(
+            StartRequests, Starts, LostStartAnswers, QuotaRejections, StartFaults, ClientErrors, Polls, Downloads, DownloadFailures,
+            new Dictionary<string, int>(_startsByPrompt, StringComparer.Ordinal), [.. _operations]);
     }
 
     private sealed class ModelCounters
@@ -216,6 +378,7 @@ public sealed class EmulatorStats
 /// <param name="MaxRequestsInAnyWindow">The largest <see cref="ModelStats.MaxRequestsInAnyWindow"/> of all models.</param>
 /// <param name="Models">Per model id (as requested, known or not).</param>
 /// <param name="RecentRequests">The most recent requests, oldest first.</param>
+/// <param name="Video">What the Veo endpoints saw (not counted in the figures above).</param>
 public sealed record EmulatorStatsSnapshot(
     long TotalRequests,
     int InFlight,
@@ -223,7 +386,64 @@ public sealed record EmulatorStatsSnapshot(
     double WindowSeconds,
     int MaxRequestsInAnyWindow,
     IReadOnlyDictionary<string, ModelStats> Models,
-    IReadOnlyList<RequestLogEntry> RecentRequests);
+    IReadOnlyList<RequestLogEntry> RecentRequests,
+    VideoStatsSnapshot? Video = null);
+
+/// <summary>What the Veo endpoints saw since start or the last reset.</summary>
+/// <param name="StartRequests"><c>predictLongRunning</c> requests received, whatever their answer.</param>
+/// <param name="Starts">Operations created: the billed starts, including those whose answer was cut.</param>
+/// <param name="LostStartAnswers">Starts whose operation was created but whose answer was cut (<c>lost-start</c>).</param>
+/// <param name="QuotaRejections">Starts answered 429 by the configured quota (no operation).</param>
+/// <param name="StartFaults">Starts answered with an injected fault (429, 500, 503, hang; no operation).</param>
+/// <param name="ClientErrors">Starts answered 400/403/404 (no operation).</param>
+/// <param name="Polls">Polls of existing operations.</param>
+/// <param name="Downloads">Files served.</param>
+/// <param name="DownloadFailures">Downloads answered with an injected 503.</param>
+/// <param name="StartsByPrompt">Operations created per exact prompt.</param>
+/// <param name="Operations">The most recent operations, oldest first (at most <c>EMULATOR_LOG_CAPACITY</c>).</param>
+public sealed record VideoStatsSnapshot(
+    long StartRequests,
+    long Starts,
+    long LostStartAnswers,
+    long QuotaRejections,
+    long StartFaults,
+    long ClientErrors,
+    long Polls,
+    long Downloads,
+    long DownloadFailures,
+    IReadOnlyDictionary<string, int> StartsByPrompt,
+    IReadOnlyList<VideoOperationEntry> Operations);
+
+/// <summary>One Veo operation as the emulator created it, with what happened to it since.</summary>
+/// <param name="Name"><c>models/{model}/operations/{id}</c>.</param>
+/// <param name="Model">The model id.</param>
+/// <param name="Prompt">instances[0].prompt, whole.</param>
+/// <param name="AspectRatio">The aspect ratio (given or the default 16:9).</param>
+/// <param name="Resolution">The resolution (given or the default 720p).</param>
+/// <param name="SampleCount">The sample count (given or 1).</param>
+/// <param name="DurationSeconds">The duration (given or 8).</param>
+/// <param name="Image">The start image's MIME type and pixel size, or null for text-to-video.</param>
+/// <param name="CreatedAt">When the start was accepted.</param>
+/// <param name="End">How it ends.</param>
+/// <param name="AnswerLost">True when the start's answer was cut (<c>lost-start</c>).</param>
+/// <param name="Polls">Polls of it so far.</param>
+/// <param name="Downloads">Downloads of its files served.</param>
+/// <param name="DownloadFailures">Downloads of its files answered 503.</param>
+public sealed record VideoOperationEntry(
+    string Name,
+    string Model,
+    string Prompt,
+    string AspectRatio,
+    string Resolution,
+    int SampleCount,
+    int DurationSeconds,
+    ReceivedPart? Image,
+    DateTimeOffset CreatedAt,
+    VideoEnd End,
+    bool AnswerLost,
+    int Polls,
+    int Downloads,
+    int DownloadFailures);
 
 /// <summary>What one model received.</summary>
 /// <param name="Requests">Requests received, whatever their answer.</param>
@@ -263,6 +483,12 @@ public sealed record SecondCount(long UnixSecond, int Count);
 /// <param name="AspectRatio">The requested aspect ratio, if any.</param>
 /// <param name="ImageSize">The requested image size, if any.</param>
 /// <param name="ReferenceImages">How many inline images the request carried.</param>
+/// <param name="Parts">The request's parts in order (text with its whole text, images with MIME type and pixel size);
+/// empty when the body could not be read.</param>
+/// <param name="AnsweredAspectRatio">The ratio of the image answered (the requested one, or for an edit without one the
+/// ratio nearest to the first input image), or null when no image was sent.</param>
+/// <param name="AnsweredWidth">The answered image's width in pixels, or null.</param>
+/// <param name="AnsweredHeight">The answered image's height in pixels, or null.</param>
 public sealed record RequestLogEntry(
     DateTimeOffset ArrivedAt,
     string Model,
@@ -272,7 +498,33 @@ public sealed record RequestLogEntry(
     string PromptStart,
     string? AspectRatio,
     string? ImageSize,
-    int ReferenceImages);
+    int ReferenceImages,
+    IReadOnlyList<ReceivedPart>? Parts = null,
+    string? AnsweredAspectRatio = null,
+    int? AnsweredWidth = null,
+    int? AnsweredHeight = null)
+{
+    /// <summary>The text parts joined by newlines: the whole prompt, where <see cref="PromptStart"/> is cut.</summary>
+    public string Prompt => string.Join('\n', (Parts ?? []).Where(p => p.Kind == ReceivedPart.TextKind).Select(p => p.Text));
+}
+
+/// <summary>One part of a received request.</summary>
+/// <param name="Kind"><c>text</c>, <c>image</c> (inline data) or <c>file</c> (a fileData reference).</param>
+/// <param name="Text">The text of a text part.</param>
+/// <param name="MimeType">The MIME type of an image or file part.</param>
+/// <param name="Width">An inline image's width in pixels read from its header, or null when unreadable.</param>
+/// <param name="Height">An inline image's height in pixels, or null.</param>
+public sealed record ReceivedPart(string Kind, string? Text, string? MimeType, int? Width, int? Height)
+{
+    /// <summary>The kind of a text part.</summary>
+    public const string TextKind = "text";
+
+    /// <summary>The kind of an inline image part.</summary>
+    public const string ImageKind = "image";
+
+    /// <summary>The kind of a fileData part.</summary>
+    public const string FileKind = "file";
+}
 
 /// <summary>How one request ended.</summary>
 [JsonConverter(typeof(JsonStringEnumConverter<RequestOutcome>))]

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -59,15 +60,38 @@ public static class GeminiEmulatorServer
         builder.Services.AddSingleton(new QuotaLimiter(options));
         builder.Services.AddSingleton(new ImageRenderer(options));
         builder.Services.AddSingleton<GenerateContentEndpoint>();
+        builder.Services.AddSingleton(new VideoOperations());
+        builder.Services.AddSingleton<VideoEndpoint>();
         return builder;
     }
 
-    /// <summary>Maps <c>/v1beta/models/{model}:generateContent</c>, the control API under <c>/_emulator/</c>, and a
-    /// Google-shaped 404 for every other path.</summary>
+    /// <summary>Maps <c>/v1beta/models/{model}:generateContent</c>, Veo's <c>:predictLongRunning</c>, operation polls and
+    /// file downloads, the control API under <c>/_emulator/</c>, and a Google-shaped 404 for every other path.</summary>
     public static IEndpointRouteBuilder MapGeminiEmulator(this IEndpointRouteBuilder endpoints)
     {
+        const string predict = ":predictLongRunning";
+        const string download = ":download";
         var generate = endpoints.ServiceProvider.GetRequiredService<GenerateContentEndpoint>();
-        endpoints.Map("/v1beta/models/{**" + GenerateContentEndpoint.RouteValue + "}", generate.HandleAsync);
+        var video = endpoints.ServiceProvider.GetRequiredService<VideoEndpoint>();
+        endpoints.Map("/v1beta/models/{**" + GenerateContentEndpoint.RouteValue + "}", context =>
+        {
+            var rest = context.Request.RouteValues[GenerateContentEndpoint.RouteValue] as string ?? "";
+            if (HttpMethods.IsPost(context.Request.Method) && rest.EndsWith(predict, StringComparison.Ordinal) && rest.Length > predict.Length)
+            {
+                return video.StartAsync(context, rest[..^predict.Length]);
+            }
+
+            return HttpMethods.IsGet(context.Request.Method) && rest.Contains("/operations/", StringComparison.Ordinal)
+                ? video.PollAsync(context, "models/" + rest)
+                : generate.HandleAsync(context);
+        });
+        endpoints.Map("/v1beta/files/{**" + GenerateContentEndpoint.RouteValue + "}", context =>
+        {
+            var rest = context.Request.RouteValues[GenerateContentEndpoint.RouteValue] as string ?? "";
+            return HttpMethods.IsGet(context.Request.Method) && rest.EndsWith(download, StringComparison.Ordinal) && rest.Length > download.Length
+                ? video.DownloadAsync(context, rest[..^download.Length])
+                : ApiError.MethodNotFound.WriteAsync(context.Response, context.RequestAborted);
+        });
         ControlEndpoints.Map(endpoints);
         endpoints.MapFallback("{**path}", context => ApiError.MethodNotFound.WriteAsync(context.Response, context.RequestAborted));
         return endpoints;

@@ -63,20 +63,24 @@ internal sealed partial class GenerateContentEndpoint(
                 prompt.Length <= 80 ? prompt : prompt[..80],
                 request?.AspectRatio,
                 request?.ImageSize,
-                request?.ReferenceImages ?? 0));
+                request?.ReferenceImages ?? 0,
+                request?.Parts ?? [],
+                trace.Answered?.AspectRatio,
+                trace.Answered?.Width,
+                trace.Answered?.Height));
         }
     }
 
     private async Task AnswerAsync(HttpContext context, Trace trace)
     {
         var aborted = context.RequestAborted;
-        if (CheckKey(context.Request.Headers["x-goog-api-key"].ToString()) is { } keyError)
+        if (CheckKey(options, context.Request.Headers["x-goog-api-key"].ToString()) is { } keyError)
         {
             await SendErrorAsync(context, trace, keyError, RequestOutcome.ClientError);
             return;
         }
 
-        if (!_models.TryGetValue(trace.Model, out var model))
+        if (EmulatedModel.RetiredModels.Contains(trace.Model) || !_models.TryGetValue(trace.Model, out var model))
         {
             await SendErrorAsync(context, trace, ApiError.ModelNotFound(trace.Model), RequestOutcome.ClientError);
             return;
@@ -106,7 +110,7 @@ internal sealed partial class GenerateContentEndpoint(
             return;
         }
 
-        var decision = faults.Decide(request.Prompt, directives);
+        var decision = faults.Decide(request.Prompt, model.Name, directives);
         if (decision.Kind is FaultKind.ResourceExhausted or FaultKind.QuotaRetry)
         {
             quota.Release((QuotaAdmission.Admitted)admission);
@@ -156,7 +160,9 @@ internal sealed partial class GenerateContentEndpoint(
         }
     }
 
-    private ApiError? CheckKey(string key)
+    /// <summary>The error Google answers for <paramref name="key"/> (the <c>x-goog-api-key</c> header), or null when
+    /// it is the accepted key.</summary>
+    public static ApiError? CheckKey(EmulatorOptions options, string key)
     {
         if (key.Length == 0)
         {
@@ -249,7 +255,7 @@ internal sealed partial class GenerateContentEndpoint(
 
                     if (sendsImage)
                     {
-                        WriteImageParts(writer, model, request, promptHash);
+                        trace.Answered = WriteImageParts(writer, model, request, promptHash);
                     }
 
                     writer.WriteEndArray();
@@ -277,21 +283,27 @@ internal sealed partial class GenerateContentEndpoint(
         return response.BodyWriter.FlushAsync(context.RequestAborted).AsTask();
     }
 
-    private void WriteImageParts(Utf8JsonWriter writer, EmulatedModel model, GenerateContentRequest request, ulong promptHash)
+    /// <summary>The ratio of the answer: the requested one; for an edit without one (Google keeps the source's
+    /// shape), the supported ratio nearest to the first input image's; else 1:1.</summary>
+    private static string AnswerRatio(EmulatedModel model, GenerateContentRequest request) =>
+        request.AspectRatio
+        ?? (request.FirstImage is { Width: { } width, Height: { } height } ? model.NearestRatio(width, height) : "1:1");
+
+    private AnsweredImage WriteImageParts(Utf8JsonWriter writer, EmulatedModel model, GenerateContentRequest request, ulong promptHash)
     {
-        var aspectRatio = request.AspectRatio ?? "1:1";
-        var imageSize = model.HonoursImageSize ? request.ImageSize ?? "1K" : "1K";
+        var aspectRatio = AnswerRatio(model, request);
+        var (width, height) = images.Size(model, aspectRatio, model.EffectiveImageSize(request.ImageSize));
         var thinks = options.ThoughtImages && model.ThinksInImages;
         if (thinks)
         {
             writer.WriteStartObject();
-            WriteInlineData(writer, images.Render(promptHash, aspectRatio, imageSize, thought: true));
+            WriteInlineData(writer, images.Render(promptHash, width, height, thought: true));
             writer.WriteBoolean("thought", true);
             writer.WriteEndObject();
         }
 
         writer.WriteStartObject();
-        WriteInlineData(writer, images.Render(promptHash, aspectRatio, imageSize, thought: false));
+        WriteInlineData(writer, images.Render(promptHash, width, height, thought: false));
         if (thinks)
         {
             Span<byte> signature = stackalloc byte[16];
@@ -301,6 +313,7 @@ internal sealed partial class GenerateContentEndpoint(
         }
 
         writer.WriteEndObject();
+        return new AnsweredImage(aspectRatio, width, height);
     }
 
     private static void WriteInlineData(Utf8JsonWriter writer, byte[] png)
@@ -372,5 +385,9 @@ internal sealed partial class GenerateContentEndpoint(
         public FaultKind? Fault { get; set; }
 
         public GenerateContentRequest? Request { get; set; }
+
+        public AnsweredImage? Answered { get; set; }
     }
+
+    private sealed record AnsweredImage(string AspectRatio, int Width, int Height);
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Text;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -11,8 +12,13 @@ namespace GenerationWorker.GeminiEmulator;
 /// <param name="ImageSize">imageConfig.imageSize, if given.</param>
 /// <param name="ReferenceImages">How many inline images (or file references) the request carried.</param>
 /// <param name="WantsImage">False when responseModalities was given without IMAGE.</param>
-internal sealed record GenerateContentRequest(string Prompt, string? AspectRatio, string? ImageSize, int ReferenceImages, bool WantsImage)
+/// <param name="Parts">Every part of every content, in order.</param>
+internal sealed record GenerateContentRequest(
+    string Prompt, string? AspectRatio, string? ImageSize, int ReferenceImages, bool WantsImage, IReadOnlyList<ReceivedPart> Parts)
 {
+    /// <summary>The first input image (inline or file reference), if any.</summary>
+    public ReceivedPart? FirstImage => Parts.FirstOrDefault(part => part.Kind != ReceivedPart.TextKind);
+
     /// <summary>The largest total of decoded inline data Google accepts, in bytes (20 MiB).</summary>
     public const int MaxInlineBytes = 20 * 1024 * 1024;
 
@@ -91,14 +97,20 @@ internal sealed record GenerateContentRequest(string Prompt, string? AspectRatio
                 $"Unsupported aspect ratio \"{aspectRatio}\" for models/{model.Name}. Supported values: {string.Join(", ", model.AspectRatios)}.");
         }
 
-        var sizes = model.HonoursImageSize ? model.ImageSizes : EmulatedModel.For("gemini-3-pro-image").ImageSizes;
-        if (imageSize is not null && !sizes.Contains(imageSize))
+        if (imageSize is not null && model.ImageSizes.Count == 0)
         {
-            throw new InvalidRequestException(
-                $"Unsupported image size \"{imageSize}\" for models/{model.Name}. Supported values: {string.Join(", ", sizes)}.");
+            throw new InvalidRequestException(imageSize is "512" or "1K" or "2K" or "4K"
+                ? $"Image size is not supported for models/{model.Name}. Remove generation_config.image_config.image_size."
+                : $"Unsupported image size \"{imageSize}\" for models/{model.Name}. This model takes no image size.");
         }
 
-        return new GenerateContentRequest(prompt.ToString(), aspectRatio, imageSize, state.ReferenceImages, wantsImage);
+        if (imageSize is not null && !model.ImageSizes.Contains(imageSize))
+        {
+            throw new InvalidRequestException(
+                $"Unsupported image size \"{imageSize}\" for models/{model.Name}. Supported values: {string.Join(", ", model.ImageSizes)}.");
+        }
+
+        return new GenerateContentRequest(prompt.ToString(), aspectRatio, imageSize, state.ReferenceImages, wantsImage, state.Parts);
     }
 
     private static bool ReadContents(JsonElement contents, StringBuilder prompt, ReadState state)
@@ -168,12 +180,17 @@ internal sealed record GenerateContentRequest(string Prompt, string? AspectRatio
                         }
 
                         prompt.Append(property.Value.GetString());
+                        state.Parts.Add(new ReceivedPart(ReceivedPart.TextKind, property.Value.GetString(), null, null, null));
                         break;
                     case "inlineData":
                         ReadBlob(property.Value, path + ".inline_data", state);
                         break;
                     case "fileData":
                         ExpectKind(property.Value, JsonValueKind.Object, path + ".file_data");
+                        var fileMime = property.Value.TryGetProperty("mimeType", out var mime) && mime.ValueKind == JsonValueKind.String
+                            ? mime.GetString()
+                            : null;
+                        state.Parts.Add(new ReceivedPart(ReceivedPart.FileKind, null, fileMime, null, null));
                         state.ReferenceImages++;
                         break;
                 }
@@ -218,25 +235,37 @@ internal sealed record GenerateContentRequest(string Prompt, string? AspectRatio
             throw new InvalidRequestException($"Unsupported MIME type: {mimeType}");
         }
 
-        Span<byte> head = stackalloc byte[12];
-        var (length, headLength) = data is { } value ? DecodedLength(value, path, head) : (0, 0);
-        state.InlineBytes += length;
-        if (state.InlineBytes > MaxInlineBytes)
+        var bytes = data is { } value ? Decode(value, path) : new Decoded([], 0);
+        try
         {
-            throw new InvalidRequestException($"Request payload size exceeds the limit: {MaxInlineBytes} bytes.");
-        }
+            var decoded = bytes.Buffer.AsSpan(0, bytes.Length);
+            state.InlineBytes += decoded.Length;
+            if (state.InlineBytes > MaxInlineBytes)
+            {
+                throw new InvalidRequestException($"Request payload size exceeds the limit: {MaxInlineBytes} bytes.");
+            }
 
-        if (!LooksLike(mimeType, head[..headLength]))
+            if (!LooksLike(mimeType, decoded))
+            {
+                throw new InvalidRequestException(
+                    "Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting");
+            }
+
+            var known = ImageHeader.TryReadSize(decoded, out var width, out var height);
+            state.Parts.Add(new ReceivedPart(ReceivedPart.ImageKind, null, mimeType, known ? width : null, known ? height : null));
+            state.ReferenceImages++;
+        }
+        finally
         {
-            throw new InvalidRequestException(
-                "Unable to process input image. Please retry or report in https://developers.generativeai.google/guide/troubleshooting");
+            if (bytes.Buffer.Length > 0)
+            {
+                ArrayPool<byte>.Shared.Return(bytes.Buffer);
+            }
         }
-
-        state.ReferenceImages++;
     }
 
-    /// <summary>Checks base64 (standard or URL-safe, as protobuf JSON accepts) without decoding all of it.</summary>
-    private static (int Length, int HeadLength) DecodedLength(JsonElement data, string path, Span<byte> head)
+    /// <summary>Decodes base64, standard or URL-safe as protobuf JSON accepts, into a pooled buffer.</summary>
+    private static Decoded Decode(JsonElement data, string path)
     {
         ReadOnlySpan<byte> raw = JsonMarshal.GetRawUtf8Value(data);
         if (raw.Length >= 2 && raw[0] == (byte)'"')
@@ -267,18 +296,20 @@ internal sealed record GenerateContentRequest(string Prompt, string? AspectRatio
             throw new InvalidRequestException($"Invalid value at '{path}.data' (TYPE_BYTES), Base64 decoding failed for \"{shown}\"");
         }
 
-        var prefix = raw[..Math.Min(raw.Length, 16)];
-        var written = 0;
-        if (urlSafe)
+        if (length == 0)
         {
-            Base64Url.DecodeFromUtf8(prefix, head, out _, out written, isFinalBlock: prefix.Length == raw.Length);
-        }
-        else
-        {
-            Base64.DecodeFromUtf8(prefix, head, out _, out written, isFinalBlock: prefix.Length == raw.Length);
+            return new Decoded([], 0);
         }
 
-        return (length, written);
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        var written = urlSafe ? Base64Url.DecodeFromUtf8(raw, buffer) : DecodeStandard(raw, buffer);
+        return new Decoded(buffer, written);
+    }
+
+    private static int DecodeStandard(ReadOnlySpan<byte> raw, Span<byte> buffer)
+    {
+        Base64.DecodeFromUtf8(raw, buffer, out _, out var written);
+        return written;
     }
 
     private static bool LooksLike(string mimeType, ReadOnlySpan<byte> head) => mimeType switch
@@ -448,11 +479,15 @@ internal sealed record GenerateContentRequest(string Prompt, string? AspectRatio
 
     private static HashSet<string> Names(params string[] names) => new(names, StringComparer.Ordinal);
 
+    private readonly record struct Decoded(byte[] Buffer, int Length);
+
     private sealed class ReadState
     {
         public long InlineBytes { get; set; }
 
         public int ReferenceImages { get; set; }
+
+        public List<ReceivedPart> Parts { get; } = [];
     }
 
     private sealed class InvalidRequestException(string message) : Exception(message);

@@ -3,13 +3,15 @@ using System.Collections.Concurrent;
 namespace GenerationWorker.GeminiEmulator;
 
 /// <summary>
-/// Draws the emulator's images: a PNG whose width:height is exactly the requested ratio, whose colours come from a hash
-/// of the prompt, so the same prompt, ratio and size always give the same bytes.
+/// Draws the emulator's images: a PNG of the requested ratio (exactly the ratio at the configured small size, or the
+/// model's published pixel size with real sizes), whose colours come from a hash of the prompt, so the same prompt,
+/// model, ratio and size always give the same bytes.
 /// </summary>
 /// <remarks>
 /// The prompt hash picks one of <see cref="Variants"/> palettes, which bounds how many distinct images exist and lets
-/// encoded PNGs be cached: at 4K an encode takes a noticeable fraction of a second, a cache hit nothing. The cache is
-/// dropped whole when it grows past <see cref="EmulatorOptions.ImageCacheBytes"/>.
+/// encoded PNGs be cached; the cache is dropped whole when it grows past <see cref="EmulatorOptions.ImageCacheBytes"/>.
+/// The picture is a band of <see cref="PngEncoder.BandRows"/> grainy rows repeated down the image, compressed once and
+/// copied, so a 4K PNG weighs what a real one does (the grain defeats compression) yet costs milliseconds.
 /// </remarks>
 internal sealed class ImageRenderer(EmulatorOptions options)
 {
@@ -19,14 +21,13 @@ internal sealed class ImageRenderer(EmulatorOptions options)
     private readonly ConcurrentDictionary<ImageKey, byte[]> _cache = new();
     private long _cachedBytes;
 
-    /// <summary>The PNG for a prompt hash, ratio and effective size ("512", "1K", "2K" or "4K").</summary>
+    /// <summary>The PNG for a prompt hash and a pixel size.</summary>
     /// <param name="promptHash">A stable hash of the prompt.</param>
-    /// <param name="aspectRatio">The ratio, for example <c>16:9</c>.</param>
-    /// <param name="imageSize">The size the model renders.</param>
+    /// <param name="width">Width in pixels (see <see cref="Size"/>).</param>
+    /// <param name="height">Height in pixels.</param>
     /// <param name="thought">True for the interim "thought" image (different colours).</param>
-    public byte[] Render(ulong promptHash, string aspectRatio, string imageSize, bool thought)
+    public byte[] Render(ulong promptHash, int width, int height, bool thought)
     {
-        var (width, height) = Dimensions(aspectRatio, LongSide(imageSize));
         var key = new ImageKey((int)(promptHash % Variants), width, height, thought);
         if (_cache.TryGetValue(key, out var cached))
         {
@@ -43,16 +44,13 @@ internal sealed class ImageRenderer(EmulatorOptions options)
         return _cache.GetOrAdd(key, png);
     }
 
-    /// <summary>The longest side in pixels for a size: the configured small side, or the real one.</summary>
-    public int LongSide(string imageSize) => !options.RealImageSizes
-        ? options.ImageLongSide
-        : imageSize switch
-        {
-            "512" => 512,
-            "2K" => 2048,
-            "4K" => 4096,
-            _ => 1024,
-        };
+    /// <summary>The pixel size of an answer: the model's published size with <see cref="EmulatorOptions.RealImageSizes"/>,
+    /// else exactly <paramref name="aspectRatio"/> with the configured longest side.</summary>
+    /// <param name="model">The answering model.</param>
+    /// <param name="aspectRatio">A ratio the model supports.</param>
+    /// <param name="imageSize">The size it renders ("512", "1K", "2K" or "4K").</param>
+    public (int Width, int Height) Size(EmulatedModel model, string aspectRatio, string imageSize) =>
+        options.RealImageSizes ? model.RealSize(aspectRatio, imageSize) : Dimensions(aspectRatio, options.ImageLongSide);
 
     /// <summary>The largest width and height with exactly the ratio <c>a:b</c> whose longer side fits <paramref name="longSide"/>.</summary>
     public static (int Width, int Height) Dimensions(string aspectRatio, int longSide)
@@ -70,18 +68,18 @@ internal sealed class ImageRenderer(EmulatorOptions options)
         var (r0, g0, b0) = ((byte)mixed, (byte)(mixed >> 8), (byte)(mixed >> 16));
         var (r1, g1, b1) = ((byte)(mixed >> 24), (byte)(mixed >> 32), (byte)(mixed >> 40));
         var width = key.Width;
-        var height = key.Height;
-        return PngEncoder.Encode(width, height, (y, rgb) =>
+        return PngEncoder.EncodeBanded(width, key.Height, (y, rgb) =>
         {
-            // A diagonal gradient between the two colours plus a little deterministic grain, so the PNG compresses
+            // A horizontal gradient between the two colours plus a little deterministic grain, so the PNG compresses
             // about as well as a real picture rather than to almost nothing.
-            var noise = (uint)SplitMix(mixed ^ (ulong)y);
+            var noise = (uint)SplitMix(mixed ^ (ulong)y) | 1;
+            var shade = y * 2;
             for (var x = 0; x < width; x++)
             {
                 noise ^= noise << 13;
                 noise ^= noise >> 17;
                 noise ^= noise << 5;
-                var t = (x * 255 / Math.Max(1, width - 1) + y * 255 / Math.Max(1, height - 1)) / 2;
+                var t = Math.Clamp(x * 255 / Math.Max(1, width - 1) + shade - PngEncoder.BandRows, 0, 255);
                 var grain = (int)(noise & 0x03) - 1;
                 var i = x * 3;
                 rgb[i] = Mix(r0, r1, t, grain);

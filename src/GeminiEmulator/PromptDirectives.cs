@@ -3,8 +3,9 @@ using System.Globalization;
 namespace GenerationWorker.GeminiEmulator;
 
 /// <summary>
-/// Instructions to the emulator written inside the prompt text, such as <c>[emulate:503-once]</c> or
-/// <c>[emulate:delay=250ms]</c>. Several may appear, in separate brackets or comma separated in one.
+/// Instructions to the emulator written inside the prompt text, such as <c>[emulate:503-once]</c>,
+/// <c>[emulate:refuse@gemini-3-pro-image]</c>, <c>[emulate:delay=250ms]</c> or, for Veo, <c>[emulate:video-filtered]</c>.
+/// Several may appear, in separate brackets or comma separated in one.
 /// </summary>
 /// <param name="Fault">The fault to answer with, if a fault directive is present.</param>
 /// <param name="Times">For <c>-once</c> / <c>-xN</c>: how many requests with this exact prompt get the fault before
@@ -13,6 +14,30 @@ namespace GenerationWorker.GeminiEmulator;
 /// <param name="RetryDelay">For <c>429-retry=5s</c>: the retryDelay to send.</param>
 internal readonly record struct PromptDirectives(FaultKind? Fault, int? Times, TimeSpan? Delay, TimeSpan? RetryDelay)
 {
+    /// <summary>For <c>refuse@gemini-3-pro-image</c>: the only model whose requests get <see cref="Fault"/>; null for all.</summary>
+    public string? FaultModel { get; init; }
+
+    /// <summary>Veo: how the operation ends (<c>video-fail[=STATUS]</c>, <c>video-filtered</c>); null for a video.</summary>
+    public VideoEnd? VideoEnd { get; init; }
+
+    /// <summary>Veo, <c>video-fail=STATUS</c>: the canonical status of the operation's error; default INTERNAL.</summary>
+    public string? VideoErrorStatus { get; init; }
+
+    /// <summary>Veo, <c>lost-start[-once|-xN]</c>: the operation is created and counted, but the start's answer is cut
+    /// (null: never; <see cref="int.MaxValue"/>: every start with this prompt; N: the first N).</summary>
+    public int? LostStarts { get; init; }
+
+    /// <summary>Veo, <c>download-503[-once|-xN]</c>: how many downloads of each generated file answer 503 before one
+    /// succeeds (<see cref="int.MaxValue"/>: all of them).</summary>
+    public int? DownloadFailures { get; init; }
+
+    /// <summary>Veo, <c>video-time=2s</c>: how long the operation runs, replacing the configured time.</summary>
+    public TimeSpan? VideoTime { get; init; }
+
+    /// <summary>True when <see cref="Fault"/> applies to a request for <paramref name="model"/>.</summary>
+    public bool FaultAppliesTo(string model) =>
+        Fault is not null && (FaultModel is null || string.Equals(FaultModel, model, StringComparison.Ordinal));
+
     private const string Opening = "[emulate:";
 
     /// <summary>Reads the directives of <paramref name="prompt"/>.</summary>
@@ -36,7 +61,8 @@ internal readonly record struct PromptDirectives(FaultKind? Fault, int? Times, T
                 if (!TryApply(token, ref directives))
                 {
                     error = $"Unknown emulator directive [emulate:{token}]. Known: 500, 503, 429, 429-retry[=5s], hang, " +
-                        "IMAGE_SAFETY, NO_IMAGE, refuse, blocked (each optionally -once or -xN), delay=250ms.";
+                        "IMAGE_SAFETY, NO_IMAGE, refuse, blocked (each optionally -once or -xN, then @model), delay=250ms; " +
+                        "for Veo: video-fail[=STATUS], video-filtered, lost-start[-once|-xN], download-503[-once|-xN], video-time=2s.";
                     return false;
                 }
             }
@@ -60,6 +86,47 @@ internal readonly record struct PromptDirectives(FaultKind? Fault, int? Times, T
             return true;
         }
 
+        if (token.StartsWith("video-time=", StringComparison.OrdinalIgnoreCase))
+        {
+            if (!TryParseDuration(token["video-time=".Length..], out var time))
+            {
+                return false;
+            }
+
+            directives = directives with { VideoTime = time };
+            return true;
+        }
+
+        if (token.Equals("video-filtered", StringComparison.OrdinalIgnoreCase))
+        {
+            directives = directives with { VideoEnd = GeminiEmulator.VideoEnd.Filtered };
+            return true;
+        }
+
+        if (token.Equals("video-fail", StringComparison.OrdinalIgnoreCase) || token.StartsWith("video-fail=", StringComparison.OrdinalIgnoreCase))
+        {
+            var status = token.Length > "video-fail=".Length ? token["video-fail=".Length..].ToUpperInvariant() : "INTERNAL";
+            if (!VideoOperation.RpcCodes.ContainsKey(status))
+            {
+                return false;
+            }
+
+            directives = directives with { VideoEnd = GeminiEmulator.VideoEnd.Failed, VideoErrorStatus = status };
+            return true;
+        }
+
+        string? model = null;
+        var at = token.IndexOf('@', StringComparison.Ordinal);
+        if (at >= 0)
+        {
+            model = token[(at + 1)..];
+            token = token[..at];
+            if (model.Length == 0)
+            {
+                return false;
+            }
+        }
+
         int? times = null;
         if (token.EndsWith("-once", StringComparison.OrdinalIgnoreCase))
         {
@@ -71,6 +138,18 @@ internal readonly record struct PromptDirectives(FaultKind? Fault, int? Times, T
         {
             times = n;
             token = token[..x];
+        }
+
+        if (token.Equals("lost-start", StringComparison.OrdinalIgnoreCase) && model is null)
+        {
+            directives = directives with { LostStarts = times ?? int.MaxValue };
+            return true;
+        }
+
+        if (token.Equals("download-503", StringComparison.OrdinalIgnoreCase) && model is null)
+        {
+            directives = directives with { DownloadFailures = times ?? int.MaxValue };
+            return true;
         }
 
         TimeSpan? retryDelay = null;
@@ -90,7 +169,7 @@ internal readonly record struct PromptDirectives(FaultKind? Fault, int? Times, T
             return false;
         }
 
-        directives = directives with { Fault = kind, Times = times, RetryDelay = retryDelay ?? directives.RetryDelay };
+        directives = directives with { Fault = kind, Times = times, RetryDelay = retryDelay ?? directives.RetryDelay, FaultModel = model };
         return true;
     }
 

@@ -63,6 +63,20 @@ public sealed class AccessTests : IAsyncLifetime
     }
 
     [Theory]
+    [InlineData("gemini-3-pro-image-preview")]
+    [InlineData("gemini-3.1-flash-image-preview")]
+    public async Task RetiredPreviewIds_Answer404EvenWhenConfigured(string model)
+    {
+        await using var session = await EmulatorSession.StartAsync(o => o.Models = [.. EmulatorOptions.DefaultModels, model]);
+
+        var reply = await session.GenerateAsync("a lighthouse", model);
+
+        Assert.Equal(HttpStatusCode.NotFound, reply.Status);
+        Assert.Equal("NOT_FOUND", reply.ErrorStatus);
+        Assert.StartsWith($"models/{model} is not found for API version v1beta", reply.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("gemini-2.5-flash-image")]
     [InlineData("gemini-3-pro-image")]
     [InlineData("gemini-3.1-flash-image")]

@@ -1,4 +1,5 @@
 using System.Net;
+using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.GeminiEmulator.Tests;
 
@@ -108,19 +109,69 @@ public sealed class ImageTests : IAsyncLifetime
         Assert.Equal(2, gemini25.Parts.Length);
     }
 
-    [Fact]
-    public async Task RealSizes_GiveTheDocumentedLongSide()
+    [Theory]
+    [InlineData("gemini-2.5-flash-image", "1:1", null, 1024, 1024)]
+    [InlineData("gemini-2.5-flash-image", "16:9", null, 1344, 768)]
+    [InlineData("gemini-2.5-flash-image", "9:16", null, 768, 1344)]
+    [InlineData("gemini-2.5-flash-image", "21:9", null, 1536, 672)]
+    [InlineData("gemini-2.5-flash-image", "4:5", null, 896, 1152)]
+    [InlineData("gemini-2.5-flash-image", null, null, 1024, 1024)]
+    [InlineData("gemini-3-pro-image", "16:9", "1K", 1376, 768)]
+    [InlineData("gemini-3-pro-image", "16:9", "2K", 2752, 1536)]
+    [InlineData("gemini-3-pro-image", "16:9", "4K", 5504, 3072)]
+    [InlineData("gemini-3-pro-image", "1:1", "2K", 2048, 2048)]
+    [InlineData("gemini-3-pro-image", "1:1", "4K", 4096, 4096)]
+    [InlineData("gemini-3-pro-image", "3:4", "2K", 1792, 2400)]
+    [InlineData("gemini-3-pro-image", "2:3", "1K", 848, 1264)]
+    [InlineData("gemini-3-pro-image", "21:9", null, 1584, 672)]
+    [InlineData("gemini-3-pro-image", null, "2K", 2048, 2048)]
+    [InlineData("gemini-3.1-flash-image", "9:16", "4K", 3072, 5504)]
+    [InlineData("gemini-3.1-flash-image", "1:1", "512", 512, 512)]
+    [InlineData("gemini-3.1-flash-image", "8:1", "1K", 3072, 384)]
+    [InlineData("gemini-3.1-flash-image", "1:4", "2K", 1024, 4096)]
+    [InlineData("gemini-3.1-flash-lite-image", "4:5", "1K", 928, 1152)]
+    public async Task RealSizes_AreTheModelsPublishedPixelSizes(string model, string? ratio, string? size, int width, int height)
     {
         await using var session = await EmulatorSession.StartAsync(o => o.RealImageSizes = true);
 
-        Assert.Equal((1024, 576), Png.Check((await session.GenerateAsync("a", "gemini-3-pro-image", "16:9", "1K")).Image));
-        Assert.Equal((1024, 1024), Png.Check((await session.GenerateAsync("a", "gemini-3-pro-image")).Image));
-        Assert.Equal((1536, 2048), Png.Check((await session.GenerateAsync("a", "gemini-3-pro-image", "3:4", "2K")).Image));
-        Assert.Equal((4096, 2304), Png.Check((await session.GenerateAsync("a", "gemini-3-pro-image", "16:9", "4K")).Image));
-        Assert.Equal((512, 512), Png.Check((await session.GenerateAsync("a", "gemini-3.1-flash-image", "1:1", "512")).Image));
+        var reply = await session.GenerateAsync("a lighthouse", model, ratio, size);
 
-        // gemini-2.5-flash-image has no size option: the size is accepted and ignored.
-        Assert.Equal((1024, 1024), Png.Check((await session.GenerateAsync("a", "gemini-2.5-flash-image", "1:1", "4K")).Image));
+        Assert.Equal(HttpStatusCode.OK, reply.Status);
+        Assert.Equal((width, height), Png.Check(reply.Image));
+        var logged = session.Emulator.ReceivedRequests("a lighthouse").Single();
+        Assert.Equal((width, height), (logged.AnsweredWidth, logged.AnsweredHeight));
+        Assert.Equal(ratio ?? "1:1", logged.AnsweredAspectRatio);
+    }
+
+    [Fact]
+    public void RealSizes_CoverEveryRatioAndSizeOfEveryDefaultModel_CloseToTheRatio()
+    {
+        foreach (var model in EmulatorOptions.DefaultModels.Select(EmulatedModel.For))
+        {
+            foreach (var ratio in model.AspectRatios)
+            {
+                var parts = ratio.Split(':').Select(double.Parse).ToArray();
+                foreach (var size in model.ImageSizes.DefaultIfEmpty("1K"))
+                {
+                    var (width, height) = model.RealSize(ratio, size);
+                    Assert.InRange((double)width / height / (parts[0] / parts[1]), 0.97, 1.03);
+                    var pixels = (double)width * height;
+                    var expected = size switch { "512" => 0.26e6, "2K" => 4.2e6, "4K" => 16.8e6, _ => 1.05e6 };
+                    Assert.InRange(pixels / expected, 0.85, 1.2);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task RealSizes_A4KImageIsAValidPngOfMegabytes()
+    {
+        await using var session = await EmulatorSession.StartAsync(o => o.RealImageSizes = true);
+
+        var png = (await session.GenerateAsync("a 4K harbour", "gemini-3-pro-image", "21:9", "4K")).Image;
+
+        Assert.Equal((6336, 2688), Png.Check(png));
+        Assert.InRange(png.Length, 5_000_000, 6336 * 2688 * 3);
     }
 
     [Fact]

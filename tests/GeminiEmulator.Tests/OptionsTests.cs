@@ -22,6 +22,9 @@ public sealed class OptionsTests
             ["EMULATOR_FAULTS"] = """{"unavailable":0.1,"next":[{"fault":"hang"}]}""",
             ["EMULATOR_LATENCY_MS"] = "100-400",
             ["EMULATOR_SEED"] = "9",
+            ["EMULATOR_VIDEO_MODELS"] = "veo-a, veo-b",
+            ["EMULATOR_VIDEO_SECONDS"] = "0.5",
+            ["EMULATOR_VIDEO_BYTES"] = "1024",
         }));
 
         Assert.Equal("k1", options.ApiKey);
@@ -36,6 +39,9 @@ public sealed class OptionsTests
         Assert.Equal("hang", Assert.Single(options.Faults.Next!).Fault);
         Assert.Equal((100.0, 400.0), (options.Faults.LatencyMinMs!.Value, options.Faults.LatencyMaxMs!.Value));
         Assert.Equal(9, options.Faults.Seed);
+        Assert.Equal(["veo-a", "veo-b"], options.VideoModels);
+        Assert.Equal(TimeSpan.FromSeconds(0.5), options.VideoGenerationTime);
+        Assert.Equal(1024, options.VideoMediaBytes);
     }
 
     [Fact]
@@ -48,6 +54,9 @@ public sealed class OptionsTests
         Assert.Equal(0, options.WindowLimitFor("gemini-2.5-flash-image"));
         Assert.Equal(TimeSpan.FromSeconds(60), options.Window);
         Assert.Equal(64, options.ImageLongSide);
+        Assert.False(options.RealImageSizes);
+        Assert.Equal(["veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.0-generate-001", "veo-3.0-fast-generate-001"], options.VideoModels);
+        Assert.Equal(TimeSpan.FromSeconds(5), options.VideoGenerationTime);
     }
 
     [Theory]
@@ -57,6 +66,9 @@ public sealed class OptionsTests
     [InlineData("EMULATOR_FAULTS", "{\"hang\":3}")]
     [InlineData("EMULATOR_FAULTS", "{")]
     [InlineData("EMULATOR_REAL_SIZES", "maybe")]
+    [InlineData("EMULATOR_VIDEO_SECONDS", "-1")]
+    [InlineData("EMULATOR_VIDEO_SECONDS", "soon")]
+    [InlineData("EMULATOR_VIDEO_BYTES", "-5")]
     public void InvalidValues_NameTheVariable(string variable, string value)
     {
         var error = Assert.Throws<InvalidOperationException>(() => EmulatorOptions.FromConfiguration(Configuration(new() { [variable] = value })));

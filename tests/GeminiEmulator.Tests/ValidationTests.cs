@@ -35,6 +35,7 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("""{"contents":[{"parts":[{"text":"a"}]}],"generationConfig":{"responseModalities":["PICTURE"]}}""", "Invalid value at 'generation_config.response_modalities[0]'")]
     [InlineData("""{"contents":[{"parts":[{"text":"a"}]}],"generationConfig":{"imageConfig":{"aspectRatio":"7:5"}}}""", "Unsupported aspect ratio \"7:5\"")]
     [InlineData("""{"contents":[{"parts":[{"text":"a"}]}],"generationConfig":{"imageConfig":{"aspectRatio":"16:9","imageSize":"1k"}}}""", "Unsupported image size \"1k\"")]
+    [InlineData("""{"contents":[{"parts":[{"text":"a"}]}],"generationConfig":{"imageConfig":{"imageSize":"1K"}}}""", "Image size is not supported for models/gemini-2.5-flash-image.")]
     [InlineData("""{"contents":[{"parts":[{"text":"a [emulate:explode]"}]}]}""", "Unknown emulator directive [emulate:explode]")]
     public async Task InvalidBody_Answers400WithTheProblem(string body, string message)
     {
@@ -56,13 +57,33 @@ public sealed class ValidationTests : IAsyncLifetime
     [InlineData("gemini-3-pro-image", "21:9", "4K", true)]
     [InlineData("gemini-3-pro-image", "1:1", "512", false)]
     [InlineData("gemini-2.5-flash-image", "1:4", null, false)]
-    [InlineData("gemini-2.5-flash-image", "5:4", "2K", true)]
+    [InlineData("gemini-2.5-flash-image", "5:4", null, true)]
+    [InlineData("gemini-2.5-flash-image", "5:4", "1K", false)]
+    [InlineData("gemini-2.5-flash-image", "5:4", "2K", false)]
     [InlineData("gemini-2.5-flash-image", "5:4", "4k", false)]
+    [InlineData("gemini-3.1-flash-lite-image", "1:1", "1K", true)]
+    [InlineData("gemini-3.1-flash-lite-image", "1:1", "4K", false)]
+    [InlineData("gemini-3-pro-image", "1:1", "2k", false)]
+    [InlineData("gemini-3.1-flash-image", "1:1", "2k", false)]
     public async Task RatiosAndSizes_FollowEachModelsCapabilities(string model, string ratio, string? size, bool accepted)
     {
         var reply = await _session.GenerateAsync("a fjord", model, ratio, size);
 
         Assert.Equal(accepted ? HttpStatusCode.OK : HttpStatusCode.BadRequest, reply.Status);
+    }
+
+    [Theory]
+    [InlineData("gemini-2.5-flash-image", "1K", "Image size is not supported for models/gemini-2.5-flash-image. Remove generation_config.image_config.image_size.")]
+    [InlineData("gemini-2.5-flash-image", "4K", "Image size is not supported for models/gemini-2.5-flash-image. Remove generation_config.image_config.image_size.")]
+    [InlineData("gemini-3.1-flash-lite-image", "2K", "Unsupported image size \"2K\" for models/gemini-3.1-flash-lite-image. Supported values: 1K.")]
+    [InlineData("gemini-3-pro-image", "2k", "Unsupported image size \"2k\" for models/gemini-3-pro-image. Supported values: 1K, 2K, 4K.")]
+    [InlineData("gemini-3-pro-image", "512", "Unsupported image size \"512\" for models/gemini-3-pro-image. Supported values: 1K, 2K, 4K.")]
+    public async Task ImageSize_IsRefusedByModelsThatDoNotTakeIt(string model, string size, string message)
+    {
+        var reply = await _session.GenerateAsync("a fjord", model, "1:1", size);
+
+        Assert.Equal((HttpStatusCode.BadRequest, "INVALID_ARGUMENT"), (reply.Status, reply.ErrorStatus));
+        Assert.Equal(message, reply.ErrorMessage);
     }
 
     [Fact]

@@ -42,6 +42,14 @@ public class GeminiEmulatorFixture : IAsyncLifetime
     /// <summary>An <see cref="HttpClient"/> on <see cref="BaseUrl"/> that sends the valid key.</summary>
     public HttpClient CreateClient() => GeminiEmulatorRequests.CreateClient(Emulator);
 
+    /// <summary>The <c>generateContent</c> requests received whose text parts contain <paramref name="promptContains"/>
+    /// (for <paramref name="model"/> when given), oldest first, with every part in order.</summary>
+    public IReadOnlyList<RequestLogEntry> ReceivedRequests(string promptContains, string? model = null) =>
+        Emulator.ReceivedRequests(promptContains, model);
+
+    /// <summary>Veo operations created (billed starts) for prompts containing <paramref name="promptContains"/>.</summary>
+    public int VideoStartsFor(string promptContains) => Emulator.VideoStartsFor(promptContains);
+
     /// <summary>The emulator's settings; the defaults unless overridden.</summary>
     protected virtual EmulatorOptions CreateOptions() => new();
 }
