@@ -21,10 +21,15 @@ public sealed record JobSnapshot(
     public bool IsFinal => Status is "completed" or "failed" or "cancelled";
 
     /// <summary>result.imageUrls.</summary>
-    public IReadOnlyList<string> ImageUrls => Result?.GetProperty("imageUrls").EnumerateArray().Select(e => e.GetString()!).ToList() ?? [];
+    public IReadOnlyList<string> ImageUrls => Strings("imageUrls");
 
     /// <summary>result.imageIds.</summary>
-    public IReadOnlyList<string> ImageIds => Result?.GetProperty("imageIds").EnumerateArray().Select(e => e.GetString()!).ToList() ?? [];
+    public IReadOnlyList<string> ImageIds => Strings("imageIds");
+
+    private IReadOnlyList<string> Strings(string name) =>
+        Result is { ValueKind: JsonValueKind.Object } result && result.TryGetProperty(name, out var values)
+            ? [.. values.EnumerateArray().Select(e => e.GetString()!)]
+            : [];
 }
 
 /// <summary>One state change from generation_job_event.</summary>

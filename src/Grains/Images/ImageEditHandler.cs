@@ -56,7 +56,8 @@ public sealed class ImageEditHandler(
             return new JobResult.Fail(error!);
         }
 
-        ImageTarget target;
+        // Where the edited image goes; null: nowhere, it travels in the result as a data URL.
+        ImageTarget? target;
         if (request.PreviewOnly)
         {
             var key = request.TempStoragePrefix is { } prefix ? ObjectKeys.ForEditPreview(prefix, job.ClientId, PreviewId(job.JobId)) : null;
@@ -66,7 +67,7 @@ public sealed class ImageEditHandler(
                     $"invalid payload: 'tempStoragePrefix' must be a folder under {ObjectKeys.EditSessionsPrefix}{job.ClientId}/");
             }
 
-            target = key is null ? new ImageTarget.Preview("") : new ImageTarget.Preview(key);
+            target = key is null ? null : new ImageTarget.Preview(key);
         }
         else
         {
@@ -99,7 +100,7 @@ public sealed class ImageEditHandler(
     }
 
     private async Task<(StoredOutput? Stored, JobResult? Result)> MakeAsync(
-        IJobRun run, EditRequest request, ModelRoute route, ImageTarget target, CancellationToken cancellationToken)
+        IJobRun run, EditRequest request, ModelRoute route, ImageTarget? target, CancellationToken cancellationToken)
     {
         InputImage source;
         try
@@ -132,9 +133,8 @@ public sealed class ImageEditHandler(
         await run.ProgressAsync(70, cancellationToken);
         try
         {
-            if (target is ImageTarget.Preview { Key: "" })
+            if (target is null)
             {
-                // No folder for the preview: the image travels in the result, as a data URL.
                 var webp = await outputs.EncodeDisplayAsync(image, LongSide, cancellationToken);
                 return (new StoredOutput(0, "", "data:image/webp;base64," + Convert.ToBase64String(webp), ""), null);
             }
@@ -147,14 +147,14 @@ public sealed class ImageEditHandler(
         {
             return (null, new JobResult.Retry(exception.Message));
         }
-        catch (ImageEncodingException exception)
+        catch (ImageEncodeException exception)
         {
             return (null, new JobResult.Retry("Gemini's image could not be encoded: " + exception.Message));
         }
     }
 
     private async Task<JobResult> CompleteAsync(
-        IJobRun run, EditRequest request, StoredOutput stored, ImageTarget target, CancellationToken cancellationToken)
+        IJobRun run, EditRequest request, StoredOutput stored, ImageTarget? target, CancellationToken cancellationToken)
     {
         var job = run.Job;
         if (request.PreviewOnly)

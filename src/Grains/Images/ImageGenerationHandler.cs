@@ -173,7 +173,7 @@ public sealed partial class ImageGenerationHandler(
         {
             return new VariantResult.Retryable(exception.Message, null);
         }
-        catch (ImageEncodingException exception)
+        catch (ImageEncodeException exception)
         {
             return new VariantResult.Retryable("Gemini's image could not be encoded: " + exception.Message, null);
         }

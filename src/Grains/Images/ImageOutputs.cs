@@ -44,14 +44,14 @@ public sealed partial class ImageOutputs(ImageEncoder encoder, IImageStore store
     public async Task<UnrecordedOutput> StoreAsync(
         IJobRun run, GeminiOutcome.Image image, int variant, ImageTarget target, int? longSide, CancellationToken cancellationToken)
     {
-        using var encoded = await encoder.EncodeAsync(image.Data, longSide, target is ImageTarget.Asset, cancellationToken);
+        using var encoded = await encoder.EncodeAsync(image.Data, longSide, cancellationToken);
         using var upload = WorkerTelemetry.StartUpload(variant);
         switch (target)
         {
             case ImageTarget.Asset asset:
                 var key = ObjectKeys.ForAsset(asset.Folder, asset.AssetId, "webp");
                 var originalKey = ObjectKeys.ForOriginal(asset.Folder, asset.AssetId);
-                var originalUrl = await PutAsync(run, variant, originalKey, encoded.Original!, cancellationToken);
+                var originalUrl = await PutAsync(run, variant, originalKey, encoded.Original, cancellationToken);
                 var url = await PutAsync(run, variant, key, encoded.Display, cancellationToken);
                 return new UnrecordedOutput(
                     new StoredOutput(variant, key, url, asset.AssetId, originalKey, originalUrl),
@@ -69,14 +69,14 @@ public sealed partial class ImageOutputs(ImageEncoder encoder, IImageStore store
     /// <summary>Encodes <paramref name="image"/> as a WebP resized to <paramref name="longSide"/> and returns its bytes.</summary>
     public async Task<byte[]> EncodeDisplayAsync(GeminiOutcome.Image image, int? longSide, CancellationToken cancellationToken)
     {
-        using var encoded = await encoder.EncodeAsync(image.Data, longSide, withOriginal: false, cancellationToken);
+        using var encoded = await encoder.EncodeAsync(image.Data, longSide, cancellationToken);
         await using var stream = encoded.Display.OpenRead();
         var bytes = new byte[encoded.Display.Length];
         await stream.ReadExactlyAsync(bytes, cancellationToken);
         return bytes;
     }
 
-    private async Task<string> PutAsync(IJobRun run, int variant, string key, EncodedFile file, CancellationToken cancellationToken)
+    private async Task<string> PutAsync(IJobRun run, int variant, string key, EncodedImage file, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {

@@ -32,6 +32,7 @@ public class PipelineFixture : IAsyncLifetime
         await Task.WhenAll(Gemini.InitializeAsync(), References.InitializeAsync());
         ConnectionString = await PostgresServer.CreateDatabaseAsync("pipe");
         Jobs = new JobTable(ConnectionString);
+        await PrepareDatabaseAsync();
         var env = WorkerSilo.BaseEnvironment(ConnectionString, Gemini.BaseUrl, Gemini.ApiKey, StorageDirectory);
         Configure(env);
         Silo = await WorkerSilo.StartAsync(env);
@@ -47,6 +48,9 @@ public class PipelineFixture : IAsyncLifetime
             Directory.Delete(StorageDirectory, recursive: true);
         }
     }
+
+    /// <summary>Prepares the database before the silo starts (the app's own tables, say).</summary>
+    protected virtual Task PrepareDatabaseAsync() => Task.CompletedTask;
 
     /// <summary>Changes the silo's environment before it starts.</summary>
     protected virtual void Configure(Dictionary<string, string?> env)

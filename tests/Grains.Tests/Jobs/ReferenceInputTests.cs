@@ -36,7 +36,7 @@ public sealed class ReferenceInputTests(AppUrlFixture fixture) : IClassFixture<A
         Assert.True(job.Status == "completed", job.ToString());
         Assert.Equal(1, job.Attempts);
         Assert.Equal(2, fixture.References.Hits[path]);
-        var request = fixture.Gemini.Stats.Snapshot().RecentRequests.Single(r => r.PromptStart.StartsWith(prompt, StringComparison.Ordinal));
+        var request = Assert.Single(fixture.Gemini.ReceivedRequests(prompt));
         Assert.Equal(2, request.ReferenceImages);
     }
 

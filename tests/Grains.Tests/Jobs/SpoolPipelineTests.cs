@@ -1,5 +1,7 @@
 using GenerationWorker.GeminiEmulator;
+using GenerationWorker.Grains.Assets;
 using GenerationWorker.Grains.Gemini;
+using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Tests.Gemini;
 using GenerationWorker.TestSupport;
 
@@ -48,7 +50,8 @@ public sealed class SpoolPipelineTests(SpoolPipelineFixture fixture) : IClassFix
         Assert.Equal(2, job.ImageUrls.Count);
         for (var variant = 0; variant < 2; variant++)
         {
-            var stored = await File.ReadAllBytesAsync(Path.Combine(fixture.StorageDirectory, "generations", "spool", id, $"{variant}.png"));
+            var key = ObjectKeys.ForOriginal(ObjectKeys.AssetFolder("spool", null, null), AssetIds.ForVariant(id, variant));
+            var stored = await File.ReadAllBytesAsync(Path.Combine(fixture.StorageDirectory, key));
             Assert.True(stored.Length > ImageSpool.MemoryLimitBytes, $"a {stored.Length} byte image would not have gone through a file");
             Assert.Equal((2048, 2048), Png.Size(stored));
         }
@@ -60,8 +63,8 @@ public sealed class SpoolPipelineTests(SpoolPipelineFixture fixture) : IClassFix
     public async Task AnUploadThatKeepsFailing_FailsTheJob_AndDeletesTheTemporaryFile()
     {
         // A file where the client's folder must be: every write under it fails.
-        Directory.CreateDirectory(Path.Combine(fixture.StorageDirectory, "generations"));
-        await File.WriteAllTextAsync(Path.Combine(fixture.StorageDirectory, "generations", "blocked"), "not a folder");
+        Directory.CreateDirectory(Path.Combine(fixture.StorageDirectory, ObjectKeys.Prefix));
+        await File.WriteAllTextAsync(Path.Combine(fixture.StorageDirectory, ObjectKeys.Prefix, "blocked"), "not a folder");
         var id = await fixture.Jobs.InsertAsync("image_generation", new
         {
             prompt = "a lighthouse " + Guid.NewGuid(),
