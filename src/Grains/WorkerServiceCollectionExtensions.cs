@@ -1,5 +1,6 @@
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
+using GenerationWorker.Grains.Imaging;
 using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
@@ -60,6 +61,7 @@ public static class WorkerServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(() => ReferenceImageFetcher.CreateHandler(worker.ImageUrlAllowPrivate));
         services.AddGeminiClient(gemini);
         services.AddImageStore(storage);
+        services.AddImageEncoder(new ImageEncoderOptions { SpoolDirectory = gemini.ImageSpoolDirectory });
         services.AddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkerLifecycle>());

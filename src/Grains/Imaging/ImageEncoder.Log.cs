@@ -1,0 +1,11 @@
+using Microsoft.Extensions.Logging;
+
+namespace GenerationWorker.Grains.Imaging;
+
+/// <summary>The encoder's log lines.</summary>
+public sealed partial class ImageEncoder
+{
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Debug,
+        Message = "Encoded a {Format} image of {SourceBytes} bytes: {Width}x{Height}, PNG {PngBytes} bytes, WebP {WebpBytes} bytes in {ElapsedMs} ms")]
+    private partial void LogEncoded(string format, long sourceBytes, int width, int height, long pngBytes, long webpBytes, long elapsedMs);
+}
