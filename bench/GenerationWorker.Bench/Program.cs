@@ -7,7 +7,7 @@ using GenerationWorker.Bench.Harness;
 if (args is ["encode-probe", .. var probeArgs])
 {
     // The child process of the encode figure.
-    return GenerationWorker.Bench.Encode.EncodeProbe.Run(probeArgs);
+    return await GenerationWorker.Bench.Encode.EncodeProbe.RunAsync(probeArgs);
 }
 
 BenchOptions options;

@@ -1,145 +1,88 @@
 using System.Diagnostics;
 using System.Text.Json;
-using NetVips;
-using SkiaSharp;
+using GenerationWorker.Grains.Gemini;
+using GenerationWorker.Grains.Imaging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GenerationWorker.Bench.Encode;
 
 /// <summary>
-/// The child process of the encode figure: <c>encode-probe &lt;netvips|skia&gt; &lt;input.png&gt; &lt;concurrency&gt; &lt;repeats&gt; &lt;outdir&gt;</c>.
-/// Runs <c>repeats</c> rounds of <c>concurrency</c> simultaneous encodes, each a WebP q85 then a PNG of the input file
-/// (decoding included, as the service decodes Gemini's file), and prints one JSON line: the times of each encode, the
-/// process's peak RSS and the peak of malloc's bytes in use. One process per measure, so that VmHWM is this measure's.
+/// The child process of the encode figure:
+/// <c>encode-probe &lt;input.png&gt; &lt;images&gt; &lt;bound&gt; &lt;longSide or 0&gt; &lt;repeats&gt;</c>. Spools
+/// <c>images</c> copies of the input to temporary files (as the service holds Gemini's answers), then runs
+/// <c>repeats</c> rounds of encoding all of them at once through one <see cref="ImageEncoder"/> whose bound is
+/// <c>bound</c>, and prints one JSON line: each encode's time (waiting for a slot included), the process's peak RSS and
+/// the peak of malloc's bytes in use. One process per measure, so that VmHWM is this measure's.
 /// </summary>
 internal static class EncodeProbe
 {
     /// <summary>Runs the probe; returns the exit code.</summary>
-    public static int Run(string[] args)
+    public static async Task<int> RunAsync(string[] args)
     {
-        var (library, input, concurrency, repeats, outDir) =
-            (args[0], args[1], int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture),
-             int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), args[4]);
-        Directory.CreateDirectory(outDir);
-        IEncoder encoder = library switch
+        var numbers = args[1..].Select(a => int.Parse(a, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var (input, images, bound, longSide, repeats) = (args[0], numbers[0], numbers[1], numbers[2], numbers[3]);
+        var spool = Directory.CreateTempSubdirectory("encode-probe-").FullName;
+        try
         {
-            "netvips" => new VipsEncoder(),
-            "skia" => new SkiaEncoder(),
-            _ => throw new ArgumentException("unknown library " + library),
-        };
-
-        // Loads the native library before the baseline is taken.
-        encoder.Warm();
-        var rssBefore = NativeMemory.Status("VmRSS");
-        using var memory = NativeMemory.StartSampling();
-        var webp = new List<double>();
-        var png = new List<double>();
-        long webpBytes = 0;
-        long pngBytes = 0;
-        var wall = Stopwatch.StartNew();
-        for (var round = 0; round < repeats; round++)
-        {
-            var results = Enumerable.Range(0, concurrency).Select(i => Task.Run(() =>
+            using var encoder = new ImageEncoder(
+                new ImageEncoderOptions { MaxConcurrentEncodes = bound, SpoolDirectory = spool }, TimeProvider.System, NullLogger<ImageEncoder>.Instance);
+            var sources = Enumerable.Range(0, images).Select(_ => SpoolFile(input, spool)).ToList();
+            var rssBefore = NativeMemory.Status("VmRSS");
+            using var memory = NativeMemory.StartSampling();
+            var times = new List<double>();
+            EncodedSizes? sizes = null;
+            var wall = Stopwatch.StartNew();
+            for (var round = 0; round < repeats; round++)
             {
-                var webpPath = Path.Combine(outDir, $"{library}-{i}.webp");
-                var pngPath = Path.Combine(outDir, $"{library}-{i}.png");
-                var started = Stopwatch.GetTimestamp();
-                encoder.Webp(input, webpPath, 85);
-                var webpMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                started = Stopwatch.GetTimestamp();
-                encoder.Png(input, pngPath);
-                var pngMs = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-                var sizes = (new FileInfo(webpPath).Length, new FileInfo(pngPath).Length);
-                File.Delete(webpPath);
-                File.Delete(pngPath);
-                return (webpMs, pngMs, sizes);
-            })).ToArray();
-            Task.WaitAll(results);
-            foreach (var result in results.Select(r => r.Result))
-            {
-                webp.Add(result.webpMs);
-                png.Add(result.pngMs);
-                (webpBytes, pngBytes) = result.sizes;
+                var encodes = sources.Select(async source =>
+                {
+                    var started = Stopwatch.GetTimestamp();
+                    using var result = await encoder.EncodeAsync(source, longSide > 0 ? longSide : null);
+                    return (Stopwatch.GetElapsedTime(started).TotalMilliseconds, new EncodedSizes(
+                        result.Original.Width, result.Original.Height, result.Original.Length, result.Display.Length, result.OriginalIsSourceBytes));
+                }).ToList();
+                foreach (var (ms, encoded) in await Task.WhenAll(encodes))
+                {
+                    times.Add(ms);
+                    sizes = encoded;
+                }
             }
+
+            var wallMs = wall.Elapsed.TotalMilliseconds;
+            var (baseline, peakMalloc) = (memory.Baseline, memory.Peak);
+            memory.Dispose();
+            sources.ForEach(s => s.Dispose());
+            Console.WriteLine(JsonSerializer.Serialize(new ProbeResult(
+                Path.GetFileName(input), images, bound, longSide, repeats, times, wallMs, sizes!, rssBefore, NativeMemory.Status("VmHWM"),
+                baseline, peakMalloc, (long)NetVips.Stats.MemHighwater, ImageEncoder.LibraryVersion)));
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(spool, recursive: true);
+        }
+    }
+
+    /// <summary>The file as the service holds a large answer: spooled chunk by chunk to a temporary file.</summary>
+    private static GeneratedImage SpoolFile(string path, string directory)
+    {
+        using var spool = new ImageSpool(directory);
+        using var file = File.OpenRead(path);
+        var buffer = new byte[64 * 1024];
+        int read;
+        while ((read = file.Read(buffer)) > 0)
+        {
+            spool.Write(buffer.AsSpan(0, read));
         }
 
-        var wallMs = wall.Elapsed.TotalMilliseconds;
-        var peakMalloc = memory.Peak;
-        var baseline = memory.Baseline;
-        memory.Dispose();
-        Console.WriteLine(JsonSerializer.Serialize(new ProbeResult(
-            library, Path.GetFileName(input), concurrency, repeats, webp, png, wallMs, webpBytes, pngBytes,
-            rssBefore, NativeMemory.Status("VmHWM"), baseline, peakMalloc, encoder.NativeHighwater())));
-        return 0;
+        return spool.Complete("image/png");
     }
+
+    /// <summary>What one encode produced.</summary>
+    internal sealed record EncodedSizes(int Width, int Height, long PngBytes, long WebpBytes, bool PngKept);
 
     /// <summary>What one probe process measured (bytes, milliseconds).</summary>
     internal sealed record ProbeResult(
-        string Library, string Input, int Concurrency, int Repeats, List<double> WebpMs, List<double> PngMs, double WallMs,
-        long WebpBytes, long PngBytes, long RssBeforeBytes, long PeakRssBytes, long MallocBaselineBytes, long MallocPeakBytes,
-        long? LibraryHighwaterBytes);
-
-    private interface IEncoder
-    {
-        void Warm();
-
-        void Webp(string input, string output, int quality);
-
-        void Png(string input, string output);
-
-        long? NativeHighwater();
-    }
-
-    /// <summary>libvips: sequential access from the file, the operation cache off (the service never repeats an operation).</summary>
-    private sealed class VipsEncoder : IEncoder
-    {
-        public void Warm()
-        {
-            Cache.Max = 0;
-            Cache.MaxMem = 0;
-            Cache.MaxFiles = 0;
-            _ = NetVips.NetVips.Version(0);
-        }
-
-        public void Webp(string input, string output, int quality)
-        {
-            using var image = Image.NewFromFile(input, access: Enums.Access.Sequential);
-            image.Webpsave(output, q: quality);
-        }
-
-        public void Png(string input, string output)
-        {
-            using var image = Image.NewFromFile(input, access: Enums.Access.Sequential);
-            image.Pngsave(output);
-        }
-
-        public long? NativeHighwater() => (long)Stats.MemHighwater;
-    }
-
-    /// <summary>Skia: the whole image decoded into a bitmap, then encoded.</summary>
-    private sealed class SkiaEncoder : IEncoder
-    {
-        public void Warm() => _ = SKGraphics.GetFontCacheLimit();
-
-        public void Webp(string input, string output, int quality)
-        {
-            using var bitmap = SKBitmap.Decode(input) ?? throw new InvalidOperationException("skia could not decode " + input);
-            using var file = File.Create(output);
-            if (!bitmap.Encode(file, SKEncodedImageFormat.Webp, quality))
-            {
-                throw new InvalidOperationException("skia could not encode WebP");
-            }
-        }
-
-        public void Png(string input, string output)
-        {
-            using var bitmap = SKBitmap.Decode(input) ?? throw new InvalidOperationException("skia could not decode " + input);
-            using var file = File.Create(output);
-            if (!bitmap.Encode(file, SKEncodedImageFormat.Png, 100))
-            {
-                throw new InvalidOperationException("skia could not encode PNG");
-            }
-        }
-
-        public long? NativeHighwater() => null;
-    }
+        string Input, int Images, int Bound, int LongSide, int Repeats, List<double> EncodeMs, double WallMs, EncodedSizes Output,
+        long RssBeforeBytes, long PeakRssBytes, long MallocBaselineBytes, long MallocPeakBytes, long LibvipsHighwaterBytes, string Libvips);
 }

@@ -5,67 +5,60 @@ using GenerationWorker.Bench.Harness;
 namespace GenerationWorker.Bench;
 
 /// <summary>
-/// The image encoding libraries compared: NetVips (libvips) and SkiaSharp, each encoding 4K PNGs of photographic-like
-/// content (gradients, waves and grain, made once by <see cref="EncodeInputs"/>) to WebP q85 and to PNG. For each
-/// library and image, one process encodes one image at a time (the times) and another runs 8 encodes at once (the
-/// memory); each reports its peak RSS (VmHWM) and the peak of malloc's bytes in use.
+/// The service's <c>ImageEncoder</c> (libvips) on 4K PNGs of photographic-like content (made once by
+/// <see cref="EncodeInputs"/>), each spooled to a temporary file as the service holds Gemini's answers: the time and
+/// memory of one encode (PNG kept, WebP q85; and resized to 2048 px), and the peak memory of 8 encodes asked at once,
+/// with the encoder's default bound (the processor count) and with a bound of 8. One process per row.
 /// </summary>
 internal static class EncodeFigure
 {
-    private static readonly string[] Libraries = ["netvips", "skia"];
-
-    /// <summary>Measures both libraries.</summary>
+    /// <summary>Measures the rows.</summary>
     public static async Task<FigureResult> RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
         var result = new FigureResult("encode");
         var inputs = EncodeInputs.Ensure(Path.Combine(Repo.ResultsDir, "encode-inputs"));
         var repeats = options.Short ? 1 : 3;
-        var times = new Table(
-            $"encode one image at a time (decode from the PNG file included; median of {repeats})",
-            "library", "image", "input MB", "WebP q85 ms", "WebP MB", "PNG ms", "PNG MB", "peak RSS MB", "peak malloc MB", "library's own peak MB");
-        var concurrent = new Table(
-            "8 encodes at once (each a WebP then a PNG of the same image)",
-            "library", "image", "wall s", "peak RSS MB", "RSS before MB", "peak malloc MB", "library's own peak MB");
+        var table = new Table(
+            $"ImageEncoder (libvips): one row per process; times per encode (median; one at a time: of {repeats})",
+            "image", "encodes", "bound", "resize", "ms per encode", "wall s", "PNG MB", "WebP MB", "peak RSS MB", "RSS before MB", "peak malloc MB", "libvips peak MB");
         var data = new List<EncodeProbe.ProbeResult>();
         foreach (var input in inputs)
         {
-            foreach (var library in Libraries)
+            foreach (var (images, bound, longSide, rounds) in new[]
+                     {
+                         (1, 1, 0, repeats), (1, 1, 2048, repeats),
+                         (8, Environment.ProcessorCount, 0, 1), (8, 8, 0, 1),
+                     })
             {
-                var single = await ProbeAsync(library, input, 1, repeats, cancellationToken);
-                data.Add(single);
-                times.Row(library, Path.GetFileNameWithoutExtension(input), Mb(new FileInfo(input).Length),
-                    Percentiles.Of(single.WebpMs, 50), Mb(single.WebpBytes), Percentiles.Of(single.PngMs, 50), Mb(single.PngBytes),
-                    Mb(single.PeakRssBytes), Mb(single.MallocPeakBytes - single.MallocBaselineBytes), Mb(single.LibraryHighwaterBytes));
-                var eight = await ProbeAsync(library, input, 8, 1, cancellationToken);
-                data.Add(eight);
-                concurrent.Row(library, Path.GetFileNameWithoutExtension(input), eight.WallMs / 1000, Mb(eight.PeakRssBytes),
-                    Mb(eight.RssBeforeBytes), Mb(eight.MallocPeakBytes - eight.MallocBaselineBytes), Mb(eight.LibraryHighwaterBytes));
+                var probe = await ProbeAsync(input, images, bound, longSide, rounds, cancellationToken);
+                data.Add(probe);
+                table.Row(Path.GetFileNameWithoutExtension(input), images, bound,
+                    longSide > 0 ? $"{probe.Output.Width}x{probe.Output.Height}" : probe.Output.PngKept ? "none (PNG kept)" : "none",
+                    Percentiles.Of(probe.EncodeMs, 50), probe.WallMs / 1000, Mb(probe.Output.PngBytes), Mb(probe.Output.WebpBytes),
+                    Mb(probe.PeakRssBytes), Mb(probe.RssBeforeBytes), Mb(probe.MallocPeakBytes - probe.MallocBaselineBytes), Mb(probe.LibvipsHighwaterBytes));
             }
         }
 
-        result.Tables.Add(times);
-        result.Tables.Add(concurrent);
-        result.Notes.Add("one process per row and library: peak RSS is that process's VmHWM (runtime and library loaded, ~30-60 MB before the first encode: 'RSS before').");
-        result.Notes.Add("peak malloc: the highest mallinfo2 uordblks+hblkhd sampled every 2 ms, above the figure before the first encode; the library's own peak: libvips's tracked high-water mark (its pixel buffers), Skia has none.");
-        result.Notes.Add("libvips runs with its operation cache off and sequential access; Skia decodes the whole image into a bitmap before encoding.");
+        result.Tables.Add(table);
+        result.Notes.Add($"libvips {data[0].Libvips}; the default bound is the processor count ({Environment.ProcessorCount} here). An encode's time includes its wait for a slot.");
+        result.Notes.Add("peak RSS: the process's VmHWM ('RSS before': runtime, libvips and the spooled sources, before the first encode); peak malloc: the highest mallinfo2 uordblks+hblkhd sampled every 2 ms, above its figure before the first encode; libvips peak: libvips's own tracked high-water mark (pixel buffers).");
+        result.Notes.Add("a WebP encode holds the whole picture (libwebp): ~85 MB of malloc for a 4K image, whatever the library; the PNG original of a PNG source is copied, not decoded.");
         result.Set("probes", data);
         return result;
     }
 
-    private static double? Mb(long? bytes) => bytes is { } b ? Math.Round(b / (1024.0 * 1024.0), 1) : null;
+    private static double Mb(long bytes) => Math.Round(bytes / (1024.0 * 1024.0), 1);
 
     private static async Task<EncodeProbe.ProbeResult> ProbeAsync(
-        string library, string input, int concurrency, int repeats, CancellationToken cancellationToken)
+        string input, int images, int bound, int longSide, int repeats, CancellationToken cancellationToken)
     {
-        var outDir = Path.Combine(Path.GetTempPath(), "encode-probe-" + Environment.ProcessId);
         var run = await Repo.RunAsync(
             "dotnet",
-            [typeof(EncodeFigure).Assembly.Location, "encode-probe", library, input, concurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
-             repeats.ToString(System.Globalization.CultureInfo.InvariantCulture), outDir],
+            [typeof(EncodeFigure).Assembly.Location, "encode-probe", input, .. new[] { images, bound, longSide, repeats }.Select(n => n.ToString(System.Globalization.CultureInfo.InvariantCulture))],
             cancellationToken);
         if (run.ExitCode != 0)
         {
-            throw new InvalidOperationException($"encode-probe {library} {input} {concurrency} failed ({run.ExitCode}):\n{run.Output}");
+            throw new InvalidOperationException($"encode-probe {input} {images} {bound} {longSide} failed ({run.ExitCode}):\n{run.Output}");
         }
 
         var line = run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1];

@@ -49,6 +49,7 @@ public sealed partial class ImageEncoder : IDisposable
         _directory = options.SpoolDirectory is { Length: > 0 } directory ? directory : Path.GetTempPath();
         _time = time;
         _logger = logger;
+        LogReady(LibraryVersion, options.MaxConcurrentEncodes);
     }
 
     /// <summary>The libvips version loaded, for example <c>8.18.7</c>.</summary>
