@@ -20,7 +20,7 @@ internal static class EncodeFigure
         var repeats = options.Short ? 1 : 3;
         var table = new Table(
             $"ImageEncoder (libvips): one row per process; times per encode (median; one at a time: of {repeats})",
-            "image", "encodes", "bound", "resize", "ms per encode", "wall s", "PNG MB", "WebP MB", "peak RSS MB", "RSS before MB", "peak malloc MB", "libvips peak MB");
+            "image", "encodes", "bound", "resize", "ms per encode", "wall s", "PNG MB", "WebP KB", "peak RSS MB", "RSS before MB", "peak malloc MB", "libvips peak MB");
         var data = new List<EncodeProbe.ProbeResult>();
         foreach (var input in inputs)
         {
@@ -34,7 +34,7 @@ internal static class EncodeFigure
                 data.Add(probe);
                 table.Row(Path.GetFileNameWithoutExtension(input), images, bound,
                     longSide > 0 ? $"{probe.Output.Width}x{probe.Output.Height}" : probe.Output.PngKept ? "none (PNG kept)" : "none",
-                    Percentiles.Of(probe.EncodeMs, 50), probe.WallMs / 1000, Mb(probe.Output.PngBytes), Mb(probe.Output.WebpBytes),
+                    Percentiles.Of(probe.EncodeMs, 50), probe.WallMs / 1000, Mb(probe.Output.PngBytes), probe.Output.WebpBytes / 1024,
                     Mb(probe.PeakRssBytes), Mb(probe.RssBeforeBytes), Mb(probe.MallocPeakBytes - probe.MallocBaselineBytes), Mb(probe.LibvipsHighwaterBytes));
             }
         }
