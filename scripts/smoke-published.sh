@@ -4,7 +4,8 @@
 #   2. a fresh database on the local PostgreSQL (scripts/postgres.sh), STORAGE=local, a Gemini URL and an OTLP
 #      collector URL nobody answers;
 #   3. `dotnet GenerationWorker.Silo.dll` in the published directory (the image's CMD), stdout to a file;
-#   4. waits for GET /health to answer 200 (deadline: SMOKE_TIMEOUT_SECONDS, default 120);
+#   4. waits for GET /health to answer 200 (deadline: SMOKE_TIMEOUT_SECONDS, default 120), then checks the log tells
+#      that the image encoder loaded the published native libvips;
 #   5. checks the logs are JSON lines (stdout is not a terminal) and runs the published `stats` command;
 #   6. stops the silo with SIGTERM and checks it exits 0.
 # Exits non-zero, printing the silo's log, at the first failure.
@@ -71,6 +72,9 @@ until [ "$(curl -s -o "$work/health.json" -w '%{http_code}' "http://127.0.0.1:$h
   sleep 0.5
 done
 echo "smoke: /health -> $(cat "$work/health.json")"
+# The image encoder is created at start-up: its line shows the native libvips of the published output loaded.
+grep -q 'Image encoder ready: libvips ' "$work/silo.log" || fail "the image encoder did not log that libvips loaded"
+echo "smoke: $(grep -o 'Image encoder ready: libvips [0-9.]*' "$work/silo.log" | head -n 1)"
 
 head -n 1 "$work/silo.log" | jq -e '.LogLevel and .Category and .Message' >/dev/null \
   || fail "the first log line is not a JSON log entry: $(head -n 1 "$work/silo.log")"

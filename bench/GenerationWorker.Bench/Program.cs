@@ -4,6 +4,12 @@ using GenerationWorker.Bench.Harness;
 
 // Whole-system benchmarks of the generation worker: real silo processes, the Gemini emulator as a process, a fresh
 // database on the project's Postgres. Usage: see BenchOptions.Usage.
+if (args is ["encode-probe", .. var probeArgs])
+{
+    // The child process of the encode figure.
+    return await GenerationWorker.Bench.Encode.EncodeProbe.RunAsync(probeArgs);
+}
+
 BenchOptions options;
 try
 {

@@ -66,13 +66,13 @@ public static class WorkerServiceCollectionExtensions
         services.AddHttpClient<ReferenceImageFetcher>(client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => ReferenceImageFetcher.CreateHandler(worker.ImageUrlAllowPrivate));
         services.AddGeminiClient(gemini);
-        services.AddSingleton<ImageEncoder>();
         services.AddSingleton<ImageCalls>();
         services.AddSingleton<ImageOutputs>();
         services.AddSingleton<IJobHandler, ImageGenerationHandler>();
         services.AddSingleton<IJobHandler, ImageEditHandler>();
         services.AddSingleton<JobHandlers>();
         services.AddImageStore(storage);
+        services.AddImageEncoder(new ImageEncoderOptions { SpoolDirectory = gemini.ImageSpoolDirectory });
         services.AddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkerLifecycle>());
