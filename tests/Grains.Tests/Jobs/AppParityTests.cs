@@ -2,6 +2,7 @@ using System.Text.Json;
 using GenerationWorker.GeminiEmulator;
 using GenerationWorker.Grains.Images;
 using GenerationWorker.Grains.Storage;
+using GenerationWorker.Grains.Tests.Gemini;
 using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.Grains.Tests.Jobs;

@@ -36,7 +36,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "image_edit", """{"editPrompt":"x"}""", "'sourceImageUrl' is required" },
         { "image_edit", $$"""{"sourceImageUrl":"{{refs}}ref.png"}""", "'editPrompt' is required" },
         { "image_edit", $$"""{"sourceImageUrl":"{{refs}}ref.png","editPrompt":"x","referenceImages":[{"componentName":5}]}""", "'referenceImages[0].componentName' must be a string" },
-        { "image_edit", $$"""{"sourceImageUrl":"{{refs}}ref.png","editPrompt":"x","previewOnly":false,"settings":{"imageQuality":"3k"}}""", "settings.imageQuality '3k' is not one of 1k, 2k, 4k" },
+        { "image_edit", $$"""{"sourceImageUrl":"{{refs}}ref.png","editPrompt":"x","previewOnly":false,"settings":{"imageQuality":"3k"} }""", "settings.imageQuality '3k' is not one of 1k, 2k, 4k" },
         { "image_edit", $$"""{"sourceImageUrl":"{{refs}}ref.png","editPrompt":"x","tempStoragePrefix":"tmp/edit-sessions/other-client/s1/"}""", "'tempStoragePrefix' must be a folder under tmp/edit-sessions/client-1/" },
         { "image_generation", $$"""{"prompt":"x","productImageUrls":["{{refs}}page.html"]}""", "is not an image (content type text/html)" },
         { "image_generation", $$"""{"prompt":"x","productImageUrls":["{{refs}}missing"]}""", "answered HTTP 404" },

@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Images;
 using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Tests.Gemini;
 using GenerationWorker.TestSupport;
@@ -31,8 +32,8 @@ public sealed class PipelineTests(PipelineFixture fixture, ITestOutputHelper out
         foreach (var url in job.ImageUrls)
         {
             using var response = await http.GetAsync(url);
-            Assert.Equal("image/png", response.Content.Headers.ContentType?.MediaType);
-            var (width, height) = Png.Size(await response.Content.ReadAsByteArrayAsync());
+            Assert.Equal("image/webp", response.Content.Headers.ContentType?.MediaType);
+            var (width, height) = Imaging.TestImages.SizeOf(await response.Content.ReadAsStreamAsync());
             Assert.Equal(16 * height, 9 * width);
         }
 
@@ -49,7 +50,7 @@ public sealed class PipelineTests(PipelineFixture fixture, ITestOutputHelper out
         Assert.Equal("completed", job.Status);
         Assert.Equal(job.ImageUrls, await StoredUrlsAsync(id));
         Assert.True(await _jobs.ScalarAsync<int>("SELECT size_bytes FROM generation_job_output WHERE job_id = @id", ("id", id)) > 0);
-        Assert.Equal("image/png", await _jobs.ScalarAsync<string>("SELECT content_type FROM generation_job_output WHERE job_id = @id", ("id", id)));
+        Assert.Equal("image/webp", await _jobs.ScalarAsync<string>("SELECT content_type FROM generation_job_output WHERE job_id = @id", ("id", id)));
     }
 
     [Fact]
@@ -86,25 +87,27 @@ public sealed class PipelineTests(PipelineFixture fixture, ITestOutputHelper out
     }
 
     [Fact]
-    public async Task EditJob_SendsSourceAndReferencesToGemini()
+    public async Task EditJob_SendsTheSourceAndTheComponentNames_NotTheReferenceImagesNorTheAspectRatio()
     {
-        var before = fixture.Gemini.Stats.TotalRequests;
+        var prompt = "make the sky purple " + Guid.NewGuid();
         var id = await _jobs.InsertAsync("image_edit", new
         {
             sourceImageUrl = fixture.References.Url("ref.png"),
-            editPrompt = "make the sky purple " + Guid.NewGuid(),
+            editPrompt = prompt,
             referenceImages = new[] { new { url = fixture.References.Url("ref.jpg"), componentName = "logo" } },
             aspectRatio = "1:1",
+            previewOnly = false,
         });
 
         var job = await _jobs.WaitFinalAsync(id);
 
         Assert.Equal("completed", job.Status);
         Assert.Single(job.ImageUrls);
-        var request = fixture.Gemini.Stats.Snapshot().RecentRequests.Single(r => r.PromptStart.StartsWith("make the sky purple", StringComparison.Ordinal));
-        Assert.Equal(2, request.ReferenceImages);
-        Assert.Equal("1:1", request.AspectRatio);
-        Assert.True(fixture.Gemini.Stats.TotalRequests > before);
+        var request = Assert.Single(fixture.Gemini.ReceivedRequests(prompt));
+        Assert.Equal(1, request.ReferenceImages);
+        Assert.Null(request.AspectRatio);
+        Assert.Equal(ImageEditHandler.Instruction(new EditRequest(
+            new ImageReference.AppRelative("/x"), prompt, ["logo"], "2K", false, null, null, [], "{}")), request.Parts![1].Text);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using GenerationWorker.GeminiEmulator;
 using GenerationWorker.Grains.Jobs;
+using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Tests.Gemini;
 using GenerationWorker.TestSupport;
 
@@ -62,13 +63,16 @@ public sealed class StoragePipelineTests(S3PipelineFixture fixture) : IClassFixt
             }
             else
             {
+                // An edit makes one image in its source's shape (1:1 here), whatever the payload's ratio and variants.
                 id = await fixture.Jobs.InsertAsync("image_edit", new
                 {
                     sourceImageUrl = fixture.References.Url("ref.png"),
                     editPrompt = $"edit {i}",
                     aspectRatio = ratio,
+                    previewOnly = false,
                     settings = new { imageQuality = "2k", numberOfVariants = variants },
                 }, clientId: "tenant-" + (i % 3));
+                (ratio, variants) = ("1:1", 1);
             }
 
             asked[id] = (ratio, variants);
@@ -84,11 +88,13 @@ public sealed class StoragePipelineTests(S3PipelineFixture fixture) : IClassFixt
             Assert.Equal(100, job.Progress);
             Assert.Equal(variants, job.ImageUrls.Count);
             Assert.Equal([.. Enumerable.Range(0, variants).Select(n => GenerationWorker.Grains.Assets.AssetIds.ForVariant(job.Id, n))], job.ImageIds);
+            Assert.All(job.ImageUrls, url => Assert.Contains(ObjectKeys.EscapeSegment(job.ImageIds[job.ImageUrls.ToList().IndexOf(url)]), url));
             var parts = ratio.Split(':').Select(int.Parse).ToArray();
             foreach (var url in job.ImageUrls)
             {
-                Assert.Contains($"/generations/", url);
-                var (width, height) = Png.Size(await http.GetByteArrayAsync(url));
+                Assert.Contains($"/generations/adhoc/assets/", url);
+                Assert.EndsWith(".webp", url);
+                var (width, height) = Imaging.TestImages.SizeOf(new MemoryStream(await http.GetByteArrayAsync(url)));
                 Assert.Equal(parts[0] * height, parts[1] * width);
             }
         }
