@@ -56,6 +56,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<JobStore>();
         services.AddSingleton<AppAssetStore>();
         services.AddSingleton<AppTables>();
+        services.AddHostedService(sp => sp.GetRequiredService<AppTables>());
         services.AddSingleton(sp => new JobCompletions(
             sp.GetRequiredService<JobStore>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobCompletions>>(),
             sp.GetRequiredService<AppAssetStore>()));

@@ -1,4 +1,5 @@
 using GenerationWorker.Grains.Postgres;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace GenerationWorker.Grains.Assets;
@@ -11,7 +12,7 @@ namespace GenerationWorker.Grains.Assets;
 /// Checked at start-up and then again at most once a minute, when a job asks: the app may create its tables after the
 /// service started. Each change is logged once.
 /// </remarks>
-public sealed partial class AppTables(AppAssetStore store, TimeProvider time, ILogger<AppTables> logger)
+public sealed partial class AppTables(AppAssetStore store, TimeProvider time, ILogger<AppTables> logger) : IHostedService
 {
     /// <summary>How long an answer is trusted before the database is asked again.</summary>
     public static readonly TimeSpan RecheckInterval = TimeSpan.FromMinutes(1);
@@ -48,6 +49,26 @@ public sealed partial class AppTables(AppAssetStore store, TimeProvider time, IL
 
         return present;
     }
+
+    /// <summary>Checks once at start-up, so the log says which integration is on before the first job.</summary>
+    async Task IHostedService.StartAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await PresentAsync(cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The first job asks again; the database's own health check reports the outage.
+            LogCheckFailed(logger, exception);
+        }
+    }
+
+    /// <inheritdoc />
+    Task IHostedService.StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    [LoggerMessage(2, LogLevel.Warning, "Could not check for the web app's asset tables at start-up; the first job checks again")]
+    private static partial void LogCheckFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(1, LogLevel.Information, "Web app asset integration {State}")]
     private static partial void LogIntegration(ILogger logger, string state);
