@@ -108,7 +108,7 @@ public sealed class PendingJobExpiryTests : IAsyncLifetime
 
         var plan = await _jobs.ScalarAsync<string>("EXPLAIN (FORMAT JSON) " + sql);
 
-        Assert.Matches("generation_job_(claimable|scheduled)_idx", plan);
+        Assert.Matches("generation_job_(claimable|scheduled|model)_idx", plan);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using GenerationWorker.GeminiEmulator;
 using GenerationWorker.Grains.Jobs;
+using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Tests.Gemini;
 using Xunit.Abstractions;
 
@@ -39,7 +40,10 @@ public sealed class NeverPayTwiceTests(LoggedSiloFixture fixture, ITestOutputHel
         Assert.Equal(3, requests.Count(r => r.Outcome == RequestOutcome.Success));
         Assert.Equal(3, job.ImageUrls.Count);
         Assert.Equal([.. Enumerable.Range(0, 3).Select(n => GenerationWorker.Grains.Assets.AssetIds.ForVariant(id, n))], job.ImageIds);
-        Assert.Equal(3, Directory.GetFiles(Path.Combine(fixture.StorageDirectory, "generations", "client-1", id)).Length);
+        // Each stored variant is a WebP and its PNG original, in the job's asset folder (no flow or session: adhoc).
+        var stored = Directory.GetFiles(Path.Combine(fixture.StorageDirectory, ObjectKeys.AssetFolder("client-1", null, null)))
+            .Where(file => job.ImageIds.Any(assetId => Path.GetFileName(file).StartsWith(assetId, StringComparison.Ordinal))).ToList();
+        Assert.Equal(6, stored.Count);
     }
 
     [Fact]
@@ -47,11 +51,13 @@ public sealed class NeverPayTwiceTests(LoggedSiloFixture fixture, ITestOutputHel
     {
         var tag = "upload " + Guid.NewGuid().ToString("N");
         var id = "job_" + Guid.NewGuid().ToString("N");
-        // A file where the job's folder must go: the store cannot create the folder, so the first upload fails.
-        var folder = Path.Combine(fixture.StorageDirectory, "generations", "client-1", id);
+        // A file where the job's asset folder must go (a client of its own): the store cannot create the folder, so the
+        // first upload fails.
+        var client = "upload-" + Guid.NewGuid().ToString("N")[..8];
+        var folder = Path.Combine(fixture.StorageDirectory, ObjectKeys.AssetFolder(client, null, null));
         Directory.CreateDirectory(Path.GetDirectoryName(folder)!);
         await File.WriteAllTextAsync(folder, "in the way");
-        await fixture.Jobs.InsertAsync("image_generation", new { prompt = tag }, id: id);
+        await fixture.Jobs.InsertAsync("image_generation", new { prompt = tag }, id: id, clientId: client);
 
         await Poll.UntilAsync(() => fixture.Logs.Lines.Any(l => l.Contains(id, StringComparison.Ordinal) && l.Contains("retrying the upload", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(20), "the first upload failure");
@@ -62,7 +68,7 @@ public sealed class NeverPayTwiceTests(LoggedSiloFixture fixture, ITestOutputHel
         Assert.Equal("completed", job.Status);
         Assert.Equal(1, job.Attempts);
         Assert.Single(fixture.RequestsFor(tag));
-        Assert.Single(Directory.GetFiles(folder));
+        Assert.Equal(2, Directory.GetFiles(folder).Length);
         using var http = new HttpClient();
         Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync(job.ImageUrls.Single())).StatusCode);
     }

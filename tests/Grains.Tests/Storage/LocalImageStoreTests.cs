@@ -24,8 +24,8 @@ public sealed class LocalImageStoreTests : IDisposable
 
         var url = await store.PutAsync(key, png, "image/png");
 
-        Assert.Equal("http://127.0.0.1:8080/files/generations/client_1/job_1/0.png", url);
-        Assert.Equal(png, await File.ReadAllBytesAsync(Path.Combine(Root, "generations", "client_1", "job_1", "0.png")));
+        Assert.Equal("http://127.0.0.1:8080/files/clients/client_1/generations/job_1/assets/asset_0.png", url);
+        Assert.Equal(png, await File.ReadAllBytesAsync(Path.Combine(Root, "clients", "client_1", "generations", "job_1", "assets", "asset_0.png")));
         Assert.Equal(url, store.PublicUrl(key));
     }
 

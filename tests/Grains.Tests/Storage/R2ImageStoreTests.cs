@@ -170,8 +170,8 @@ public sealed class R2ImageStoreTests(S3ServerFixture server) : IClassFixture<S3
 
         var url = await store.PutAsync(key, bytes, "image/png");
 
-        Assert.Equal(4, key.Split('/').Length);
-        Assert.Equal(key, Assert.Single(await ListAsync("generations/%2E%2E%2Ftenant%20a%2F%C3%A9/")).Key);
+        Assert.Equal(6, key.Split('/').Length);
+        Assert.Equal(key, Assert.Single(await ListAsync("clients/%2E%2E%2Ftenant%20a%2F%C3%A9/")).Key);
         Assert.Equal(bytes.ToArray(), await ReadObjectAsync(key));
         using var http = new HttpClient();
         Assert.Equal(bytes.ToArray(), await http.GetByteArrayAsync(server.ObjectUrl(key)));
