@@ -1,5 +1,6 @@
 using GenerationWorker.Grains.Gemini;
 using Microsoft.Extensions.Logging;
+using System.Runtime.CompilerServices;
 using Microsoft.Win32.SafeHandles;
 using NetVips;
 
@@ -160,15 +161,17 @@ public sealed partial class ImageEncoder : IDisposable
             }
 
             // One decode and resize, held in memory (2048 px: 16 MB at most), saved twice.
+            var io = new VipsIo();
             using var stream = source.OpenRead();
-            using var decoded = Decode(format, () => Image.NewFromStream(stream, access: Enums.Access.Sequential, failOn: Enums.FailOn.Error));
-            using var resized = Decode(format, () =>
+            using var input = io.Source(stream);
+            using var decoded = Decode(format, io, () => Image.NewFromSource(input, access: Enums.Access.Sequential, failOn: Enums.FailOn.Error));
+            using var resized = Decode(format, io, () =>
             {
                 using var scaled = decoded.ThumbnailImage(longSide.Value, height: longSide.Value, size: Enums.Size.Both, noRotate: true);
                 return scaled.CopyMemory();
             });
-            original = Write(resized, format, png: true);
-            return new EncodedImages(original, Write(resized, format, png: false), false);
+            original = Write(resized, format, png: true, io);
+            return new EncodedImages(original, Write(resized, format, png: false, io), false);
         }
         catch
         {
@@ -180,27 +183,23 @@ public sealed partial class ImageEncoder : IDisposable
     /// <summary>Decodes <paramref name="source"/> sequentially and saves it as PNG or WebP.</summary>
     private EncodedImage Save(GeneratedImage source, string format, bool png)
     {
+        var io = new VipsIo();
         using var stream = source.OpenRead();
-        using var image = Decode(format, () => Image.NewFromStream(stream, access: Enums.Access.Sequential, failOn: Enums.FailOn.Error));
-        return Write(image, format, png);
+        using var input = io.Source(stream);
+        using var image = Decode(format, io, () => Image.NewFromSource(input, access: Enums.Access.Sequential, failOn: Enums.FailOn.Error));
+        return Write(image, format, png, io);
     }
 
     /// <summary>Saves <paramref name="image"/> (its pixels are computed now) to a new temporary file.</summary>
-    private EncodedImage Write(Image image, string format, bool png)
+    private EncodedImage Write(Image image, string format, bool png, VipsIo io)
     {
         var (width, height) = (image.Width, image.Height);
         var file = CreateFile(png ? "png" : "webp");
         try
         {
-            long length = 0;
-            using var target = new TargetCustom();
-            target.OnWrite += (buffer, count) =>
-            {
-                RandomAccess.Write(file, buffer.AsSpan(0, count), length);
-                length += count;
-                return count;
-            };
-            Decode(format, () =>
+            var length = new StrongBox<long>();
+            using var target = io.Target(file, length);
+            Decode(format, io, () =>
             {
                 if (png)
                 {
@@ -213,7 +212,7 @@ public sealed partial class ImageEncoder : IDisposable
 
                 return true;
             });
-            return new EncodedImage(GeneratedImage.FromFile(file, length, png ? "image/png" : "image/webp"),
+            return new EncodedImage(GeneratedImage.FromFile(file, length.Value, png ? "image/png" : "image/webp"),
                 png ? "image/png" : "image/webp", width, height);
         }
         catch
@@ -229,8 +228,10 @@ public sealed partial class ImageEncoder : IDisposable
         // The header alone gives the size; no pixel is decoded.
         int width;
         int height;
+        var io = new VipsIo();
         using (var stream = source.OpenRead())
-        using (var header = Decode("image/png", () => Image.NewFromStream(stream, access: Enums.Access.Sequential, failOn: Enums.FailOn.Error)))
+        using (var input = io.Source(stream))
+        using (var header = Decode("image/png", io, () => Image.NewFromSource(input, access: Enums.Access.Sequential, failOn: Enums.FailOn.Error)))
         {
             (width, height) = (header.Width, header.Height);
         }
@@ -269,8 +270,11 @@ public sealed partial class ImageEncoder : IDisposable
         File.OpenHandle(Path.Combine(_directory, $"encoded-{Guid.NewGuid():N}.{extension}"),
             FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, FileOptions.DeleteOnClose);
 
-    /// <summary>Runs a libvips call; its failure, caused by the bytes, becomes an <see cref="ImageEncodeException"/>.</summary>
-    private static T Decode<T>(string format, Func<T> call)
+    /// <summary>
+    /// Runs a libvips call. Its failure becomes an <see cref="ImageEncodeException"/> (the bytes are at fault), unless
+    /// a read or write of <paramref name="io"/> failed first: then that <see cref="IOException"/> is thrown (the machine is).
+    /// </summary>
+    private static T Decode<T>(string format, VipsIo io, Func<T> call)
     {
         try
         {
@@ -278,6 +282,16 @@ public sealed partial class ImageEncoder : IDisposable
         }
         catch (VipsException exception)
         {
+            if (io.Failure is IOException ioFailure)
+            {
+                throw new IOException(ioFailure.Message, ioFailure);
+            }
+
+            if (io.Failure is { } failure)
+            {
+                throw new IOException("the image's temporary file could not be read or written", failure);
+            }
+
             throw new ImageEncodeException(ImageEncodeFailure.Corrupt,
                 $"the {format} image could not be decoded: {FirstLine(exception.Message)}", exception);
         }

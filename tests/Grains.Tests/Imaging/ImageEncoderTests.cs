@@ -128,6 +128,17 @@ public sealed class ImageEncoderTests : IDisposable
     }
 
     [Fact]
+    public async Task AMissingSpoolDirectory_IsAnIOException_NotABadImage()
+    {
+        using var encoder = new ImageEncoder(
+            new ImageEncoderOptions { SpoolDirectory = Path.Combine(_spool, "gone") }, TimeProvider.System, NullLogger<ImageEncoder>.Instance);
+        using var source = GeneratedImage.FromBytes(TestImages.Encode(64, 48, ".jpg"), "image/jpeg");
+
+        await Assert.ThrowsAsync<DirectoryNotFoundException>(() => encoder.EncodeAsync(source));
+        Assert.Equal(0, encoder.ActiveEncodes);
+    }
+
+    [Fact]
     public async Task EncodesBeyondTheBound_WaitForASlot()
     {
         using var encoder = NewEncoder(2);
