@@ -29,13 +29,19 @@ public sealed record ConnectionBehaviour(bool TransactionPooler, bool KeepsPrepa
 /// A then runs its prepared statement again while B still holds that backend: on a server it runs on a1; through a
 /// pooler it must run on another backend, where it either fails with "prepared statement does not exist" (PgBouncer
 /// before 1.21) or runs because the pooler re-prepares it. A pooler under load may lend B another backend, but then A
-/// is also likely to land elsewhere: any change of A's backend proves a pooler. The probe never mistakes a server for
-/// a pooler.
+/// is also likely to land elsewhere: any change of A's backend proves a pooler. A fresh connection that finds a
+/// prepared statement of its name already there ("already exists") is on a backend another client used: a pooler too.
+/// The probe never mistakes a server for a pooler.
+/// A pooler that keeps no prepared statements leaves A's statement on backend a1; B, holding a1, deallocates it, so
+/// the probe leaves nothing behind for the pooler's next clients (unless the pooler, under load, lent a1 elsewhere).
 /// </remarks>
 public static class PoolerProbe
 {
     /// <summary>The SQLSTATE of "prepared statement does not exist".</summary>
     private const string InvalidSqlStatementName = "26000";
+
+    /// <summary>The SQLSTATE of "prepared statement already exists".</summary>
+    private const string DuplicatePreparedStatement = "42P05";
 
     /// <summary>Probes the database of <paramref name="connectionString"/>.</summary>
     public static async Task<ConnectionBehaviour> ProbeAsync(string connectionString, CancellationToken cancellationToken)
@@ -56,9 +62,10 @@ public static class PoolerProbe
             await prepared.PrepareAsync(cancellationToken);
             first = (int)(await prepared.ExecuteScalarAsync(cancellationToken))!;
         }
-        catch (PostgresException exception) when (exception.SqlState == InvalidSqlStatementName)
+        catch (PostgresException exception) when (exception.SqlState is InvalidSqlStatementName or DuplicatePreparedStatement)
         {
-            // Prepared on one backend, run on another: a pooler that does not keep prepared statements.
+            // Prepared on one backend and run on another, or a backend with another client's statements: a pooler
+            // that does not keep prepared statements.
             return new ConnectionBehaviour(true, false);
         }
 
@@ -67,16 +74,26 @@ public static class PoolerProbe
         await using var held = await b.BeginTransactionAsync(cancellationToken);
         await using var other = new NpgsqlCommand(sql, b, held);
         var lent = (int)(await other.ExecuteScalarAsync(cancellationToken))!;
-        int second;
+        int? second;
         try
         {
             second = (int)(await prepared.ExecuteScalarAsync(cancellationToken))!;
         }
         catch (PostgresException exception) when (exception.SqlState == InvalidSqlStatementName)
         {
-            return new ConnectionBehaviour(true, false);
+            second = null;
         }
 
-        return lent == first || second != first ? new ConnectionBehaviour(true, true) : ConnectionBehaviour.Server;
+        if (second is null && lent == first)
+        {
+            // B holds the backend A prepared on: drop A's statement there (prepared statements outlive transactions).
+            await using var deallocate = new NpgsqlCommand(SqlQueries.Get("DatabaseDeallocateAll"), b, held);
+            await deallocate.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        await held.CommitAsync(cancellationToken);
+        return second is null ? new ConnectionBehaviour(true, false)
+            : lent == first || second != first ? new ConnectionBehaviour(true, true)
+            : ConnectionBehaviour.Server;
     }
 }

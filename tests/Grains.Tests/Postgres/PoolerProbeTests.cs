@@ -40,6 +40,13 @@ public sealed class PoolerProbeTests : IAsyncLifetime
         var probed = await PoolerProbe.ProbeAsync(_transactionPooler.Through(_connectionString), CancellationToken.None);
 
         Assert.Equal(new ConnectionBehaviour(TransactionPooler: true, KeepsPreparedStatements: false), probed);
+
+        // The probe's statement was deallocated: the pooler's next client (on the backend it freed last) finds none.
+        await using var next = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(_transactionPooler.Through(_connectionString)) { Pooling = false }.ConnectionString);
+        await next.OpenAsync();
+        await using var statements = new NpgsqlCommand("SELECT count(*) FROM pg_prepared_statements", next);
+        Assert.Equal(0L, (long)(await statements.ExecuteScalarAsync())!);
+        Assert.Equal(probed, await PoolerProbe.ProbeAsync(_transactionPooler.Through(_connectionString), CancellationToken.None));
     }
 
     [Fact]
