@@ -135,6 +135,27 @@ public sealed class PoolerProcessTests(PoolerFixture fixture, ITestOutputHelper 
         }
     }
 
+    [Fact]
+    public async Task MigrateCommand_ThroughThePoolerAlone_AppliesTheSchema_AndLeavesNoLockBehind()
+    {
+        var database = await PostgresServer.CreateDatabaseAsync("poolmig");
+        try
+        {
+            var env = new Dictionary<string, string?> { ["DATABASE_URL"] = fixture.Bouncer.Through(database) };
+            var runs = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => SiloProcess.RunToExitAsync(["migrate"], env)));
+
+            Assert.All(runs, run => Assert.True(run.ExitCode == 0, run.ToString()));
+            var table = new JobTable(database);
+            Assert.Equal((long)GenerationWorker.Grains.Postgres.SchemaMigrator.Known.Count, await table.ScalarAsync<long>("SELECT count(*) FROM schema_migration"));
+            Assert.Equal(0L, await table.ScalarAsync<long>(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = current_database()"));
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(database);
+        }
+    }
+
     /// <summary>Text logs, Orleans' own chatter at warnings only, so the kept output holds the start line.</summary>
     private static Dictionary<string, string?> Quiet(Dictionary<string, string?> env)
     {
