@@ -5,6 +5,8 @@
 #   scripts/chaos.sh            -> 300 jobs
 #   scripts/chaos.sh --short    -> 60 jobs, under 3 minutes
 #   scripts/chaos.sh --jobs N --seed N
+#   scripts/chaos.sh --short --pooler -> the silos' DATABASE_URL goes through PgBouncer in transaction mode (Neon's
+#                                        -pooler host), DATABASE_URL_UNPOOLED is direct; installs pgbouncer when missing
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

@@ -1,7 +1,11 @@
 namespace GenerationWorker.Chaos;
 
-/// <summary>The command line: how many jobs, how long the run may last, the random seed.</summary>
-internal sealed record ChaosOptions(int Jobs, TimeSpan Deadline, int Seed, bool Short)
+/// <summary>
+/// The command line: how many jobs, how long the run may last, the random seed, and whether the silos reach the
+/// database through PgBouncer in transaction mode (<c>--pooler</c>: <c>DATABASE_URL</c> pooled, as Neon's
+/// <c>-pooler</c> host, and <c>DATABASE_URL_UNPOOLED</c> direct).
+/// </summary>
+internal sealed record ChaosOptions(int Jobs, TimeSpan Deadline, int Seed, bool Short, bool Pooler = false)
 {
     /// <summary>Requests in any window of <see cref="Window"/>: MAX_JOBS_PER_MINUTE of the silos, the emulator's RPM.</summary>
     public int Budget => Short ? 60 : 120;
@@ -12,6 +16,7 @@ internal sealed record ChaosOptions(int Jobs, TimeSpan Deadline, int Seed, bool 
     public static bool TryParse(string[] args, out ChaosOptions options, out string error)
     {
         var isShort = args.Contains("--short");
+        var pooler = args.Contains("--pooler");
         var jobs = isShort ? 60 : 300;
         var seed = 7;
         error = "";
@@ -19,7 +24,7 @@ internal sealed record ChaosOptions(int Jobs, TimeSpan Deadline, int Seed, bool 
         {
             switch (args[i])
             {
-                case "--short":
+                case "--short" or "--pooler":
                     break;
                 case "--jobs" when i + 1 < args.Length && int.TryParse(args[i + 1], out var n) && n > 0:
                     jobs = n;
@@ -36,7 +41,7 @@ internal sealed record ChaosOptions(int Jobs, TimeSpan Deadline, int Seed, bool 
             }
         }
 
-        options = new ChaosOptions(jobs, isShort ? TimeSpan.FromMinutes(2.5) : TimeSpan.FromMinutes(10), seed, isShort);
+        options = new ChaosOptions(jobs, isShort ? TimeSpan.FromMinutes(2.5) : TimeSpan.FromMinutes(10), seed, isShort, pooler);
         return true;
     }
 }

@@ -25,6 +25,7 @@ internal static class ChaosRun
         Say($"private PostgreSQL, Gemini emulator (budget {options.Budget} requests per {options.Window.TotalSeconds:0} s), {SiloCount} silos, {options.Jobs} jobs, seed {options.Seed}");
         await using var postgres = await PrivatePostgres.StartAsync();
         var admin = postgres.ConnectionString + ";Pooling=false";
+        await using var bouncer = options.Pooler ? await PgBouncer.StartAsync(postgres.Port, "transaction", poolSize: 10) : null;
         await using var gemini = await GeminiEmulatorServer.StartAsync(new EmulatorOptions
         {
             RequestsPerWindow = options.Budget,
@@ -45,7 +46,7 @@ internal static class ChaosRun
         });
         var environment = new Dictionary<string, string>
         {
-            ["DATABASE_URL"] = postgres.ConnectionString,
+            ["DATABASE_URL"] = bouncer?.Through(postgres.ConnectionString) ?? postgres.ConnectionString,
             ["GEMINI_API_KEY"] = gemini.ApiKey,
             ["GEMINI_BASE_URL"] = gemini.BaseUrl.ToString(),
             ["GEMINI_TIMEOUT_SECONDS"] = "30",
@@ -63,6 +64,13 @@ internal static class ChaosRun
             ["MAX_JOBS_PER_MINUTE"] = options.Budget.ToString(),
             ["QUOTA_WINDOW_SECONDS"] = options.Window.TotalSeconds.ToString(),
         };
+
+        if (bouncer is not null)
+        {
+            // Neon's pair: the pooled URL for everything that may share sessions, the direct one for what may not.
+            environment["DATABASE_URL_UNPOOLED"] = postgres.ConnectionString;
+            Say($"silos reach PostgreSQL through PgBouncer (transaction mode, port {bouncer.Port}); DATABASE_URL_UNPOOLED is direct");
+        }
 
         var silos = new SiloProcess?[SiloCount];
         var startTimeout = TimeSpan.FromSeconds(60);

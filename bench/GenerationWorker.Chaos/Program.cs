@@ -5,7 +5,7 @@ using GenerationWorker.Chaos;
 // Exit code 1 when a check fails, 2 on bad arguments.
 if (!ChaosOptions.TryParse(args, out var options, out var error))
 {
-    await Console.Error.WriteLineAsync(error + "\nusage: GenerationWorker.Chaos [--short] [--jobs N] [--seed N]");
+    await Console.Error.WriteLineAsync(error + "\nusage: GenerationWorker.Chaos [--short] [--pooler] [--jobs N] [--seed N]");
     return 2;
 }
 

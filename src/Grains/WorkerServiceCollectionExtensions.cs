@@ -22,9 +22,20 @@ public static class WorkerServiceCollectionExtensions
     /// Adds the job table, the worker's options, the Gemini client, the image store, the reference image fetcher and
     /// the silo lifecycle participant that starts and drains the worker.
     /// </summary>
+    /// <param name="services">The silo's services.</param>
+    /// <param name="connectionString">The service's pool (jobs, the health check, the listener's delivery probe).</param>
+    /// <param name="listenConnectionString">
+    /// Where the notification listener connects (a direct connection: a transaction-mode pooler does not deliver); null
+    /// when <see cref="WorkerOptions.ListenEnabled"/> is false.
+    /// </param>
+    /// <param name="worker">The worker's options.</param>
+    /// <param name="quota">The budget's options.</param>
+    /// <param name="gemini">Gemini's options.</param>
+    /// <param name="storage">The image store's options.</param>
     public static IServiceCollection AddGenerationWorker(
         this IServiceCollection services,
         string connectionString,
+        string? listenConnectionString,
         WorkerOptions worker,
         QuotaOptions quota,
         GeminiOptions gemini,
@@ -46,7 +57,7 @@ public static class WorkerServiceCollectionExtensions
 
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(pooled.ConnectionString) { Name = "generation-worker" }.Build());
         // The listener holds its own connection, outside the pool: a LISTEN must not outlive it on a pooled connection.
-        var listening = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, TcpKeepAlive = true };
+        var listening = new NpgsqlConnectionStringBuilder(listenConnectionString ?? connectionString) { Pooling = false, TcpKeepAlive = true };
         services.AddSingleton(sp => new JobNotificationListener(
             new NpgsqlDataSourceBuilder(listening.ConnectionString) { Name = "generation-worker-listen" }.Build(),
             sp.GetRequiredService<NpgsqlDataSource>(),

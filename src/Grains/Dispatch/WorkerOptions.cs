@@ -10,15 +10,16 @@ public sealed class WorkerOptions
     public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// <c>LISTEN_ENABLED</c>: wake on the table's notifications (default true). While the listener is healthy the
-    /// poll runs only every <see cref="ListenSafetyPollInterval"/>; when false, every <see cref="PollInterval"/>.
+    /// <c>LISTEN_ENABLED</c>: wake on the table's notifications (default true; at start, false when <c>DATABASE_URL</c>
+    /// is a transaction-mode pooler and no unpooled URL is set, unless set explicitly). While the listener is healthy
+    /// the poll runs only every <see cref="ListenSafetyPollInterval"/>; when false, every <see cref="PollInterval"/>.
     /// </summary>
     public bool ListenEnabled { get; set; } = true;
 
     /// <summary>
     /// <c>DATABASE_PREPARE_STATEMENTS</c>: let the service's own statements be prepared on their connections after a
-    /// second use (default true: about a quarter less database CPU per job). Set false behind a transaction-mode pooler
-    /// that does not keep prepared statements (PgBouncer before 1.21).
+    /// second use (default true: about a quarter less database CPU per job). At start, false when <c>DATABASE_URL</c> is
+    /// a transaction-mode pooler that does not keep prepared statements (PgBouncer before 1.21), unless set explicitly.
     /// </summary>
     public bool PrepareStatements { get; set; } = true;
 

@@ -12,6 +12,22 @@ namespace GenerationWorker.Grains.Postgres;
 /// <param name="Name">The file name without extension, for example <c>0001_orleans</c>.</param>
 public sealed record SchemaMigration(int Version, string Name);
 
+/// <summary>How a migration run keeps other migrators out.</summary>
+public enum MigrationLocking
+{
+    /// <summary>
+    /// A session advisory lock held on one connection for the whole run; each migration in its own transaction.
+    /// Needs a connection whose session lasts (a server, a session-mode pooler).
+    /// </summary>
+    Session,
+
+    /// <summary>
+    /// The whole run in one transaction under a transaction advisory lock, for a transaction-mode pooler (nothing of a
+    /// session outlives a transaction there). A failing migration rolls back the whole run.
+    /// </summary>
+    Transaction,
+}
+
 /// <summary>What <see cref="SchemaMigrator.MigrateAsync(NpgsqlDataSource, CancellationToken)"/> found and did.</summary>
 /// <param name="AppliedNow">Migrations this call applied, in order.</param>
 /// <param name="AlreadyApplied">Known migrations the database already held before this call, in order.</param>
@@ -42,22 +58,39 @@ public sealed partial class SchemaMigrator(ILogger<SchemaMigrator> logger)
     /// <summary>Applies the missing migrations to the database of <paramref name="connectionString"/>.</summary>
     /// <param name="connectionString">An Npgsql connection string whose user may create tables and functions.</param>
     /// <param name="ct">Cancels waiting for the lock and the migration in progress (which then rolls back).</param>
-    public async Task<MigrationReport> MigrateAsync(string connectionString, CancellationToken ct)
+    public Task<MigrationReport> MigrateAsync(string connectionString, CancellationToken ct) =>
+        MigrateAsync(connectionString, MigrationLocking.Session, ct);
+
+    /// <summary>Applies the missing migrations to the database of <paramref name="connectionString"/>.</summary>
+    /// <param name="connectionString">An Npgsql connection string whose user may create tables and functions.</param>
+    /// <param name="locking">Session for a direct connection, Transaction through a transaction-mode pooler.</param>
+    /// <param name="ct">Cancels waiting for the lock and the migration in progress (which then rolls back).</param>
+    public async Task<MigrationReport> MigrateAsync(string connectionString, MigrationLocking locking, CancellationToken ct)
     {
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
-        return await MigrateAsync(dataSource, ct);
+        return await MigrateAsync(dataSource, Embedded.Value, locking, ct);
     }
 
     /// <summary>Applies the missing migrations to the database of <paramref name="dataSource"/>.</summary>
     /// <param name="dataSource">The data source; one of its connections is held for the whole run.</param>
     /// <param name="ct">Cancels waiting for the lock and the migration in progress (which then rolls back).</param>
     public Task<MigrationReport> MigrateAsync(NpgsqlDataSource dataSource, CancellationToken ct) =>
-        MigrateAsync(dataSource, Embedded.Value, ct);
+        MigrateAsync(dataSource, Embedded.Value, MigrationLocking.Session, ct);
+
+    /// <summary>Applies those of <paramref name="scripts"/> (ordered by version) that the database lacks.</summary>
+    internal Task<MigrationReport> MigrateAsync(
+        NpgsqlDataSource dataSource, IReadOnlyList<MigrationScript> scripts, CancellationToken ct) =>
+        MigrateAsync(dataSource, scripts, MigrationLocking.Session, ct);
 
     /// <summary>Applies those of <paramref name="scripts"/> (ordered by version) that the database lacks.</summary>
     internal async Task<MigrationReport> MigrateAsync(
-        NpgsqlDataSource dataSource, IReadOnlyList<MigrationScript> scripts, CancellationToken ct)
+        NpgsqlDataSource dataSource, IReadOnlyList<MigrationScript> scripts, MigrationLocking locking, CancellationToken ct)
     {
+        if (locking == MigrationLocking.Transaction)
+        {
+            return await MigrateInOneTransactionAsync(dataSource, scripts, ct);
+        }
+
         await using var connection = await dataSource.OpenConnectionAsync(ct);
         var waited = Stopwatch.StartNew();
         await ExecuteAsync(connection, null, SqlQueries.Get("MigrationLock"), ct);
@@ -65,7 +98,7 @@ public sealed partial class SchemaMigrator(ILogger<SchemaMigrator> logger)
         try
         {
             await ExecuteAsync(connection, null, SqlQueries.Get("MigrationCreateTable"), ct);
-            var present = await ListAppliedAsync(connection, ct);
+            var present = await ListAppliedAsync(connection, null, ct);
 
             var appliedNow = new List<SchemaMigration>();
             var alreadyApplied = new List<SchemaMigration>();
@@ -97,6 +130,39 @@ public sealed partial class SchemaMigrator(ILogger<SchemaMigrator> logger)
                 await ExecuteAsync(connection, null, SqlQueries.Get("MigrationUnlock"), CancellationToken.None);
             }
         }
+    }
+
+    private async Task<MigrationReport> MigrateInOneTransactionAsync(
+        NpgsqlDataSource dataSource, IReadOnlyList<MigrationScript> scripts, CancellationToken ct)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(ct);
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        var waited = Stopwatch.StartNew();
+        await ExecuteAsync(connection, transaction, SqlQueries.Get("MigrationLockTransaction"), ct);
+        LogLockAcquired(waited.ElapsedMilliseconds);
+        await ExecuteAsync(connection, transaction, SqlQueries.Get("MigrationCreateTable"), ct);
+        var present = await ListAppliedAsync(connection, transaction, ct);
+        var appliedNow = new List<SchemaMigration>();
+        var alreadyApplied = new List<SchemaMigration>();
+        foreach (var script in scripts)
+        {
+            if (present.Contains(script.Migration.Version))
+            {
+                alreadyApplied.Add(script.Migration);
+                continue;
+            }
+
+            await ApplyAsync(connection, transaction, script, ct);
+            appliedNow.Add(script.Migration);
+        }
+
+        await transaction.CommitAsync(ct);
+        if (appliedNow.Count == 0)
+        {
+            LogUpToDate(alreadyApplied.Count);
+        }
+
+        return new MigrationReport(appliedNow, alreadyApplied);
     }
 
     /// <summary>Parses a migration resource: its name must be <c>migrations/NNNN_name.sql</c>.</summary>
@@ -141,9 +207,16 @@ public sealed partial class SchemaMigrator(ILogger<SchemaMigrator> logger)
 
     private async Task ApplyAsync(NpgsqlConnection connection, MigrationScript script, CancellationToken ct)
     {
+        await using var transaction = await connection.BeginTransactionAsync(ct);
+        await ApplyAsync(connection, transaction, script, ct);
+        await transaction.CommitAsync(ct);
+    }
+
+    /// <summary>Runs a migration and records it in <paramref name="transaction"/>, which the caller commits.</summary>
+    private async Task ApplyAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, MigrationScript script, CancellationToken ct)
+    {
         LogApplying(script.Migration.Version, script.Migration.Name);
         var elapsed = Stopwatch.StartNew();
-        await using var transaction = await connection.BeginTransactionAsync(ct);
         try
         {
             await ExecuteAsync(connection, transaction, script.Text, ct);
@@ -153,8 +226,6 @@ public sealed partial class SchemaMigrator(ILogger<SchemaMigrator> logger)
                 record.Parameters.AddWithValue("Name", script.Migration.Name);
                 await record.ExecuteNonQueryAsync(ct);
             }
-
-            await transaction.CommitAsync(ct);
         }
         catch (Exception exception) when (exception is NpgsqlException or OperationCanceledException)
         {
@@ -165,10 +236,11 @@ public sealed partial class SchemaMigrator(ILogger<SchemaMigrator> logger)
         LogApplied(script.Migration.Version, script.Migration.Name, elapsed.ElapsedMilliseconds);
     }
 
-    private static async Task<HashSet<int>> ListAppliedAsync(NpgsqlConnection connection, CancellationToken ct)
+    private static async Task<HashSet<int>> ListAppliedAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, CancellationToken ct)
     {
         var versions = new HashSet<int>();
-        await using var command = new NpgsqlCommand(SqlQueries.Get("MigrationListApplied"), connection);
+        await using var command = new NpgsqlCommand(SqlQueries.Get("MigrationListApplied"), connection, transaction);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {

@@ -125,7 +125,7 @@ public static class OperatorCli
 
         var ansi = ReferenceEquals(stdout, Console.Out) && !Console.IsOutputRedirected;
         using var loggers = LoggerFactory.Create(logging => logging.AddWorkerConsole(settings.LogFormat));
-        return await RunAsync(args, settings.ConnectionString, stdout, stderr, ansi, loggers, cancellationToken);
+        return await RunAsync(args, settings.Database, stdout, stderr, ansi, loggers, cancellationToken);
     }
 
     /// <summary>Runs a command against <paramref name="connectionString"/>, writing plain text (no ANSI).</summary>
@@ -137,13 +137,14 @@ public static class OperatorCli
     /// <returns>The process exit code.</returns>
     public static Task<int> RunAsync(
         string[] args, string connectionString, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken) =>
-        RunAsync(args, connectionString, stdout, stderr, false, NullLoggerFactory.Instance, cancellationToken);
+        RunAsync(args, new DatabaseSettings { ConnectionString = connectionString }, stdout, stderr, false, NullLoggerFactory.Instance, cancellationToken);
 
     /// <summary>Runs a command; <paramref name="ansi"/> redraws <c>watch</c> in place.</summary>
     internal static async Task<int> RunAsync(
-        string[] args, string connectionString, TextWriter stdout, TextWriter stderr, bool ansi, ILoggerFactory loggers,
+        string[] args, DatabaseSettings database, TextWriter stdout, TextWriter stderr, bool ansi, ILoggerFactory loggers,
         CancellationToken cancellationToken)
     {
+        var connectionString = database.ConnectionString;
         if (args is [] or ["help" or "--help" or "-h", ..])
         {
             await (args is [] ? stderr : stdout).WriteLineAsync(Usage);
@@ -163,7 +164,8 @@ public static class OperatorCli
             if (name == "migrate")
             {
                 CliArguments.Parse(args.Skip(1), []).NoPositionals();
-                await WorkerApp.MigrateAsync(loggers, connectionString);
+                // On the direct URL when given; through a transaction-mode pooler in one transaction.
+                await WorkerApp.MigrateAsync(loggers, await StartupDatabase.ResolveRolesAsync(database, loggers.CreateLogger("Startup")));
                 await stdout.WriteLineAsync("schema up to date");
                 return Success;
             }

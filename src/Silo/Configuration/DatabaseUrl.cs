@@ -8,6 +8,52 @@ namespace GenerationWorker.Silo.Configuration;
 /// </summary>
 public static class DatabaseUrl
 {
+    /// <summary>
+    /// True when <paramref name="value"/> names a transaction-mode pooler by convention: a host whose first label ends in
+    /// <c>-pooler</c> (Neon's pooled endpoint, <c>ep-name-123-pooler.region.aws.neon.tech</c>) or a
+    /// <c>pgbouncer=true</c> query parameter (Prisma's marker). Other poolers are found by the start-up probe.
+    /// </summary>
+    public static bool NamesPooler(string value)
+    {
+        value = value.Trim();
+        string? host;
+        if (value.Contains("://", StringComparison.Ordinal))
+        {
+            if (!Uri.TryCreate(value, UriKind.Absolute, out var uri))
+            {
+                return false;
+            }
+
+            host = uri.Host;
+            var marked = uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries)
+                .Any(pair => pair.Equals("pgbouncer=true", StringComparison.OrdinalIgnoreCase));
+            if (marked)
+            {
+                return true;
+            }
+        }
+        else
+        {
+            try
+            {
+                host = new NpgsqlConnectionStringBuilder(value).Host;
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+        }
+
+        return (host ?? "").Split(',').Any(h => h.Trim().Split('.')[0].EndsWith("-pooler", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>The host (and port) of an Npgsql connection string, for log lines: never the user or password.</summary>
+    public static string HostOf(string connectionString)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        return $"{builder.Host}:{builder.Port}";
+    }
+
     /// <summary>Converts <paramref name="value"/>; throws <see cref="FormatException"/> saying what is wrong.</summary>
     public static string ToConnectionString(string value)
     {

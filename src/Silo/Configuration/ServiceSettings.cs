@@ -58,6 +58,9 @@ public sealed class ServiceSettings
     /// <summary><c>DATABASE_URL</c>, as an Npgsql connection string.</summary>
     public required string ConnectionString { get; init; }
 
+    /// <summary>The database connections: <c>DATABASE_URL</c>, <c>DATABASE_URL_UNPOOLED</c> and their use.</summary>
+    public required DatabaseSettings Database { get; init; }
+
     /// <summary>Silo, ports and dashboard.</summary>
     public required SiloSettings Silo { get; init; }
 
@@ -92,11 +95,13 @@ public sealed class ServiceSettings
     {
         var read = new Reader(env);
         var connectionString = read.Required("DATABASE_URL", DatabaseUrl.ToConnectionString, "a postgres:// URL or an Npgsql connection string");
+        var database = ReadDatabase(read, connectionString);
         var logFormat = ReadLogFormat(read);
         read.ThrowIfAny();
         return new ServiceSettings
         {
             ConnectionString = connectionString!,
+            Database = database,
             LogFormat = logFormat,
             Silo = new SiloSettings(),
             Worker = new WorkerOptions(),
@@ -111,6 +116,7 @@ public sealed class ServiceSettings
     {
         var read = new Reader(env);
         var connectionString = read.Required("DATABASE_URL", DatabaseUrl.ToConnectionString, "a postgres:// URL or an Npgsql connection string");
+        var database = ReadDatabase(read, connectionString);
         var silo = new SiloSettings
         {
             HttpPort = read.Int("PORT", 8080, 1, 65535),
@@ -132,8 +138,8 @@ public sealed class ServiceSettings
         {
             Concurrency = read.Int("WORKER_CONCURRENCY", 5, 1, 10_000),
             PollInterval = TimeSpan.FromMilliseconds(read.Int(read.Either("POLL_INTERVAL_MS", "FALLBACK_POLL_MS"), 1000, 10, 3_600_000)),
-            ListenEnabled = read.Bool(read.Either("LISTEN_ENABLED", "ENABLE_LISTEN_NOTIFY", StringComparer.OrdinalIgnoreCase), true),
-            PrepareStatements = read.Bool("DATABASE_PREPARE_STATEMENTS", true),
+            ListenEnabled = database.Listen ?? true,
+            PrepareStatements = database.PrepareStatements ?? true,
             LeaseDuration = read.Seconds("JOB_LEASE_SECONDS", 60, 3, 3600),
             JobTimeout = read.Seconds("JOB_TIMEOUT_SECONDS", 600, 1, 86_400),
             ShutdownTimeout = read.Seconds("SHUTDOWN_TIMEOUT_SECONDS", 25, 0, 3600),
@@ -185,6 +191,7 @@ public sealed class ServiceSettings
         return new ServiceSettings
         {
             ConnectionString = connectionString!,
+            Database = database,
             LogFormat = logFormat,
             OtlpEndpoint = otlpEndpoint,
             Silo = silo,
@@ -192,6 +199,21 @@ public sealed class ServiceSettings
             Quota = quota,
             Gemini = gemini,
             Storage = storage,
+        };
+    }
+
+    private static DatabaseSettings ReadDatabase(Reader read, string? connectionString)
+    {
+        const string Expected = "a postgres:// URL or an Npgsql connection string of the direct (unpooled) database";
+        var unpooledVariable = read.Either("DATABASE_URL_UNPOOLED", "DIRECT_URL");
+        return new DatabaseSettings
+        {
+            ConnectionString = connectionString ?? "",
+            NamesPooler = read.Text("DATABASE_URL") is { } url && DatabaseUrl.NamesPooler(url),
+            UnpooledConnectionString = read.Optional(unpooledVariable, DatabaseUrl.ToConnectionString, Expected),
+            UnpooledVariable = unpooledVariable,
+            Listen = read.OptionalBool(read.Either("LISTEN_ENABLED", "ENABLE_LISTEN_NOTIFY", StringComparer.OrdinalIgnoreCase)),
+            PrepareStatements = read.OptionalBool("DATABASE_PREPARE_STATEMENTS"),
         };
     }
 
@@ -394,19 +416,21 @@ public sealed class ServiceSettings
             return TimeSpan.FromSeconds(number);
         }
 
-        public bool Bool(string name, bool fallback)
+        public bool Bool(string name, bool fallback) => OptionalBool(name) ?? fallback;
+
+        public bool? OptionalBool(string name)
         {
             switch (Text(name)?.ToLowerInvariant())
             {
                 case null:
-                    return fallback;
+                    return null;
                 case "true" or "1" or "yes":
                     return true;
                 case "false" or "0" or "no":
                     return false;
                 default:
                     Error(name, $"must be true or false (got '{Text(name)}')");
-                    return fallback;
+                    return null;
             }
         }
     }

@@ -13,17 +13,18 @@ public static class SiloHostingExtensions
     /// <summary>The service id every silo of every cluster of this service shares (grain storage is keyed by it).</summary>
     public const string ServiceId = "generation-worker";
 
-    /// <summary>Adds the Orleans silo and the worker to <paramref name="builder"/>.</summary>
-    public static WebApplicationBuilder AddGenerationWorkerSilo(this WebApplicationBuilder builder, ServiceSettings settings)
+    /// <summary>Adds the Orleans silo and the worker to <paramref name="builder"/>, on the connections of <paramref name="roles"/>.</summary>
+    public static WebApplicationBuilder AddGenerationWorkerSilo(this WebApplicationBuilder builder, ServiceSettings settings, DatabaseRoles roles)
     {
-        // The providers' statements set no session state either: no DISCARD ALL before each one.
-        var orleansConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(settings.ConnectionString) { NoResetOnClose = true }.ConnectionString;
+        // The providers' statements set no session state either (and are never prepared): no DISCARD ALL before each
+        // one, and they run unchanged through a transaction-mode pooler.
+        var orleansConnectionString = new Npgsql.NpgsqlConnectionStringBuilder(roles.Orleans) { NoResetOnClose = true }.ConnectionString;
         builder.Logging.AddWorkerConsole(settings.LogFormat, settings.Silo.WorkerId);
         builder.Services.AddWorkerTelemetry(settings.OtlpEndpoint);
         builder.WebHost.UseUrls($"http://[::]:{settings.Silo.HttpPort}");
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Worker.ShutdownTimeout + TimeSpan.FromSeconds(30));
         builder.Services.AddGenerationWorker(
-            settings.ConnectionString, settings.Worker, settings.Quota, settings.Gemini, settings.Storage);
+            roles.Jobs, roles.Listen, settings.Worker, settings.Quota, settings.Gemini, settings.Storage);
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o =>

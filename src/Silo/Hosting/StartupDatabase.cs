@@ -1,15 +1,43 @@
 using GenerationWorker.Grains.Postgres;
+using GenerationWorker.Silo.Configuration;
 using Npgsql;
 
 namespace GenerationWorker.Silo.Hosting;
 
-/// <summary>Applies the schema before the silo starts, waiting for a database that is still coming up.</summary>
+/// <summary>
+/// The start-up's database steps: which connection does what (probing <c>DATABASE_URL</c>), then the schema; both wait
+/// for a database that is still coming up.
+/// </summary>
 public static partial class StartupDatabase
 {
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromSeconds(60);
 
+    /// <summary>Probes <c>DATABASE_URL</c> and decides the roles, retrying connection failures for up to a minute.</summary>
+    public static async Task<DatabaseRoles> ResolveRolesAsync(DatabaseSettings settings, ILogger logger)
+    {
+        var probed = await WithRetryAsync(() => PoolerProbe.ProbeAsync(settings.ConnectionString, CancellationToken.None), logger);
+        return DatabaseRoles.Decide(settings, probed);
+    }
+
+    /// <summary>Logs the roles: the one summary line, then each warning.</summary>
+    public static void LogRoles(DatabaseRoles roles, ILogger logger)
+    {
+        LogRolesSummary(logger, roles.Summary);
+        foreach (var warning in roles.Warnings)
+        {
+            LogRolesWarning(logger, warning);
+        }
+    }
+
     /// <summary>Migrates, retrying connection failures with backoff for up to a minute.</summary>
-    public static async Task MigrateWithRetryAsync(SchemaMigrator migrator, string connectionString, ILogger logger)
+    public static async Task MigrateWithRetryAsync(
+        SchemaMigrator migrator, string connectionString, MigrationLocking locking, ILogger logger)
+    {
+        var report = await WithRetryAsync(() => migrator.MigrateAsync(connectionString, locking, CancellationToken.None), logger);
+        LogMigrated(logger, report.AppliedNow.Count, report.AlreadyApplied.Count);
+    }
+
+    private static async Task<T> WithRetryAsync<T>(Func<Task<T>> step, ILogger logger)
     {
         var deadline = DateTimeOffset.UtcNow + GiveUpAfter;
         var delay = TimeSpan.FromMilliseconds(250);
@@ -17,9 +45,7 @@ public static partial class StartupDatabase
         {
             try
             {
-                var report = await migrator.MigrateAsync(connectionString, CancellationToken.None);
-                LogMigrated(logger, report.AppliedNow.Count, report.AlreadyApplied.Count);
-                return;
+                return await step();
             }
             catch (NpgsqlException exception) when (exception.IsTransient && DateTimeOffset.UtcNow + delay < deadline)
             {
@@ -35,4 +61,10 @@ public static partial class StartupDatabase
 
     [LoggerMessage(2, LogLevel.Warning, "Database not reachable yet ({Reason}); retrying in {DelayMs} ms")]
     private static partial void LogWaiting(ILogger logger, double delayMs, string reason);
+
+    [LoggerMessage(3, LogLevel.Information, "{DatabaseRoles}")]
+    private static partial void LogRolesSummary(ILogger logger, string databaseRoles);
+
+    [LoggerMessage(4, LogLevel.Warning, "{DatabaseWarning}")]
+    private static partial void LogRolesWarning(ILogger logger, string databaseWarning);
 }

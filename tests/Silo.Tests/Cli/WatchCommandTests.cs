@@ -94,7 +94,7 @@ public sealed class WatchCommandTests(CliDatabase db) : IClassFixture<CliDatabas
     }
 
     private Task<int> Start(bool ansi) => Task.Run(() => OperatorCli.RunAsync(
-        ["watch", "--interval-ms", "50"], db.ConnectionString, _out, new StringWriter(), ansi, NullLoggerFactory.Instance, _ctrlC.Token));
+        ["watch", "--interval-ms", "50"], new GenerationWorker.Silo.Configuration.DatabaseSettings { ConnectionString = db.ConnectionString }, _out, new StringWriter(), ansi, NullLoggerFactory.Instance, _ctrlC.Token));
 
     private static async Task UntilAsync(Func<bool> condition)
     {

@@ -91,11 +91,13 @@ public sealed class MigrationTests(SiloProcessFixture fixture) : IClassFixture<S
         var first = await SiloProcess.RunToExitAsync(["migrate"], new Dictionary<string, string?> { ["DATABASE_URL"] = url });
 
         Assert.True(first.ExitCode == 0, first.ToString());
-        Assert.Contains("2 migrations applied now", first.StandardOutput, StringComparison.Ordinal);
+        var known = GenerationWorker.Grains.Postgres.SchemaMigrator.Known;
+        Assert.Contains($"{known.Count} migrations applied now", first.StandardOutput, StringComparison.Ordinal);
         AssertRowsKept(before, await RowsAsync(database));
         await AssertWorkerSchemaAsync(database);
         var applied = await AppliedMigrationsAsync(database);
-        Assert.Equal(["1 0001_orleans", "2 0002_generation_job"], applied.Select(m => m.Split('|')[0]));
+        Assert.Equal([.. known.Select(m => $"{m.Version} {m.Name}")], applied.Select(m => m.Split('|')[0]));
+        Assert.Equal(["1 0001_orleans", "2 0002_generation_job"], applied.Take(2).Select(m => m.Split('|')[0]));
 
         var again = await Task.WhenAll(
             SiloProcess.RunToExitAsync(["migrate"], new Dictionary<string, string?> { ["DATABASE_URL"] = url }),
@@ -104,7 +106,7 @@ public sealed class MigrationTests(SiloProcessFixture fixture) : IClassFixture<S
         foreach (var run in again)
         {
             Assert.True(run.ExitCode == 0, run.ToString());
-            Assert.Contains("0 migrations applied now, 2 already present", run.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains($"0 migrations applied now, {known.Count} already present", run.StandardOutput, StringComparison.Ordinal);
         }
 
         Assert.Equal(applied, await AppliedMigrationsAsync(database));
