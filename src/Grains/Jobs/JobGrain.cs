@@ -106,7 +106,6 @@ public sealed partial class JobGrain(
             end = new JobEnd.Handled(new JobResult.Retry($"unexpected error: {exception.GetType().Name}: {exception.Message}"));
         }
 
-        renewal.Dispose();
         var outcome = end switch
         {
             JobEnd.Handled { Result: JobResult.Complete } => JobOutcome.Completed,
@@ -117,10 +116,11 @@ public sealed partial class JobGrain(
         };
         health.JobEnded(outcome);
         WorkerTelemetry.JobEnded(outcome, run.Elapsed);
-        await FinishAsync(run, end);
+        await FinishAsync(run, end, renewal);
     }
 
-    private async Task FinishAsync(ClaimRun run, JobEnd end)
+    /// <summary>Writes how the claim ended; the lease is renewed until that write is done.</summary>
+    private async Task FinishAsync(ClaimRun run, JobEnd end, IDisposable renewal)
     {
         var job = run.Job;
 
@@ -173,6 +173,8 @@ public sealed partial class JobGrain(
             LogFinishFailed(_logger, job.JobId, job.Attempt, exception);
         }
 
+        run.Written = true;
+        renewal.Dispose();
         await run.ReleaseUnusedAsync();
 
         // When a newer claim of the job already runs in this activation, its dispatcher must keep counting it in flight
@@ -199,7 +201,7 @@ public sealed partial class JobGrain(
 
     private async Task RenewLeaseAsync(ClaimRun run, CancellationToken cancellationToken)
     {
-        if (run.StopToken.IsCancellationRequested)
+        if (run.StopToken.IsCancellationRequested || run.Written)
         {
             return;
         }
@@ -242,6 +244,9 @@ public sealed partial class JobGrain(
         public Task? Task { get; set; }
 
         public StopCause Cause { get; private set; }
+
+        /// <summary>How the claim ended is written (or could not be): the lease needs no more renewal.</summary>
+        public bool Written { get; set; }
 
         public CancellationToken StopToken => _stop.Token;
 

@@ -121,12 +121,12 @@ public sealed partial class QuotaGrain(
     }
 
     /// <inheritdoc />
-    public Task<bool> BeginRequestAsync(Guid reservationId, CancellationToken cancellationToken = default)
+    public async Task<bool> BeginRequestAsync(Guid reservationId, CancellationToken cancellationToken = default)
     {
         var now = time.GetUtcNow();
         if (IsPaused(now))
         {
-            return Task.FromResult(false);
+            return false;
         }
 
         var reservation = state.State.Reservations.Find(r => r.Id == reservationId);
@@ -135,13 +135,13 @@ public sealed partial class QuotaGrain(
             reservation.Pending--;
             reservation.Sent.Add(now);
             _dirty = true;
-            return Task.FromResult(true);
+            return true;
         }
 
         // The reservation's slots were used up or have expired (a fallback model, a slow job): a fresh slot if one is free.
         if (Occupied(now) >= _options.RequestsPerWindow)
         {
-            return Task.FromResult(false);
+            return false;
         }
 
         if (reservation is null)
@@ -150,9 +150,11 @@ public sealed partial class QuotaGrain(
             state.State.Reservations.Add(reservation);
         }
 
+        // A slot outside the reservation's persisted ones: persisted before it is granted, so that a reactivation after
+        // a crash still counts it.
         reservation.Sent.Add(now);
-        _dirty = true;
-        return Task.FromResult(true);
+        await WriteOrStepAsideAsync();
+        return true;
     }
 
     /// <inheritdoc />

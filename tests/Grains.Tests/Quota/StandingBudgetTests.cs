@@ -86,6 +86,18 @@ public sealed class StandingBudgetTests(ITestOutputHelper output) : IAsyncLifeti
         Assert.Equal(1, _gemini.Stats.Snapshot().Models.Values.Sum(m => m.Requests));
     }
 
+    [Fact]
+    public async Task ASlotGrantedOutsideAReservation_IsPersistedBeforeTheRequestMayGo()
+    {
+        // A fallback model's request, or a slow job's after its reservation expired: no persisted slot covers it.
+        var reservation = Guid.NewGuid();
+
+        Assert.True(await QuotaGrain.BeginRequestAsync(reservation));
+
+        // Read at once, not polled: the lazy write of announcements would land up to a second later.
+        Assert.Contains(await ReservationsAsync(), r => r.Id == reservation && r.Sent == 1);
+    }
+
     private string SiloId => SiloIdentity.Of(_silo.Services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress);
 
     private IDispatcherGrain Dispatcher => _silo.Grains.GetGrain<IDispatcherGrain>(SiloId);
