@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Text.RegularExpressions;
 using GenerationWorker.Grains.Storage;
 using Xunit;
 
@@ -31,7 +32,11 @@ public sealed class S3ServerFixture : IAsyncLifetime
 
     private static readonly TimeSpan StartDeadline = TimeSpan.FromSeconds(30);
 
+    // s3rver logs this line once per object it stored (PUT, POST or multipart completion), after the bytes are on disk.
+    private static readonly Regex StoredLine = new("Stored object \"(?<key>.*)\" in bucket \"(?<bucket>[^\"]*)\" successfully", RegexOptions.CultureInvariant);
+
     private readonly Queue<string> _output = new();
+    private readonly Dictionary<string, int> _stored = new(StringComparer.Ordinal);
     private Process? _process;
 
     /// <summary>The server's endpoint, <c>https://127.0.0.1:{port}/</c>.</summary>
@@ -69,6 +74,45 @@ public sealed class S3ServerFixture : IAsyncLifetime
             {
                 return string.Join('\n', _output);
             }
+        }
+    }
+
+    /// <summary>
+    /// How many times the server stored each key of <see cref="Bucket"/> since it started, read from its own log
+    /// ("Stored object ... successfully", one line per upload it accepted), complete up to this call.
+    /// </summary>
+    /// <remarks>
+    /// The lines arrive through a pipe, a little after the answers. To read them all, this stores a marker object (anonymous
+    /// writes are allowed, as anonymous reads are) and waits for its line: the server logs in the order it stores, so
+    /// every upload answered before this call is counted. Marker keys (<c>_marker/...</c>) are left out.
+    /// </remarks>
+    public async Task<IReadOnlyDictionary<string, int>> StoredCountsAsync(TimeSpan? timeout = null)
+    {
+        var marker = "_marker/" + Guid.NewGuid().ToString("N");
+        using (var http = new HttpClient())
+        using (var response = await http.PutAsync(ObjectUrl(marker), new ByteArrayContent([1])))
+        {
+            response.EnsureSuccessStatusCode();
+        }
+
+        var deadline = DateTimeOffset.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            lock (_output)
+            {
+                if (_stored.ContainsKey(marker))
+                {
+                    return _stored.Where(entry => !entry.Key.StartsWith("_marker/", StringComparison.Ordinal))
+                        .ToDictionary(entry => entry.Key, entry => entry.Value, StringComparer.Ordinal);
+                }
+            }
+
+            if (DateTimeOffset.UtcNow > deadline)
+            {
+                throw new TimeoutException($"s3rver did not log the marker object {marker}\n{RecentOutput}");
+            }
+
+            await Task.Delay(20);
         }
     }
 
@@ -153,8 +197,15 @@ public sealed class S3ServerFixture : IAsyncLifetime
             return;
         }
 
+        var stored = StoredLine.Match(line);
         lock (_output)
         {
+            if (stored.Success && stored.Groups["bucket"].Value == Bucket)
+            {
+                var key = stored.Groups["key"].Value;
+                _stored[key] = _stored.GetValueOrDefault(key) + 1;
+            }
+
             _output.Enqueue(line);
             while (_output.Count > 40)
             {

@@ -37,7 +37,7 @@ public class ReliabilityFixture : IAsyncLifetime
 
     public virtual async Task InitializeAsync()
     {
-        Gemini = await GeminiEmulatorServer.StartAsync(new EmulatorOptions { RequestLogCapacity = 20_000 });
+        Gemini = await GeminiEmulatorServer.StartAsync(CreateEmulatorOptions());
         ConnectionString = await PostgresServer.CreateDatabaseAsync("rel");
         Jobs = new JobTable(ConnectionString);
         if (StartsSilo)
@@ -125,4 +125,7 @@ public class ReliabilityFixture : IAsyncLifetime
     protected virtual void Configure(Dictionary<string, string?> env)
     {
     }
+
+    /// <summary>The options of the class's emulator (small images, a long request log).</summary>
+    protected virtual EmulatorOptions CreateEmulatorOptions() => new() { RequestLogCapacity = 20_000 };
 }
