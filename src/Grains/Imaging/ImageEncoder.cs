@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using GenerationWorker.Grains.Gemini;
 using Microsoft.Extensions.Logging;
 using System.Runtime.CompilerServices;
@@ -26,7 +27,11 @@ public sealed partial class ImageEncoder : IDisposable
     /// <summary>How many leading bytes <see cref="SniffContentType"/> needs to tell every format it knows.</summary>
     public const int SniffLength = 12;
 
+    /// <summary>Images of this many pixels or more (above 2K: 2048 x 2048 is 4.2 million) are encoded one at a time.</summary>
+    public const long LargePixels = 4_500_000;
+
     private readonly SemaphoreSlim _gate;
+    private readonly SemaphoreSlim _large;
     private readonly string _directory;
     private readonly TimeProvider _time;
     private readonly ILogger<ImageEncoder> _logger;
@@ -46,7 +51,9 @@ public sealed partial class ImageEncoder : IDisposable
         Cache.Max = 0;
         Cache.MaxMem = 0;
         Cache.MaxFiles = 0;
+        NativeHeap.LimitArenas(2);
         _gate = new SemaphoreSlim(options.MaxConcurrentEncodes, options.MaxConcurrentEncodes);
+        _large = new SemaphoreSlim(1, 1);
         _directory = options.SpoolDirectory is { Length: > 0 } directory ? directory : Path.GetTempPath();
         _time = time;
         _logger = logger;
@@ -111,7 +118,27 @@ public sealed partial class ImageEncoder : IDisposable
         }
 
         var format = Sniff(source);
-        await _gate.WaitAsync(cancellationToken);
+        var large = !IsSmallPng(source, format);
+        // A large image waits for its own turn first, so that it holds no slot of the bound while it waits.
+        if (large)
+        {
+            await _large.WaitAsync(cancellationToken);
+        }
+
+        try
+        {
+            await _gate.WaitAsync(cancellationToken);
+        }
+        catch
+        {
+            if (large)
+            {
+                _large.Release();
+            }
+
+            throw;
+        }
+
         try
         {
             Interlocked.Increment(ref _active);
@@ -128,13 +155,50 @@ public sealed partial class ImageEncoder : IDisposable
         }
         finally
         {
-            Interlocked.Decrement(ref _active);
+            if (Interlocked.Decrement(ref _active) == 0)
+            {
+                // The last encode of a burst: what libvips freed goes back to the system instead of staying resident.
+                NativeHeap.Trim();
+            }
+
+            if (large)
+            {
+                _large.Release();
+            }
+
             _gate.Release();
         }
     }
 
-    /// <summary>Releases the concurrency bound's semaphore.</summary>
-    public void Dispose() => _gate.Dispose();
+    /// <summary>Releases the concurrency bounds' semaphores.</summary>
+    public void Dispose()
+    {
+        _gate.Dispose();
+        _large.Dispose();
+    }
+
+    /// <summary>
+    /// True for a PNG of fewer than <see cref="LargePixels"/> pixels (read from its header). Anything else counts as
+    /// large: WebP encoding holds the whole picture (about 6 bytes a pixel), so two 4K encodes at once (5504 x 3072:
+    /// about 100 MB each) would take a silo past its memory target, while smaller images encode side by side.
+    /// </summary>
+    private static bool IsSmallPng(GeneratedImage source, string format)
+    {
+        if (format != "image/png")
+        {
+            return false;
+        }
+
+        Span<byte> header = stackalloc byte[24];
+        using var stream = source.OpenRead();
+        if (stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false) < header.Length)
+        {
+            return false;
+        }
+
+        var pixels = (long)BinaryPrimitives.ReadUInt32BigEndian(header[16..20]) * BinaryPrimitives.ReadUInt32BigEndian(header[20..24]);
+        return pixels < LargePixels;
+    }
 
     private static string Sniff(GeneratedImage source)
     {

@@ -61,7 +61,7 @@ public static class DatabaseUrl
         if (value.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase)
             || value.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
         {
-            return FromUrl(value);
+            return WithoutGssUnlessAsked(FromUrl(value), value);
         }
 
         if (value.Contains("://", StringComparison.Ordinal))
@@ -77,12 +77,27 @@ public static class DatabaseUrl
                 throw new FormatException("the connection string names no Host");
             }
 
-            return builder.ConnectionString;
+            return WithoutGssUnlessAsked(builder.ConnectionString, value);
         }
         catch (ArgumentException exception)
         {
             throw new FormatException("is not a valid connection string: " + exception.Message);
         }
+    }
+
+    /// <summary>
+    /// Turns GSS (Kerberos) encryption off unless <paramref name="original"/> asks for it: Npgsql tries it by default,
+    /// which loads <c>libgssapi_krb5</c> on every connection, a library the .NET runtime images do not ship (it prints an
+    /// error per attempt). Neon, Railway and most hosted PostgreSQL have no Kerberos.
+    /// </summary>
+    private static string WithoutGssUnlessAsked(string connectionString, string original)
+    {
+        if (original.Contains("gss", StringComparison.OrdinalIgnoreCase))
+        {
+            return connectionString;
+        }
+
+        return new NpgsqlConnectionStringBuilder(connectionString) { GssEncryptionMode = GssEncryptionMode.Disable }.ConnectionString;
     }
 
     private static string FromUrl(string value)

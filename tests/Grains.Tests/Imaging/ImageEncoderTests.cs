@@ -174,6 +174,37 @@ public sealed class ImageEncoderTests : IDisposable
     }
 
     [Fact]
+    public async Task LargeImages_AreEncodedOneAtATime_WhileASmallOneTakesTheOtherSlot()
+    {
+        using var encoder = NewEncoder(2);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var entered = 0;
+
+        // The first encode to take a slot holds it until released; the others go straight on.
+        encoder.OnSlotTaken = _ => Interlocked.Increment(ref entered) == 1 ? release.Task : Task.CompletedTask;
+        using var flat = NetVips.Image.Black(2200, 2200, bands: 3);
+        var large = flat.PngsaveBuffer();
+        var sources = new[] { large, large, TestImages.Encode(64, 48, ".png") }.Select(png => GeneratedImage.FromBytes(png, "image/png")).ToList();
+
+        var first = encoder.EncodeAsync(sources[0]);
+        var second = encoder.EncodeAsync(sources[1]);
+        var small = encoder.EncodeAsync(sources[2]);
+
+        // 2200 x 2200 is past ImageEncoder.LargePixels: while the first large one is held, the second waits although a
+        // slot of the bound is free, and the small one takes that slot and finishes.
+        (await small.WaitAsync(TimeSpan.FromSeconds(60))).Dispose();
+        Assert.False(second.IsCompleted);
+        Assert.False(first.IsCompleted);
+        release.SetResult();
+        foreach (var result in await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(60)))
+        {
+            result.Dispose();
+        }
+
+        Assert.Equal(3, entered);
+    }
+
+    [Fact]
     public async Task WaitingForASlot_CanBeCancelled()
     {
         using var encoder = NewEncoder(1);
