@@ -176,7 +176,9 @@ build_base mcr.microsoft.com/dotnet/sdk:10.0 sdk.Dockerfile "$(inputs "$work/sdk
 # --- 3. The project's image -------------------------------------------------------------------------------------------
 say "building the Dockerfile (docker build --network host -t $image .)"
 previous="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)"
-nice -n 10 docker build --network host -t "$image" . >"$cache/build.log" 2>&1 ||
+# The log's lines carry the script's clock, which shows where a build spends its time.
+nice -n 10 docker build --network host -t "$image" . 2>&1 |
+  while IFS= read -r line; do printf '[%ss] %s\n' "$SECONDS" "$line"; done >"$cache/build.log" ||
   { tail -n 40 "$cache/build.log" >&2; fail "docker build failed (log: .local/image/build.log)"; }
 current="$(docker image inspect -f '{{.Id}}' "$image")"
 [ -z "$previous" ] || [ "$previous" = "$current" ] || docker rmi "$previous" >/dev/null 2>&1 || true
