@@ -35,8 +35,13 @@ psql_admin() { psql -h 127.0.0.1 -p "$pgport" -U postgres -d postgres -v ON_ERRO
 psql_db() { psql -h 127.0.0.1 -p "$pgport" -U postgres -d "$db" -v ON_ERROR_STOP=1 -qtAc "$1"; }
 say() { echo "image: [${SECONDS}s] $*"; }
 
+# Unmounts every file system mounted under directory $1, deepest first.
+mounts_under() { awk -v dir="$1/" 'index($2, dir) == 1 { print $2 }' /proc/mounts; }
+unmount_under() { mounts_under "$1" | sort -r | xargs -r umount -l; }
+
 cleanup() {
   set +e
+  unmount_under "$cache/rootfs"
   for name in "${containers[@]}"; do docker rm -f "$name" >/dev/null 2>&1; done
   if [ -n "$dockerd_pid" ]; then
     # Build stages are the next build's cache; dangling ones untouched for a week go.
@@ -45,7 +50,7 @@ cleanup() {
     for _ in $(seq 1 100); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$dockerd_pid" 2>/dev/null
     # The daemon leaves its default network namespace mounted under its exec root.
-    grep -o " $work/[^ ]*" /proc/mounts | sort -r | xargs -r umount
+    unmount_under "$work"
   fi
   [ -n "$emulator_pid" ] && kill -TERM "$emulator_pid" 2>/dev/null && wait "$emulator_pid" 2>/dev/null
   psql_admin "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1
@@ -106,15 +111,19 @@ mirror="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 rootfs="$cache/debian-$suite-$(echo "$suite $packages v1" | sha256sum | cut -c1-12).tar"
 if [ ! -f "$rootfs" ]; then
   say "debootstrap: Debian $suite minbase with $packages"
-  rm -rf "$cache/rootfs" "$cache"/debian-*.tar
+  unmount_under "$cache/rootfs"
+  rm -rf --one-file-system "$cache/rootfs" "$cache"/debian-*.tar*
   nice -n 10 debootstrap --variant=minbase --include="$packages" "$suite" "$cache/rootfs" "$mirror" \
-    >"$work/debootstrap.log" 2>&1 || { tail -n 20 "$work/debootstrap.log" >&2; fail "debootstrap failed"; }
+    >"$cache/debootstrap.log" 2>&1 || { tail -n 20 "$cache/debootstrap.log" >&2; fail "debootstrap failed"; }
+  # debootstrap mounts /proc in the target and, seen here once, left it mounted: nothing below may reach the host's.
+  unmount_under "$cache/rootfs"
+  [ -z "$(mounts_under "$cache/rootfs")" ] || fail "file systems still mounted under $cache/rootfs"
   # What an image does not need: downloaded packages, package lists, documentation, translations, device nodes.
-  rm -rf "$cache/rootfs"/var/cache/apt/archives/*.deb "$cache/rootfs"/var/lib/apt/lists/* \
+  rm -rf --one-file-system "$cache/rootfs"/var/cache/apt/archives/*.deb "$cache/rootfs"/var/lib/apt/lists/* \
     "$cache/rootfs"/usr/share/{doc,man,info,locale}/* "$cache/rootfs"/dev/* "$cache/rootfs"/debootstrap
-  tar --numeric-owner -C "$cache/rootfs" -cf "$rootfs.tmp" .
+  tar --numeric-owner --one-file-system -C "$cache/rootfs" -cf "$rootfs.tmp" .
   mv "$rootfs.tmp" "$rootfs"
-  rm -rf "$cache/rootfs"
+  rm -rf --one-file-system "$cache/rootfs"
 fi
 
 dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
