@@ -143,7 +143,10 @@ COPY dotnet /usr/share/dotnet
 RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet
 CMD ["bash"]
 EOF
-# The SDK with this machine's CA bundle, which its HTTPS to NuGet needs.
+# The SDK with this machine's CA bundle, which its HTTPS to NuGet needs, and its NuGet certificate revocation mode: here
+# "offline", as no revocation server is reachable (online, each package's check waits for a time-out: the restore took
+# 112 s instead of 16 s).
+revocation_mode="${NUGET_CERT_REVOCATION_MODE:-online}"
 cat >"$work/sdk.Dockerfile" <<EOF
 FROM scratch
 ADD $(basename "$rootfs") /
@@ -151,7 +154,7 @@ ENV APP_UID=1654 ASPNETCORE_HTTP_PORTS=8080 DOTNET_RUNNING_IN_CONTAINER=true
 RUN groupadd --gid=\$APP_UID app && useradd --no-log-init --uid=\$APP_UID --gid=\$APP_UID --create-home app
 ENV DOTNET_VERSION=$runtime_version ASPNET_VERSION=$aspnet_version DOTNET_SDK_VERSION=$sdk_version \
     DOTNET_GENERATE_ASPNET_CERTIFICATE=false DOTNET_NOLOGO=true DOTNET_USE_POLLING_FILE_WATCHER=true \
-    NUGET_XMLDOC_MODE=skip
+    NUGET_XMLDOC_MODE=skip NUGET_CERT_REVOCATION_MODE=$revocation_mode
 COPY dotnet /usr/share/dotnet
 COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 RUN ln -s /usr/share/dotnet/dotnet /usr/bin/dotnet
