@@ -13,8 +13,8 @@
 #   4. runs the image's `migrate`, then two containers of the image on different ports as one cluster, against a
 #      database of its own on the local PostgreSQL (scripts/postgres.sh), the project's Gemini emulator and the local
 #      image store, and checks: /health answers 200 from both; both see a two-member cluster; a job completes and each
-#      image URL of its result is a stored PNG file, served by the silo; the silo process's uid is not 0; the image is
-#      at most 500 MB; SIGTERM while a job runs lets the job complete and exits 0 within the drain.
+#      image URL of its result is a stored image file, served by the silo; the silo process's uid is not 0; the image
+#      is at most 500 MB; SIGTERM to the silo running a job lets the job complete and exits 0 within the drain.
 # Stops whatever it started (PostgreSQL only if it was not running) and exits non-zero at the first failed check.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -70,13 +70,15 @@ fail() {
   exit 1
 }
 
-# A TCP port on loopback that nothing listens on.
-free_port() {
-  local port
-  while true; do
+# N distinct TCP ports on loopback that nothing listens on, one a line.
+free_ports() {
+  local port found=()
+  while [ "${#found[@]}" -lt "$1" ]; do
     port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
+    [[ " ${found[*]} " == *" $port "* ]] && continue
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || found+=("$port")
   done
+  printf '%s\n' "${found[@]}"
 }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -88,8 +90,12 @@ if ! command -v dockerd >/dev/null || [ ! -x /usr/bin/docker ] || ! command -v d
   as_root apt-get install -y -qq --no-install-recommends docker.io debootstrap >/dev/null
 fi
 
-# The daemon's sockets live in a short temporary path (a socket path has at most 107 bytes); its data in .local.
+# One run at a time per checkout: two daemons must not share a data directory.
 mkdir -p "$cache" "$root/.local/docker"
+exec 9>"$cache/lock"
+flock -n 9 || fail "another scripts/image.sh runs in this checkout"
+
+# The daemon's sockets live in a short temporary path (a socket path has at most 107 bytes); its data in .local.
 export DOCKER_HOST="unix://$work/docker.sock"
 dockerd --data-root "$root/.local/docker" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" -H "$DOCKER_HOST" \
   --iptables=false --ip6tables=false --bridge=none >"$work/dockerd.log" 2>&1 &
@@ -213,7 +219,10 @@ database_url="postgres://postgres@127.0.0.1:$pgport/$db"
 say "starting the Gemini emulator"
 dotnet build src/GeminiEmulator/GenerationWorker.GeminiEmulator.csproj -c Release -nologo -v q >"$work/emulator-build.log" 2>&1 ||
   { cat "$work/emulator-build.log" >&2; fail "building the emulator failed"; }
-emulator_port="$(free_port)"
+# The emulator's port, then for each silo: HTTP, silo-to-silo, gateway.
+mapfile -t ports < <(free_ports 7)
+emulator_port="${ports[0]}"
+http_ports=("${ports[1]}" "${ports[2]}") silo_ports=("${ports[3]}" "${ports[4]}") gateway_ports=("${ports[5]}" "${ports[6]}")
 dotnet src/GeminiEmulator/bin/Release/net10.0/GenerationWorker.GeminiEmulator.dll --urls "http://127.0.0.1:$emulator_port" \
   >"$work/emulator.log" 2>&1 &
 emulator_pid=$!
@@ -232,35 +241,33 @@ say "migrate: ok"
 # Both silos share one image store (a directory the image's non-root user can write) and serve it at /files.
 mkdir -p "$work/storage"
 chown 1654:1654 "$work/storage"
-ports=("$(free_port)" "$(free_port)")
-silo_ports=("$(free_port)" "$(free_port)")
-public_url="http://127.0.0.1:${ports[0]}/files"
+public_url="http://127.0.0.1:${http_ports[0]}/files"
 for i in 0 1; do
   name="generation-worker-image-$i-$$"
   docker run -d --name "$name" --network host -v "$work/storage:/data/storage" \
     -e DATABASE_URL="$database_url" -e ORLEANS_CLUSTER_ID="image-$$" \
-    -e PORT="${ports[$i]}" -e SILO_PORT="${silo_ports[$i]}" -e GATEWAY_PORT="$(free_port)" \
+    -e PORT="${http_ports[$i]}" -e SILO_PORT="${silo_ports[$i]}" -e GATEWAY_PORT="${gateway_ports[$i]}" \
     -e GEMINI_API_KEY=emulator-key -e GEMINI_BASE_URL="http://127.0.0.1:$emulator_port" \
     -e STORAGE=local -e LOCAL_STORAGE_DIR=/data/storage -e R2_PUBLIC_URL="$public_url" \
     -e SHUTDOWN_TIMEOUT_SECONDS="$drain_seconds" "$image" >/dev/null
   containers+=("$name")
 done
-say "started two containers on ports ${ports[*]}"
+say "started two containers, HTTP on ports ${http_ports[*]}"
 
 for i in 0 1; do
   deadline=$((SECONDS + 120))
-  until [ "$(curl -s -o "$work/health.json" -w '%{http_code}' "http://127.0.0.1:${ports[$i]}/health" || true)" = 200 ]; do
+  until [ "$(curl -s -o "$work/health.json" -w '%{http_code}' "http://127.0.0.1:${http_ports[$i]}/health" || true)" = 200 ]; do
     [ "$(docker inspect -f '{{.State.Running}}' "${containers[$i]}")" = true ] || fail "${containers[$i]} exited before /health answered 200"
     [ "$SECONDS" -lt "$deadline" ] || fail "${containers[$i]}: /health did not answer 200 within 120 s"
     sleep 0.5
   done
-  say "check: /health on port ${ports[$i]} -> 200 $(cat "$work/health.json")"
+  say "check: /health on port ${http_ports[$i]} -> 200 $(cat "$work/health.json")"
 done
 
 for i in 0 1; do
   deadline=$((SECONDS + 60))
-  until [ "$(curl -s "http://127.0.0.1:${ports[$i]}/cluster" | jq '.members | length' 2>/dev/null)" = 2 ]; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "${containers[$i]} does not see a two-member cluster: $(curl -s "http://127.0.0.1:${ports[$i]}/cluster")"
+  until [ "$(curl -s "http://127.0.0.1:${http_ports[$i]}/cluster" | jq '.members | length' 2>/dev/null)" = 2 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "${containers[$i]} does not see a two-member cluster: $(curl -s "http://127.0.0.1:${http_ports[$i]}/cluster")"
     sleep 0.5
   done
 done
@@ -283,7 +290,8 @@ wait_job() {
   done
 }
 
-job="$(cli enqueue --type image_generation --prompt "a lighthouse at dawn, from the container image" --variants 2 | tail -n 1)"
+job="$(cli enqueue --type image_generation --prompt "a lighthouse at dawn, from the container image" --variants 2 | tail -n 1)" ||
+  fail "the image's enqueue failed"
 status="$(wait_job "$job")"
 [ "$status" = completed ] || fail "job $job ended $status: $(psql_db "SELECT error FROM generation_job WHERE id = '$job'")"
 urls="$(psql_db "SELECT result FROM generation_job WHERE id = '$job'" | jq -r '.imageUrls[]')"
@@ -312,7 +320,8 @@ stop_silo() {
   [ "$code" = 0 ] || fail "$name exited with $code after SIGTERM (expected 0)"
   say "check: $name exited 0, $((SECONDS - signalled)) s after SIGTERM (drain: $drain_seconds s)"
 }
-slow="$(cli enqueue --type image_generation --prompt "[emulate:delay=5s] a job in flight during a deploy" | tail -n 1)"
+slow="$(cli enqueue --type image_generation --prompt "[emulate:delay=5s] a job in flight during a deploy" | tail -n 1)" ||
+  fail "the image's enqueue failed"
 deadline=$((SECONDS + 30))
 until owner="$(psql_db "SELECT locked_by FROM generation_job WHERE id = '$slow' AND status = 'processing'")" && [ -n "$owner" ]; do
   [ "$SECONDS" -lt "$deadline" ] || fail "job $slow was not claimed within 30 s"
