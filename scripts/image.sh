@@ -217,13 +217,14 @@ psql_admin "CREATE DATABASE \"$db\""
 database_url="postgres://postgres@127.0.0.1:$pgport/$db"
 
 say "starting the Gemini emulator"
-dotnet build src/GeminiEmulator/GenerationWorker.GeminiEmulator.csproj -c Release -nologo -v q >"$work/emulator-build.log" 2>&1 ||
-  { cat "$work/emulator-build.log" >&2; fail "building the emulator failed"; }
+emulator=src/GeminiEmulator
+dotnet build "$emulator/GenerationWorker.GeminiEmulator.csproj" -c Release -nologo -v q >"$work/emulator.log" 2>&1 ||
+  { cat "$work/emulator.log" >&2; fail "building the emulator failed"; }
 # The emulator's port, then for each silo: HTTP, silo-to-silo, gateway.
 mapfile -t ports < <(free_ports 7)
 emulator_port="${ports[0]}"
-http_ports=("${ports[1]}" "${ports[2]}") silo_ports=("${ports[3]}" "${ports[4]}") gateway_ports=("${ports[5]}" "${ports[6]}")
-dotnet src/GeminiEmulator/bin/Release/net10.0/GenerationWorker.GeminiEmulator.dll --urls "http://127.0.0.1:$emulator_port" \
+http_ports=("${ports[@]:1:2}") silo_ports=("${ports[@]:3:2}") gateway_ports=("${ports[@]:5:2}")
+dotnet "$emulator/bin/Release/net10.0/GenerationWorker.GeminiEmulator.dll" --urls "http://127.0.0.1:$emulator_port" \
   >"$work/emulator.log" 2>&1 &
 emulator_pid=$!
 deadline=$((SECONDS + 60))
@@ -255,19 +256,21 @@ done
 say "started two containers, HTTP on ports ${http_ports[*]}"
 
 for i in 0 1; do
+  name="${containers[$i]}" url="http://127.0.0.1:${http_ports[$i]}"
   deadline=$((SECONDS + 120))
-  until [ "$(curl -s -o "$work/health.json" -w '%{http_code}' "http://127.0.0.1:${http_ports[$i]}/health" || true)" = 200 ]; do
-    [ "$(docker inspect -f '{{.State.Running}}' "${containers[$i]}")" = true ] || fail "${containers[$i]} exited before /health answered 200"
-    [ "$SECONDS" -lt "$deadline" ] || fail "${containers[$i]}: /health did not answer 200 within 120 s"
+  until [ "$(curl -s -o "$work/health.json" -w '%{http_code}' "$url/health" || true)" = 200 ]; do
+    [ "$(docker inspect -f '{{.State.Running}}' "$name")" = true ] || fail "$name exited before /health answered 200"
+    [ "$SECONDS" -lt "$deadline" ] || fail "$name: /health did not answer 200 within 120 s"
     sleep 0.5
   done
   say "check: /health on port ${http_ports[$i]} -> 200 $(cat "$work/health.json")"
 done
 
 for i in 0 1; do
+  name="${containers[$i]}" url="http://127.0.0.1:${http_ports[$i]}"
   deadline=$((SECONDS + 60))
-  until [ "$(curl -s "http://127.0.0.1:${http_ports[$i]}/cluster" | jq '.members | length' 2>/dev/null)" = 2 ]; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "${containers[$i]} does not see a two-member cluster: $(curl -s "http://127.0.0.1:${http_ports[$i]}/cluster")"
+  until [ "$(curl -s "$url/cluster" | jq '.members | length' 2>/dev/null)" = 2 ]; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "$name does not see a two-member cluster: $(curl -s "$url/cluster")"
     sleep 0.5
   done
 done
@@ -290,10 +293,11 @@ wait_job() {
   done
 }
 
-job="$(cli enqueue --type image_generation --prompt "a lighthouse at dawn, from the container image" --variants 2 | tail -n 1)" ||
+job="$(cli enqueue --type image_generation --prompt "a lighthouse at dawn, from the image" --variants 2 | tail -n 1)" ||
   fail "the image's enqueue failed"
 status="$(wait_job "$job")"
-[ "$status" = completed ] || fail "job $job ended $status: $(psql_db "SELECT error FROM generation_job WHERE id = '$job'")"
+[ "$status" = completed ] ||
+  fail "job $job ended $status: $(psql_db "SELECT error FROM generation_job WHERE id = '$job'")"
 urls="$(psql_db "SELECT result FROM generation_job WHERE id = '$job'" | jq -r '.imageUrls[]')"
 [ "$(wc -l <<<"$urls")" = 2 ] || fail "job $job's result has not 2 image URLs: $urls"
 for url in $urls; do
@@ -320,10 +324,11 @@ stop_silo() {
   [ "$code" = 0 ] || fail "$name exited with $code after SIGTERM (expected 0)"
   say "check: $name exited 0, $((SECONDS - signalled)) s after SIGTERM (drain: $drain_seconds s)"
 }
-slow="$(cli enqueue --type image_generation --prompt "[emulate:delay=5s] a job in flight during a deploy" | tail -n 1)" ||
+slow="$(cli enqueue --type image_generation --prompt "[emulate:delay=5s] in flight during a deploy" | tail -n 1)" ||
   fail "the image's enqueue failed"
 deadline=$((SECONDS + 30))
-until owner="$(psql_db "SELECT locked_by FROM generation_job WHERE id = '$slow' AND status = 'processing'")" && [ -n "$owner" ]; do
+until owner="$(psql_db "SELECT locked_by FROM generation_job WHERE id = '$slow' AND status = 'processing'")" &&
+  [ -n "$owner" ]; do
   [ "$SECONDS" -lt "$deadline" ] || fail "job $slow was not claimed within 30 s"
   sleep 0.1
 done
