@@ -95,9 +95,10 @@ mkdir -p "$cache" "$root/.local/docker"
 exec 9>"$cache/lock"
 flock -n 9 || fail "another scripts/image.sh runs in this checkout"
 
-# The daemon's sockets live in a short temporary path (a socket path has at most 107 bytes); its data in .local.
+# The daemon's sockets live in a short temporary path (a socket path has at most 107 bytes); its data in .local. It runs
+# niced, and so do the builds and containers it starts: other processes share this machine's cores.
 export DOCKER_HOST="unix://$work/docker.sock"
-dockerd --data-root "$root/.local/docker" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" -H "$DOCKER_HOST" \
+nice -n 10 dockerd --data-root "$root/.local/docker" --exec-root "$work/exec" --pidfile "$work/dockerd.pid" -H "$DOCKER_HOST" \
   --iptables=false --ip6tables=false --bridge=none >"$work/dockerd.log" 2>&1 &
 dockerd_pid=$!
 deadline=$((SECONDS + 60))
@@ -181,11 +182,11 @@ build_base() {
   if [ "$have" = "$key" ]; then say "$tag: up to date"; return; fi
   say "$tag: building"
   (cd "$work" && tar -c "$dockerfile" "$@" -C "$cache" "$(basename "$rootfs")") |
-    nice -n 10 docker build -q --network host --label "generation-worker.inputs=$key" -f "$dockerfile" -t "$tag" - \
+    docker build -q --network host --label "generation-worker.inputs=$key" -f "$dockerfile" -t "$tag" - \
       >"$work/base.log" 2>&1 || { cat "$work/base.log" >&2; fail "building $tag failed"; }
 }
 
-inputs() { { echo "$rootfs"; cat "$@"; } | sha256sum | cut -c1-16; }
+inputs() { { basename "$rootfs"; cat "$@"; } | sha256sum | cut -c1-16; }
 build_base mcr.microsoft.com/dotnet/aspnet:10.0 aspnet.Dockerfile "$(inputs "$work/aspnet.Dockerfile")" \
   dotnet/dotnet dotnet/host dotnet/shared dotnet/LICENSE.txt dotnet/ThirdPartyNotices.txt
 build_base mcr.microsoft.com/dotnet/sdk:10.0 sdk.Dockerfile "$(inputs "$work/sdk.Dockerfile" "$ca_bundle")" \
@@ -195,7 +196,7 @@ build_base mcr.microsoft.com/dotnet/sdk:10.0 sdk.Dockerfile "$(inputs "$work/sdk
 say "building the Dockerfile (docker build --network host -t $image .)"
 previous="$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)"
 # The log's lines carry the script's clock, which shows where a build spends its time.
-nice -n 10 docker build --network host -t "$image" . 2>&1 |
+docker build --network host -t "$image" . 2>&1 |
   while IFS= read -r line; do printf '[%ss] %s\n' "$SECONDS" "$line"; done >"$cache/build.log" ||
   { tail -n 40 "$cache/build.log" >&2; fail "docker build failed (log: .local/image/build.log)"; }
 current="$(docker image inspect -f '{{.Id}}' "$image")"
