@@ -135,8 +135,9 @@ fi
 
 dotnet_root="$(dirname "$(readlink -f "$(command -v dotnet)")")"
 ca_bundle="${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}"
-aspnet_version="$(ls "$dotnet_root/shared/Microsoft.AspNetCore.App" | sort -V | tail -n 1)"
-runtime_version="$(ls "$dotnet_root/shared/Microsoft.NETCore.App" | sort -V | tail -n 1)"
+newest() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort -V | tail -n 1; }
+aspnet_version="$(newest "$dotnet_root/shared/Microsoft.AspNetCore.App")"
+runtime_version="$(newest "$dotnet_root/shared/Microsoft.NETCore.App")"
 sdk_version="$(dotnet --version)"
 
 # What the official runtime-deps and aspnet images set, in the same words.
@@ -189,8 +190,10 @@ build_base() {
 inputs() { { basename "$rootfs"; cat "$@"; } | sha256sum | cut -c1-16; }
 build_base mcr.microsoft.com/dotnet/aspnet:10.0 aspnet.Dockerfile "$(inputs "$work/aspnet.Dockerfile")" \
   dotnet/dotnet dotnet/host dotnet/shared dotnet/LICENSE.txt dotnet/ThirdPartyNotices.txt
+sdk_paths=()
+for path in "$work"/dotnet/*; do sdk_paths+=("dotnet/${path##*/}"); done
 build_base mcr.microsoft.com/dotnet/sdk:10.0 sdk.Dockerfile "$(inputs "$work/sdk.Dockerfile" "$ca_bundle")" \
-  ca-certificates.crt $(cd "$work" && echo dotnet/*)
+  ca-certificates.crt "${sdk_paths[@]}"
 
 # --- 3. The project's image -------------------------------------------------------------------------------------------
 say "building the Dockerfile (docker build --network host -t $image .)"
