@@ -1,5 +1,7 @@
 using System.Text.Json.Serialization;
 using GenerationWorker.GeminiEmulator;
+using GenerationWorker.Grains.Assets;
+using GenerationWorker.Grains.Storage;
 using Npgsql;
 
 namespace GenerationWorker.Chaos;
@@ -73,11 +75,14 @@ internal sealed record ChaosReport(
 
         foreach (var id in ids.Where(id => rows[id].Status == "completed"))
         {
-            var folder = Path.Combine(storage, "generations", clientId, id);
+            // Each variant is a WebP and its PNG original under the variant's asset id, in the client's ad hoc folder.
+            var assets = Enumerable.Range(0, variants[id]).Select(v => AssetIds.ForVariant(id, v)).ToList();
+            var folder = Path.Combine(storage, ObjectKeys.AssetFolder(clientId, null, null));
             var files = Directory.Exists(folder)
-                ? Directory.GetFiles(folder).Select(Path.GetFileName).Where(f => !f!.StartsWith('.')).Order(StringComparer.Ordinal).ToList()
+                ? Directory.GetFiles(folder).Select(Path.GetFileName)
+                    .Where(f => assets.Any(asset => f!.StartsWith(asset, StringComparison.Ordinal))).Order(StringComparer.Ordinal).ToList()
                 : [];
-            var expected = Enumerable.Range(0, variants[id]).Select(v => $"{v}.png").Order(StringComparer.Ordinal).ToList();
+            var expected = assets.SelectMany(asset => new[] { asset + ".webp", asset + "_original.png" }).Order(StringComparer.Ordinal).ToList();
             if (!files.SequenceEqual(expected) || rows[id].Urls != variants[id])
             {
                 violations.Add($"{id}: {variants[id]} variants, {files.Count} objects stored ({string.Join(",", files)}), {rows[id].Urls} URLs");
