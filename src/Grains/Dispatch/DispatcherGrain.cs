@@ -356,6 +356,9 @@ public sealed partial class DispatcherGrain(
     /// <summary>How soon to look again for a pending job that is due but was not claimable a moment ago.</summary>
     private static readonly TimeSpan RecheckDelay = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How soon a job whose start was rejected (its grain on a dead silo) is claimed again.</summary>
+    private static readonly TimeSpan RetryStartDelay = TimeSpan.FromSeconds(1);
+
     /// <summary>How long after its grant a standing reservation is used (the quota grain holds it for 2 minutes).</summary>
     private static readonly TimeSpan StandingUsable = TimeSpan.FromSeconds(90);
 
@@ -411,6 +414,14 @@ public sealed partial class DispatcherGrain(
                     job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, reservationId, job.Cost,
                     job.ClientId, job.Type, job.PayloadJson, job.Stored, job.FlowId));
             }
+            catch (OrleansMessageRejectionException exception)
+            {
+                // Never delivered: the job's grain still lives on a silo that just died (a video polled there a moment
+                // ago). Give the claim back now rather than after its lease; the next try reaches a live activation.
+                LogStartRejected(logger, job.Id, exception);
+                _inFlight.Remove(job.Id);
+                await GiveBackAsync(job);
+            }
             catch (Exception exception)
             {
                 // The row stays processing under this lease; the lease expiry rescues it.
@@ -421,6 +432,20 @@ public sealed partial class DispatcherGrain(
 
         health.SetInFlight(_inFlight.Count);
         WorkerTelemetry.InFlight(Owner, _inFlight.Count);
+    }
+
+    private async Task GiveBackAsync(ClaimedJob job)
+    {
+        try
+        {
+            await jobs.ReleaseAsync(job.Id, job.LeaseToken, null, RetryStartDelay, CancellationToken.None);
+            ScheduleWake(time.GetUtcNow() + RetryStartDelay);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The lease expiry rescues it.
+            LogClaimFailed(logger, exception);
+        }
     }
 
     private async Task ScheduleNextScheduledAsync()
