@@ -1,7 +1,8 @@
 -- Claims, for @Owner, up to @Limit claimable jobs in (priority, created_at) order whose Gemini requests fit in @Budget,
--- without skipping ahead: the first job that does not fit ends the batch. Each claim spends an attempt and gets a fresh
--- lease token and a lease of @LeaseSeconds, except that a job polling its video operation (operation_name set) costs no
--- request and spends no attempt. Returns what the job grain needs to run the claim, so it reads nothing more.
+-- without skipping ahead: the first job that does not fit ends the batch, except that jobs needing no request (a video
+-- polling its operation) are claimed whatever comes before them. Each claim spends an attempt and gets a fresh lease
+-- token and a lease of @LeaseSeconds, except that a job polling its video operation (operation_name set) spends no
+-- attempt. Returns what the job grain needs to run the claim, so it reads nothing more.
 WITH candidate AS (
     SELECT j.id, j.priority, j.created_at,
            (SELECT count(*) FROM generation_job_output o WHERE o.job_id = j.id)::integer AS stored,
@@ -17,7 +18,7 @@ WITH candidate AS (
 ), affordable AS (
     SELECT id, stored, cost
     FROM (SELECT id, stored, cost, sum(cost) OVER (ORDER BY priority, created_at, id) AS running FROM candidate) c
-    WHERE running <= @Budget
+    WHERE running <= @Budget OR cost = 0
 )
 UPDATE generation_job j
 SET status = 'processing',

@@ -257,7 +257,13 @@ public sealed partial class DispatcherGrain(
 
                     if (await AcquireBudgetAsync(costs) is not { } granted)
                     {
-                        return;
+                        // Jobs that send no request (videos being polled) do not wait for the budget.
+                        if (!costs.Contains(0))
+                        {
+                            return;
+                        }
+
+                        granted = NoRequests;
                     }
 
                     grant = granted;
@@ -367,6 +373,9 @@ public sealed partial class DispatcherGrain(
 
     /// <summary>How long after a claim the standing slots are topped up.</summary>
     private static readonly TimeSpan TopUpDelay = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>What claiming runs with when the budget grants nothing: only jobs that send no request.</summary>
+    private static readonly QuotaGrant NoRequests = new(Guid.Empty, 0, null, false);
 
     /// <summary>What claiming runs with when there is no budget: any number of Gemini requests.</summary>
     private static readonly QuotaGrant Unlimited = new(Guid.Empty, int.MaxValue, null, false);
