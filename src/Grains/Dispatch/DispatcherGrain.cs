@@ -12,7 +12,8 @@ namespace GenerationWorker.Grains.Dispatch;
 /// <summary>
 /// One per silo (key: the silo's address, see <see cref="SiloIdentity"/>): claims jobs for this silo, at most
 /// <see cref="WorkerOptions.Concurrency"/> in flight, only as many as the cluster's Gemini budget lets start now, and
-/// hands each to a <see cref="IJobGrain"/> activated on this silo.
+/// hands each to a <see cref="IJobGrain"/> activated on this silo. A claim that sends no Gemini request (a video's poll)
+/// holds no slot.
 /// </summary>
 /// <remarks>
 /// It wakes on the table's notifications (<see cref="JobNotificationListener"/>), when a job finishes, at the earliest
@@ -34,6 +35,9 @@ public sealed partial class DispatcherGrain(
     private readonly WorkerOptions _options = options.Value;
     private readonly int _budget = quotaOptions.Value.RequestsPerWindow;
     private readonly Dictionary<string, IJobGrain> _inFlight = new(StringComparer.Ordinal);
+
+    // Claims that send no Gemini request (a video's poll or download): short, and they hold no slot.
+    private readonly HashSet<string> _requestless = new(StringComparer.Ordinal);
     private bool _claiming = true;
     private bool _offItsSilo;
     private string? _stoppedReason;
@@ -101,6 +105,7 @@ public sealed partial class DispatcherGrain(
     public async Task JobFinishedAsync(string jobId)
     {
         _inFlight.Remove(jobId);
+        _requestless.Remove(jobId);
         health.SetInFlight(_inFlight.Count);
         WorkerTelemetry.InFlight(Owner, _inFlight.Count);
         if (!_claimQueued && _claiming)
@@ -224,7 +229,7 @@ public sealed partial class DispatcherGrain(
         {
             while (_claiming)
             {
-                var free = _options.Concurrency - _inFlight.Count;
+                var free = _options.Concurrency - (_inFlight.Count - _requestless.Count);
                 if (free <= 0)
                 {
                     return;
@@ -417,6 +422,15 @@ public sealed partial class DispatcherGrain(
         {
             var grain = grains.Job(job.Id);
             _inFlight[job.Id] = grain;
+            if (job.Cost == 0)
+            {
+                _requestless.Add(job.Id);
+            }
+            else
+            {
+                _requestless.Remove(job.Id);
+            }
+
             try
             {
                 await grain.StartAsync(new JobAssignment(
@@ -429,6 +443,7 @@ public sealed partial class DispatcherGrain(
                 // ago). Give the claim back now rather than after its lease; the next try reaches a live activation.
                 LogStartRejected(logger, job.Id, exception);
                 _inFlight.Remove(job.Id);
+                _requestless.Remove(job.Id);
                 await GiveBackAsync(job);
             }
             catch (Exception exception)
@@ -436,6 +451,7 @@ public sealed partial class DispatcherGrain(
                 // The row stays processing under this lease; the lease expiry rescues it.
                 LogStartFailed(logger, job.Id, exception);
                 _inFlight.Remove(job.Id);
+                _requestless.Remove(job.Id);
             }
         }
 
