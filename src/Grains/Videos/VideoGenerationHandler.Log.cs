@@ -19,6 +19,9 @@ public sealed partial class VideoGenerationHandler
     [LoggerMessage(5, LogLevel.Warning, "Job {JobId}: the video's upload failed; uploading again later")]
     private static partial void LogUploadRetry(ILogger logger, string jobId, Exception exception);
 
+    [LoggerMessage(7, LogLevel.Warning, "Job {JobId}: recording operation {OperationName} failed (try {Try}); trying again")]
+    private static partial void LogRecordRetry(ILogger logger, string jobId, string operationName, int @try, Exception exception);
+
     [LoggerMessage(6, LogLevel.Information, "Job {JobId}: video stored at {Key} ({Bytes} bytes)")]
     private static partial void LogStored(ILogger logger, string jobId, string key, long bytes);
 }

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using GenerationWorker.Grains.Assets;
@@ -5,6 +6,7 @@ using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Storage;
+using GenerationWorker.Interfaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -29,6 +31,7 @@ public sealed partial class VideoGenerationHandler(
     AppTables appTables,
     AppAssetStore assets,
     IOptions<GeminiOptions> geminiOptions,
+    TimeProvider time,
     ILogger<VideoGenerationHandler> logger) : IJobHandler
 {
     /// <summary>The error of a job whose start got no answer.</summary>
@@ -42,6 +45,8 @@ public sealed partial class VideoGenerationHandler(
 
     /// <summary>The highest progress before the video is stored.</summary>
     public const int MaxPollingProgress = 95;
+
+    private const int RecordTries = 5;
 
     private readonly GeminiOptions _options = geminiOptions.Value;
 
@@ -112,7 +117,7 @@ public sealed partial class VideoGenerationHandler(
         switch (start)
         {
             case VeoStart.Started started:
-                if (!await operations.StartedAsync(job.JobId, job.LeaseToken, started.OperationName, StartedProgress, CancellationToken.None))
+                if (!await RecordStartedAsync(job, started.OperationName))
                 {
                     throw new LeaseLostException();
                 }
@@ -136,6 +141,26 @@ public sealed partial class VideoGenerationHandler(
                 return FromFailure(refused.Outcome, "Veo refused the start");
             default:
                 throw new ArgumentOutOfRangeException(nameof(start), start.GetType().Name);
+        }
+    }
+
+    /// <summary>
+    /// Records the started operation's name, trying again for a few seconds while the database is unreachable: until it
+    /// is recorded, the job can only fail as "outcome unknown".
+    /// </summary>
+    private async Task<bool> RecordStartedAsync(JobAssignment job, string operationName)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await operations.StartedAsync(job.JobId, job.LeaseToken, operationName, StartedProgress, CancellationToken.None);
+            }
+            catch (Exception exception) when (exception is DbException or TimeoutException && attempt < RecordTries)
+            {
+                LogRecordRetry(logger, job.JobId, operationName, attempt, exception);
+                await Task.Delay(TimeSpan.FromSeconds(attempt), time);
+            }
         }
     }
 
