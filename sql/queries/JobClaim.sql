@@ -1,10 +1,15 @@
 -- Claims, for @Owner, up to @Limit claimable jobs in (priority, created_at) order whose Gemini requests fit in @Budget,
--- without skipping ahead: the first job that does not fit ends the batch. Each claim spends an attempt and gets a fresh
--- lease token and a lease of @LeaseSeconds. Returns what the job grain needs to run the claim, so it reads nothing more.
+-- without skipping ahead: the first job that does not fit ends the batch, except that jobs needing no request (a video
+-- polling its operation) are claimed whatever comes before them. Each claim spends an attempt and gets a fresh lease
+-- token and a lease of @LeaseSeconds, except that a job polling its video operation (operation_name set) spends no
+-- attempt. Returns what the job grain needs to run the claim, so it reads nothing more.
 WITH candidate AS (
     SELECT j.id, j.priority, j.created_at,
            (SELECT count(*) FROM generation_job_output o WHERE o.job_id = j.id)::integer AS stored,
-           generation_job_variants(j.payload) AS variants
+           CASE WHEN j.operation_name IS NOT NULL THEN 0
+                ELSE greatest(generation_job_variants(j.payload)
+                              - (SELECT count(*) FROM generation_job_output o WHERE o.job_id = j.id)::integer, 0)
+           END AS cost
     FROM generation_job j
     WHERE j.status = 'pending' AND j.scheduled_for <= now()
     ORDER BY j.priority, j.created_at
@@ -12,14 +17,12 @@ WITH candidate AS (
     FOR UPDATE SKIP LOCKED
 ), affordable AS (
     SELECT id, stored, cost
-    FROM (SELECT id, stored, greatest(variants - stored, 0) AS cost,
-                 sum(greatest(variants - stored, 0)) OVER (ORDER BY priority, created_at, id) AS running
-          FROM candidate) c
-    WHERE running <= @Budget
+    FROM (SELECT id, stored, cost, sum(cost) OVER (ORDER BY priority, created_at, id) AS running FROM candidate) c
+    WHERE running <= @Budget OR cost = 0
 )
 UPDATE generation_job j
 SET status = 'processing',
-    attempts = j.attempts + 1,
+    attempts = j.attempts + CASE WHEN j.operation_name IS NULL THEN 1 ELSE 0 END,
     locked_by = @Owner,
     locked_at = now(),
     started_at = coalesce(j.started_at, now()),

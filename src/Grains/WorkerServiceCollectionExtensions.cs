@@ -7,6 +7,7 @@ using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Storage;
+using GenerationWorker.Grains.Videos;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -82,6 +83,9 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<ImageOutputs>();
         services.AddSingleton<IJobHandler, ImageGenerationHandler>();
         services.AddSingleton<IJobHandler, ImageEditHandler>();
+        services.AddVeoClient(gemini);
+        services.AddSingleton<VideoOperationStore>();
+        services.AddSingleton<IJobHandler, VideoGenerationHandler>();
         services.AddSingleton<JobHandlers>();
         services.AddImageStore(storage);
         services.AddImageEncoder(new ImageEncoderOptions { SpoolDirectory = gemini.ImageSpoolDirectory });

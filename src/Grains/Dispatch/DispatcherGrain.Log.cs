@@ -13,6 +13,9 @@ public sealed partial class DispatcherGrain
     [LoggerMessage(3, LogLevel.Error, "Job {JobId} could not be started; its lease will expire and it will run again")]
     private static partial void LogStartFailed(ILogger logger, string jobId, Exception exception);
 
+    [LoggerMessage(9, LogLevel.Warning, "Job {JobId} could not be started (its grain's silo is unreachable); given back to run again")]
+    private static partial void LogStartRejected(ILogger logger, string jobId, Exception exception);
+
     [LoggerMessage(4, LogLevel.Warning, "Job {JobId} rescued ({Reason}): now {Status}")]
     private static partial void LogRescued(ILogger logger, string jobId, string status, string reason);
 

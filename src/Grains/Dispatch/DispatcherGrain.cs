@@ -12,7 +12,8 @@ namespace GenerationWorker.Grains.Dispatch;
 /// <summary>
 /// One per silo (key: the silo's address, see <see cref="SiloIdentity"/>): claims jobs for this silo, at most
 /// <see cref="WorkerOptions.Concurrency"/> in flight, only as many as the cluster's Gemini budget lets start now, and
-/// hands each to a <see cref="IJobGrain"/> activated on this silo.
+/// hands each to a <see cref="IJobGrain"/> activated on this silo. A claim that sends no Gemini request (a video's poll)
+/// holds no slot.
 /// </summary>
 /// <remarks>
 /// It wakes on the table's notifications (<see cref="JobNotificationListener"/>), when a job finishes, at the earliest
@@ -34,6 +35,9 @@ public sealed partial class DispatcherGrain(
     private readonly WorkerOptions _options = options.Value;
     private readonly int _budget = quotaOptions.Value.RequestsPerWindow;
     private readonly Dictionary<string, IJobGrain> _inFlight = new(StringComparer.Ordinal);
+
+    // Claims that send no Gemini request (a video's poll or download): short, and they hold no slot.
+    private readonly HashSet<string> _requestless = new(StringComparer.Ordinal);
     private bool _claiming = true;
     private bool _offItsSilo;
     private string? _stoppedReason;
@@ -101,6 +105,7 @@ public sealed partial class DispatcherGrain(
     public async Task JobFinishedAsync(string jobId)
     {
         _inFlight.Remove(jobId);
+        _requestless.Remove(jobId);
         health.SetInFlight(_inFlight.Count);
         WorkerTelemetry.InFlight(Owner, _inFlight.Count);
         if (!_claimQueued && _claiming)
@@ -224,7 +229,7 @@ public sealed partial class DispatcherGrain(
         {
             while (_claiming)
             {
-                var free = _options.Concurrency - _inFlight.Count;
+                var free = _options.Concurrency - (_inFlight.Count - _requestless.Count);
                 if (free <= 0)
                 {
                     return;
@@ -257,7 +262,13 @@ public sealed partial class DispatcherGrain(
 
                     if (await AcquireBudgetAsync(costs) is not { } granted)
                     {
-                        return;
+                        // Jobs that send no request (videos being polled) do not wait for the budget.
+                        if (!costs.Contains(0))
+                        {
+                            return;
+                        }
+
+                        granted = NoRequests;
                     }
 
                     grant = granted;
@@ -356,6 +367,9 @@ public sealed partial class DispatcherGrain(
     /// <summary>How soon to look again for a pending job that is due but was not claimable a moment ago.</summary>
     private static readonly TimeSpan RecheckDelay = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>How soon a job whose start was rejected (its grain on a dead silo) is claimed again.</summary>
+    private static readonly TimeSpan RetryStartDelay = TimeSpan.FromSeconds(1);
+
     /// <summary>How long after its grant a standing reservation is used (the quota grain holds it for 2 minutes).</summary>
     private static readonly TimeSpan StandingUsable = TimeSpan.FromSeconds(90);
 
@@ -364,6 +378,9 @@ public sealed partial class DispatcherGrain(
 
     /// <summary>How long after a claim the standing slots are topped up.</summary>
     private static readonly TimeSpan TopUpDelay = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>What claiming runs with when the budget grants nothing: only jobs that send no request.</summary>
+    private static readonly QuotaGrant NoRequests = new(Guid.Empty, 0, null, false);
 
     /// <summary>What claiming runs with when there is no budget: any number of Gemini requests.</summary>
     private static readonly QuotaGrant Unlimited = new(Guid.Empty, int.MaxValue, null, false);
@@ -405,22 +422,55 @@ public sealed partial class DispatcherGrain(
         {
             var grain = grains.Job(job.Id);
             _inFlight[job.Id] = grain;
+            if (job.Cost == 0)
+            {
+                _requestless.Add(job.Id);
+            }
+            else
+            {
+                _requestless.Remove(job.Id);
+            }
+
             try
             {
                 await grain.StartAsync(new JobAssignment(
                     job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, reservationId, job.Cost,
                     job.ClientId, job.Type, job.PayloadJson, job.Stored, job.FlowId));
             }
+            catch (OrleansMessageRejectionException exception)
+            {
+                // Never delivered: the job's grain still lives on a silo that just died (a video polled there a moment
+                // ago). Give the claim back now rather than after its lease; the next try reaches a live activation.
+                LogStartRejected(logger, job.Id, exception);
+                _inFlight.Remove(job.Id);
+                _requestless.Remove(job.Id);
+                await GiveBackAsync(job);
+            }
             catch (Exception exception)
             {
                 // The row stays processing under this lease; the lease expiry rescues it.
                 LogStartFailed(logger, job.Id, exception);
                 _inFlight.Remove(job.Id);
+                _requestless.Remove(job.Id);
             }
         }
 
         health.SetInFlight(_inFlight.Count);
         WorkerTelemetry.InFlight(Owner, _inFlight.Count);
+    }
+
+    private async Task GiveBackAsync(ClaimedJob job)
+    {
+        try
+        {
+            await jobs.ReleaseAsync(job.Id, job.LeaseToken, null, RetryStartDelay, CancellationToken.None);
+            ScheduleWake(time.GetUtcNow() + RetryStartDelay);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The lease expiry rescues it.
+            LogClaimFailed(logger, exception);
+        }
     }
 
     private async Task ScheduleNextScheduledAsync()

@@ -147,7 +147,7 @@ public sealed partial class GeminiClient : IGeminiClient
         }
 
         var error = await ReadErrorAsync(response.Content, cancellationToken).ConfigureAwait(false);
-        return FromError(status, response.ReasonPhrase, model, error);
+        return FromError(status, response.ReasonPhrase, model, error, _options.ApiKey);
     }
 
     /// <summary>The image of a 200 answer, or why there is none.</summary>
@@ -173,10 +173,10 @@ public sealed partial class GeminiClient : IGeminiClient
         return new GeminiOutcome.Blocked(reason, response.Text);
     }
 
-    /// <summary>Maps a non-2xx answer per the error table of the Gemini API.</summary>
-    private GeminiOutcome FromError(int status, string? reasonPhrase, string model, ErrorBody? error)
+    /// <summary>Maps a non-2xx answer per the error table of the Gemini API (Veo's requests answer with the same).</summary>
+    internal static GeminiOutcome FromError(int status, string? reasonPhrase, string model, ErrorBody? error, string apiKey)
     {
-        var message = Redact(error?.Message is { Length: > 0 } text
+        var message = Redact(apiKey, error?.Message is { Length: > 0 } text
             ? text
             : string.Create(CultureInfo.InvariantCulture, $"HTTP {status} {reasonPhrase} without a Gemini error body.").Trim());
         var retryDelay = RetryDelay(error);
@@ -212,7 +212,7 @@ public sealed partial class GeminiClient : IGeminiClient
         detail.Type?.EndsWith("google.rpc." + rpcType, StringComparison.Ordinal) == true;
 
     /// <summary>Reads a (small) error envelope; null when the body is missing, too long, cut short or not the envelope.</summary>
-    private static async Task<ErrorBody?> ReadErrorAsync(HttpContent content, CancellationToken cancellationToken)
+    internal static async Task<ErrorBody?> ReadErrorAsync(HttpContent content, CancellationToken cancellationToken)
     {
         try
         {
@@ -246,8 +246,11 @@ public sealed partial class GeminiClient : IGeminiClient
 
     /// <summary>Gemini does not echo the key, but nothing it or the network stack says may carry it further.</summary>
     /// <remarks>Keys shorter than 8 characters (test keys) are not redacted: replacing them would garble every message.</remarks>
-    private string Redact(string text) =>
-        _options.ApiKey.Length >= 8 ? text.Replace(_options.ApiKey, "[redacted]", StringComparison.Ordinal) : text;
+    private string Redact(string text) => Redact(_options.ApiKey, text);
+
+    /// <summary><paramref name="text"/> without <paramref name="apiKey"/> (see the remarks of the instance method).</summary>
+    internal static string Redact(string apiKey, string text) =>
+        apiKey.Length >= 8 ? text.Replace(apiKey, "[redacted]", StringComparison.Ordinal) : text;
 
     private string SpoolDirectory => _options.ImageSpoolDirectory is { Length: > 0 } directory ? directory : Path.GetTempPath();
 

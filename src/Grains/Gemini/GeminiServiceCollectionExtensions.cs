@@ -28,21 +28,44 @@ public static class GeminiServiceCollectionExtensions
         services.AddSingleton(options);
         return services
             .AddHttpClient<IGeminiClient, GeminiClient>(client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                // Recycle connections so DNS changes are seen; an in-flight call is never cut by this.
-                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-                PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
-
-                // An unreachable host fails in seconds instead of using up the whole request timeout.
-                ConnectTimeout = TimeSpan.FromSeconds(30),
-
-                // Base64 image data compresses by about a quarter; the handler inflates it before the JSON reader.
-                AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
-                AllowAutoRedirect = false,
-            })
+            .ConfigurePrimaryHttpMessageHandler(CreateHandler)
 
             // The handler manages connection lifetime itself, so the factory need not rotate handlers.
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
     }
+
+    /// <summary>
+    /// Registers <see cref="VeoClient"/> as a typed <see cref="HttpClient"/> client over the same kind of handler as
+    /// <see cref="AddGeminiClient"/>, with <paramref name="options"/> as a singleton.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="options">Key, base URL and timeout (validated by the host).</param>
+    /// <returns>The builder of the typed client.</returns>
+    public static IHttpClientBuilder AddVeoClient(this IServiceCollection services, GeminiOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
+
+        services.AddLogging();
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(options);
+        return services
+            .AddHttpClient<VeoClient>(client => client.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(CreateHandler)
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+    }
+
+    private static SocketsHttpHandler CreateHandler() => new()
+    {
+        // Recycle connections so DNS changes are seen; an in-flight call is never cut by this.
+        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1),
+
+        // An unreachable host fails in seconds instead of using up the whole request timeout.
+        ConnectTimeout = TimeSpan.FromSeconds(30),
+
+        // Base64 image data compresses by about a quarter; the handler inflates it before the JSON reader.
+        AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
+        AllowAutoRedirect = false,
+    };
 }

@@ -90,6 +90,13 @@ public abstract record JobResult
     /// <summary>Not the job's fault: back to the queue after <paramref name="Delay"/>, its attempt refunded.</summary>
     public sealed record Release(string Why, TimeSpan Delay) : JobResult;
 
+    /// <summary>
+    /// Waiting on something already paid for (a video being generated): back to the queue after <paramref name="Delay"/>
+    /// with <paramref name="Progress"/> and no error, holding no slot meanwhile. The attempt is neither spent nor refunded:
+    /// the handler's own state decides what the next claim costs.
+    /// </summary>
+    public sealed record Snooze(TimeSpan Delay, int Progress) : JobResult;
+
     /// <summary>Gemini answered 429: back to the queue, its attempt refunded; the budget's pause decides when.</summary>
     public sealed record Throttle(GeminiOutcome.Throttled Outcome) : JobResult;
 

@@ -152,6 +152,10 @@ public sealed partial class JobGrain(
                     await _jobs.ReleaseAsync(job.JobId, job.LeaseToken, null, release.Delay, ct);
                     LogReleased(_logger, job.JobId, job.Attempt, release.Why);
                     break;
+                case JobEnd.Handled { Result: JobResult.Snooze snooze }:
+                    await _jobs.SnoozeAsync(job.JobId, job.LeaseToken, snooze.Delay, snooze.Progress, ct);
+                    LogSnoozed(_logger, job.JobId, snooze.Delay.TotalSeconds, snooze.Progress);
+                    break;
                 case JobEnd.Handled { Result: JobResult.Throttle throttle }:
                     // With a budget the pause was reported when the 429 came, and claiming waits for it to end.
                     var delay = _quotaEnabled ? TimeSpan.Zero : throttle.Outcome.RetryDelay ?? retryPolicy.Delay(job.Attempt);

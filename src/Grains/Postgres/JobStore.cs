@@ -244,6 +244,18 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         return await ReadStatusAsync(command, cancellationToken) is not null;
     }
 
+    /// <summary>
+    /// Puts a claim back to wait for <paramref name="delay"/> at <paramref name="progress"/>, without an error and without
+    /// spending or refunding an attempt; false when the lease is lost.
+    /// </summary>
+    public async Task<bool> SnoozeAsync(string id, Guid leaseToken, TimeSpan delay, int progress, CancellationToken cancellationToken)
+    {
+        await using var command = Fenced("JobSnooze", id, leaseToken);
+        command.Parameters.AddWithValue("DelaySeconds", delay.TotalSeconds);
+        command.Parameters.AddWithValue("Progress", progress);
+        return await ReadStatusAsync(command, cancellationToken) is not null;
+    }
+
     /// <summary>Puts back every claim whose lease expired.</summary>
     public async Task<IReadOnlyList<RescuedJob>> RescueExpiredAsync(CancellationToken cancellationToken)
     {

@@ -18,7 +18,8 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
 {
     public static TheoryData<string, string, string> BadJobs(string refs) => new()
     {
-        { "video_generation", """{"prompt":"x"}""", "unknown job type 'video_generation'" },
+        { "audio_generation", """{"prompt":"x"}""", "unknown job type 'audio_generation'" },
+        { "video_generation", """{"prompt":"x","settings":{"aspectRatio":"1:1"}}""", "settings.aspectRatio '1:1' is not one of 16:9, 9:16" },
         { "image_generation", "\"just a string\"", "payload must be a JSON object, not string" },
         { "image_generation", "[1,2,3]", "payload must be a JSON object, not array" },
         { "image_generation", """{"settings":{"aspectRatio":"1:1"}}""", "'prompt' is required" },
