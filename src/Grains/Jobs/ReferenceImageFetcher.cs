@@ -24,9 +24,15 @@ public sealed class TransientReferenceImageException(string message) : Exception
 /// The address rule is enforced where the connection is made (<see cref="SocketsHttpHandler.ConnectCallback"/>), after
 /// DNS resolution and for every redirect hop, so a public name resolving to 127.0.0.1 or a redirect to the metadata
 /// service is refused too. It applies to app paths as well: what is dialled is checked, whatever named it.
+/// A job's images are downloaded <see cref="DownloadConcurrency"/> at a time, under a running total that stops at
+/// <see cref="WorkerOptions.MaxImageBytes"/>, and each download's buffer is reserved in the silo's memory gate
+/// (<see cref="GeminiGate"/>) while it is read: a job naming many large images costs a bounded amount of memory.
 /// </remarks>
-public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<WorkerOptions> options)
+public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<WorkerOptions> options, GeminiGate? gate = null)
 {
+    /// <summary>The most images of one job downloaded at once: 4.</summary>
+    public const int DownloadConcurrency = 4;
+
     private readonly WorkerOptions _options = options.Value;
 
     /// <summary>Builds the handler that enforces the address rule.</summary>
@@ -91,30 +97,78 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
                  || (bytes[0] & 0xFE) == 0xFC);
     }
 
-    /// <summary>Fetches the images of <paramref name="references"/>, in their order.</summary>
-    /// <exception cref="ReferenceImageException">A reference cannot be used; the message says why.</exception>
+    /// <summary>
+    /// Fetches the images of <paramref name="references"/>, in their order, <see cref="DownloadConcurrency"/> at a
+    /// time, stopping at the first failure and as soon as their total passes <see cref="WorkerOptions.MaxImageBytes"/>.
+    /// </summary>
+    /// <exception cref="ReferenceImageException">A reference cannot be used, or the images together are larger than the
+    /// limit; the message says why.</exception>
     /// <exception cref="TransientReferenceImageException">An image could not be fetched for now: retry later.</exception>
     public async Task<IReadOnlyList<InputImage>> FetchAllAsync(
-        IReadOnlyList<ImageReference> references, CancellationToken cancellationToken) =>
-        references.Count == 0 ? [] : await Task.WhenAll(references.Select(reference => FetchAsync(reference, cancellationToken)));
+        IReadOnlyList<ImageReference> references, CancellationToken cancellationToken)
+    {
+        if (references.Count == 0)
+        {
+            return [];
+        }
+
+        var images = new InputImage[references.Count];
+        var total = new RunningTotal(_options.MaxImageBytes);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Exception? failure = null;
+        var next = -1;
+        async Task WorkAsync()
+        {
+            int index;
+            while ((index = Interlocked.Increment(ref next)) < references.Count && !stop.IsCancellationRequested)
+            {
+                try
+                {
+                    images[index] = await FetchAsync(references[index], total, stop.Token);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException || !stop.IsCancellationRequested)
+                {
+                    Interlocked.CompareExchange(ref failure, exception, null);
+                    await stop.CancelAsync();
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Stopped by another download's failure, reported below.
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(DownloadConcurrency, references.Count)).Select(_ => WorkAsync()));
+        cancellationToken.ThrowIfCancellationRequested();
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        return images;
+    }
 
     /// <summary>Fetches one image: inline ones without the network, the others by downloading them.</summary>
     /// <exception cref="ReferenceImageException">The reference cannot be used; the message says why.</exception>
     /// <exception cref="TransientReferenceImageException">
     /// The image could not be fetched for now (timeout, connection failure, HTTP 5xx, 408 or 429): retry later.
     /// </exception>
-    public async Task<InputImage> FetchAsync(ImageReference reference, CancellationToken cancellationToken)
+    public Task<InputImage> FetchAsync(ImageReference reference, CancellationToken cancellationToken) =>
+        FetchAsync(reference, new RunningTotal(_options.MaxImageBytes), cancellationToken);
+
+    private async Task<InputImage> FetchAsync(ImageReference reference, RunningTotal total, CancellationToken cancellationToken)
     {
         switch (reference)
         {
             case ImageReference.Inline inline when inline.Bytes.Length > _options.MaxImageBytes:
                 throw new ReferenceImageException($"inline image is larger than {_options.MaxImageBytes / (1024 * 1024)} MB");
             case ImageReference.Inline inline:
+                total.Add(inline.Bytes.Length);
                 return new InputImage(inline.Bytes, inline.MimeType);
             case ImageReference.Remote remote:
-                return await DownloadAsync(remote.Url, cancellationToken);
+                return await DownloadAsync(remote.Url, total, cancellationToken);
             case ImageReference.AppRelative relative:
-                return await DownloadAsync(Resolve(relative), cancellationToken);
+                return await DownloadAsync(Resolve(relative), total, cancellationToken);
             default:
                 throw new ReferenceImageException("unknown kind of image reference " + reference.GetType().Name);
         }
@@ -138,7 +192,7 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
         return url;
     }
 
-    private async Task<InputImage> DownloadAsync(Uri url, CancellationToken cancellationToken)
+    private async Task<InputImage> DownloadAsync(Uri url, RunningTotal total, CancellationToken cancellationToken)
     {
         var shown = Describe(url);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -158,13 +212,17 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
                 throw new ReferenceImageException($"image {shown} answered HTTP {status}");
             }
 
-            if (response.Content.Headers.ContentLength > _options.MaxImageBytes)
+            var length = response.Content.Headers.ContentLength;
+            if (length > _options.MaxImageBytes)
             {
                 throw new ReferenceImageException($"image {shown} is larger than {_options.MaxImageBytes / (1024 * 1024)} MB");
             }
 
+            // The buffer (and, without a length, its growth and final copy) is held against the silo's memory budget.
+            var reserved = length is { } known ? known : 3 * _options.MaxImageBytes;
+            using var memory = gate is null ? null : await gate.ReserveMemoryAsync(reserved, timeout.Token);
             await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
-            using var buffer = new MemoryStream();
+            using var buffer = new MemoryStream(length is { } size ? (int)size : 0);
             var chunk = new byte[81920];
             int read;
             while ((read = await stream.ReadAsync(chunk, timeout.Token)) > 0)
@@ -174,10 +232,11 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
                     throw new ReferenceImageException($"image {shown} is larger than {_options.MaxImageBytes / (1024 * 1024)} MB");
                 }
 
+                total.Add(read);
                 buffer.Write(chunk, 0, read);
             }
 
-            var bytes = buffer.ToArray();
+            var bytes = buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
             var mime = ImageFormats.Sniff(bytes)
                 ?? throw new ReferenceImageException(
                     $"{shown} is not an image (content type {response.Content.Headers.ContentType?.MediaType ?? "none"})");
@@ -215,6 +274,22 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
         }
 
         return null;
+    }
+}
+
+/// <summary>The bytes of a job's reference images so far, shared by its downloads; throws once past the limit.</summary>
+internal sealed class RunningTotal(long limit)
+{
+    private long _bytes;
+
+    /// <summary>Counts <paramref name="bytes"/> more.</summary>
+    /// <exception cref="ReferenceImageException">The images together are larger than the limit.</exception>
+    public void Add(long bytes)
+    {
+        if (Interlocked.Add(ref _bytes, bytes) > limit)
+        {
+            throw new ReferenceImageException($"reference images exceed {limit / (1024 * 1024)} MB in total");
+        }
     }
 }
 

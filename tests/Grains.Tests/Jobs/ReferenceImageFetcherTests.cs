@@ -1,5 +1,6 @@
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Jobs;
+using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.TestSupport;
 using Microsoft.Extensions.Options;
 
@@ -118,5 +119,52 @@ public sealed class ReferenceImageFetcherTests(ReferenceImageServer server) : IC
             () => Fetcher().FetchAsync(Parse(server.Url("page.html")), CancellationToken.None));
 
         Assert.Contains("is not an image", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ManyLargeImages_AreDownloadedAFewAtATime_AndStopAtTheTotalLimit()
+    {
+        var references = Enumerable.Range(0, 16).Select(i => Parse(server.Url($"five-mb/total-{i}"))).ToList();
+
+        var error = await Assert.ThrowsAsync<ReferenceImageException>(
+            () => Fetcher().FetchAllAsync(references, CancellationToken.None));
+
+        Assert.Contains("reference images exceed 20 MB in total", error.Message, StringComparison.Ordinal);
+        // Four 5 MB images make the 20 MB limit: the fifth passes it, and what the workers had started is all that ran.
+        int requested;
+        lock (server.Hits)
+        {
+            requested = server.Hits.Keys.Count(path => path.StartsWith("/five-mb/total-", StringComparison.Ordinal));
+        }
+
+        Assert.InRange(requested, 5, 4 + ReferenceImageFetcher.DownloadConcurrency);
+        Assert.InRange(server.MostConcurrentFiveMb, 1, ReferenceImageFetcher.DownloadConcurrency);
+    }
+
+    [Fact]
+    public async Task ADownload_WaitsForMemoryInTheGate()
+    {
+        var gate = new GeminiGate(4, 6L << 20);
+        var fetcher = new ReferenceImageFetcher(
+            new HttpClient(ReferenceImageFetcher.CreateHandler(true)) { Timeout = Timeout.InfiniteTimeSpan },
+            Options.Create(new WorkerOptions { ImageFetchTimeout = TimeSpan.FromSeconds(5) }), gate);
+        var held = await gate.ReserveMemoryAsync(2L << 20, CancellationToken.None);
+
+        var download = fetcher.FetchAsync(Parse(server.Url("five-mb/gated")), CancellationToken.None);
+        await Poll.UntilAsync(
+            () =>
+            {
+                lock (server.Hits)
+                {
+                    return server.Hits.ContainsKey("/five-mb/gated");
+                }
+            },
+            TimeSpan.FromSeconds(5),
+            "the download's request");
+        Assert.False(download.IsCompleted);
+
+        held.Dispose();
+        var image = await download.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(5 << 20, image.Bytes.Length);
     }
 }
