@@ -27,6 +27,11 @@ public static class HealthEndpoints
                 return Results.Json(new { status = "draining" }, statusCode: 503);
             }
 
+            if (worker.StoreUnreachable is { } store)
+            {
+                return Results.Json(new { status = "unhealthy", error = store }, statusCode: 503);
+            }
+
             if (silo.CurrentStatus != SiloStatus.Active || !worker.Running)
             {
                 return Results.Json(new { status = "starting" }, statusCode: 503);

@@ -102,6 +102,14 @@ public sealed class ServiceSettingsTests
     [InlineData("VIDEO_TIMEOUT_MINUTES", "0")]
     [InlineData("FALLBACK_POLL_MS", "often")]
     [InlineData("ENABLE_LISTEN_NOTIFY", "maybe")]
+    [InlineData("R2_ENDPOINT", "http://127.0.0.1:9000")]
+    [InlineData("R2_ACCOUNT_ID", "acc.evil.example/x")]
+    [InlineData("R2_ACCOUNT_ID", "-acc")]
+    [InlineData("JOB_LEASE_SECONDS", "NaN")]
+    [InlineData("JOB_TIMEOUT_SECONDS", "Infinity")]
+    [InlineData("RETRY_BASE_SECONDS", "NaN")]
+    [InlineData("IMAGE_FETCH_TIMEOUT_SECONDS", "nan")]
+    [InlineData("SHUTDOWN_TIMEOUT_SECONDS", "-Infinity")]
     public void MalformedVariable_FailsNamingIt(string name, string value)
     {
         var env = Valid();
@@ -254,7 +262,7 @@ public sealed class ServiceSettingsTests
     {
         var env = Valid();
         env["DATABASE_URL"] = "postgres://u:hunter2@h/db?sslmode=bogus";
-        env["DASHBOARD_PASSWORD"] = "dash-secret";
+        env["DASHBOARD_PASSWORD"] = "dash-secret-long";
         var error = Assert.Throws<ConfigurationException>(() => Load(env));
         Assert.DoesNotContain("hunter2", error.Message);
         Assert.DoesNotContain("dash-secret", error.Message);
@@ -321,5 +329,19 @@ public sealed class ServiceSettingsTests
         var env = new Dictionary<string, string?> { ["DATABASE_URL"] = "Host=h;Database=d", ["LOG_FORMAT"] = "yaml" };
         var error = Assert.Throws<ConfigurationException>(() => ServiceSettings.LoadDatabaseOnly(name => env.GetValueOrDefault(name)));
         Assert.Equal("LOG_FORMAT must be json or text (got 'yaml')", Assert.Single(error.Errors));
+    }
+
+    [Fact]
+    public void AShortDashboardPassword_FailsNamingIt()
+    {
+        var env = Valid();
+        env["DASHBOARD_USERNAME"] = "admin";
+        env["DASHBOARD_PASSWORD"] = "eleven-char";
+
+        var error = Assert.Throws<ConfigurationException>(() => Load(env));
+
+        Assert.Equal("DASHBOARD_PASSWORD must be at least 12 characters long", Assert.Single(error.Errors));
+        env["DASHBOARD_PASSWORD"] = "twelve-chars";
+        Assert.True(Load(env).Silo.DashboardEnabled);
     }
 }
