@@ -38,6 +38,9 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
     /// <summary>Builds the handler that enforces the address rule.</summary>
     public static SocketsHttpHandler CreateHandler(bool allowPrivate) => new()
     {
+        // A proxy would dial in the guard's place, and a cookie set by one job's server would go with another's request.
+        UseProxy = false,
+        UseCookies = false,
         AllowAutoRedirect = true,
         MaxAutomaticRedirections = 3,
         AutomaticDecompression = DecompressionMethods.None,
@@ -68,7 +71,11 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
         },
     };
 
-    /// <summary>True for addresses on the public internet.</summary>
+    /// <summary>
+    /// True for addresses on the public internet: not in any of IANA's special-purpose ranges (private, loopback,
+    /// link-local, shared, benchmarking, documentation, protocol assignments, NAT64, 6to4, Teredo, multicast, reserved)
+    /// and not Azure's platform address 168.63.129.16. An IPv6 address must be global unicast (2000::/3).
+    /// </summary>
     public static bool IsPublic(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
@@ -76,25 +83,55 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
             address = address.MapToIPv4();
         }
 
-        if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)
-            || address.Equals(IPAddress.Broadcast))
+        var bytes = address.GetAddressBytes();
+        var ranges = address.AddressFamily == AddressFamily.InterNetwork ? SpecialV4 : SpecialV6;
+        if (address.AddressFamily == AddressFamily.InterNetworkV6 && (bytes[0] & 0xE0) != 0x20)
         {
             return false;
         }
 
-        if (address.AddressFamily == AddressFamily.InterNetwork)
+        return !ranges.Any(range => range.Contains(bytes));
+    }
+
+    private static readonly AddressRange[] SpecialV4 =
+    [
+        new("0.0.0.0", 8), new("10.0.0.0", 8), new("100.64.0.0", 10), new("127.0.0.0", 8), new("169.254.0.0", 16),
+        new("172.16.0.0", 12), new("192.0.0.0", 24), new("192.0.2.0", 24), new("192.31.196.0", 24),
+        new("192.52.193.0", 24), new("192.88.99.0", 24), new("192.168.0.0", 16), new("192.175.48.0", 24),
+        new("198.18.0.0", 15), new("198.51.100.0", 24), new("203.0.113.0", 24), new("224.0.0.0", 4),
+        new("240.0.0.0", 4), new("168.63.129.16", 32),
+    ];
+
+    // Within 2000::/3, the global unicast block: IETF protocol assignments (Teredo, benchmarking, ORCHID...),
+    // documentation, 6to4 (which can carry a private IPv4 address), and the newer documentation and SRv6 blocks.
+    private static readonly AddressRange[] SpecialV6 =
+    [
+        new("2001::", 23), new("2001:db8::", 32), new("2002::", 16), new("3fff::", 20),
+    ];
+
+    private sealed record AddressRange(byte[] Prefix, int Length)
+    {
+        public AddressRange(string prefix, int length)
+            : this(IPAddress.Parse(prefix).GetAddressBytes(), length)
         {
-            var b = address.GetAddressBytes();
-            return !(b[0] == 10 || b[0] == 0 || b[0] >= 224
-                     || (b[0] == 172 && b[1] >= 16 && b[1] <= 31)
-                     || (b[0] == 192 && b[1] == 168)
-                     || (b[0] == 169 && b[1] == 254)
-                     || (b[0] == 100 && b[1] >= 64 && b[1] <= 127));
         }
 
-        var bytes = address.GetAddressBytes();
-        return !(address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast
-                 || (bytes[0] & 0xFE) == 0xFC);
+        public bool Contains(byte[] address)
+        {
+            if (address.Length != Prefix.Length)
+            {
+                return false;
+            }
+
+            var full = Length / 8;
+            if (!address.AsSpan(0, full).SequenceEqual(Prefix.AsSpan(0, full)))
+            {
+                return false;
+            }
+
+            var rest = Length % 8;
+            return rest == 0 || ((address[full] ^ Prefix[full]) & (0xFF << (8 - rest)) & 0xFF) == 0;
+        }
     }
 
     /// <summary>

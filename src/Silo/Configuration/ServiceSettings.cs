@@ -27,8 +27,11 @@ public sealed class SiloSettings
     /// <summary><c>SILO_PORT</c>: silo-to-silo port; default 11111.</summary>
     public int SiloPort { get; set; } = 11111;
 
-    /// <summary><c>GATEWAY_PORT</c>: client gateway port; default 30000.</summary>
-    public int GatewayPort { get; set; } = 30000;
+    /// <summary>
+    /// <c>GATEWAY_PORT</c>: the Orleans client gateway's port, on loopback only (no client of the service uses it);
+    /// default 0: no gateway.
+    /// </summary>
+    public int GatewayPort { get; set; }
 
     /// <summary><c>ORLEANS_CLUSTER_ID</c>: silos with the same id and database form one cluster; default generation-worker.</summary>
     public string ClusterId { get; set; } = "generation-worker";
@@ -124,7 +127,7 @@ public sealed class ServiceSettings
         {
             HttpPort = read.Int("PORT", 8080, 1, 65535),
             SiloPort = read.Int("SILO_PORT", 11111, 1, 65535),
-            GatewayPort = read.Int("GATEWAY_PORT", 30000, 1, 65535),
+            GatewayPort = read.Int("GATEWAY_PORT", 0, 0, 65535),
             ClusterId = read.Text("ORLEANS_CLUSTER_ID") ?? "generation-worker",
             AdvertisedIp = read.Optional("ORLEANS_ADVERTISED_IP", IPAddress.Parse, "an IPv4 or IPv6 address") ?? DetectPrivateAddress(),
             DashboardUsername = read.Text("DASHBOARD_USERNAME"),

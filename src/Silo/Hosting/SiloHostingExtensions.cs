@@ -43,14 +43,17 @@ public static class SiloHostingExtensions
                 o.ConnectionString = orleansConnectionString;
             });
             var advertised = settings.Silo.AdvertisedIp;
-            var any = advertised.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+            // The silo port listens on the advertised (private) address only. The client gateway serves no one (no
+            // Orleans client connects): off unless GATEWAY_PORT is set, and then on loopback only.
             silo.Configure<EndpointOptions>(o =>
             {
                 o.AdvertisedIPAddress = advertised;
                 o.SiloPort = settings.Silo.SiloPort;
+                o.SiloListeningEndpoint = new IPEndPoint(advertised, settings.Silo.SiloPort);
                 o.GatewayPort = settings.Silo.GatewayPort;
-                o.SiloListeningEndpoint = new IPEndPoint(any, settings.Silo.SiloPort);
-                o.GatewayListeningEndpoint = new IPEndPoint(any, settings.Silo.GatewayPort);
+                o.GatewayListeningEndpoint = settings.Silo.GatewayPort == 0
+                    ? null
+                    : new IPEndPoint(advertised.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, settings.Silo.GatewayPort);
             });
             // Silos probe each other every second and declare a killed one dead after 2 missed probes: about 1-2 s
             // instead of the default ~20 s (measured: see README). Probes do not touch the database; the table is

@@ -39,7 +39,7 @@ public static class WorkerApp
         StartupDatabase.LogRoles(roles, loggers.CreateLogger("Startup"));
         await MigrateAsync(loggers, roles);
         app.MapProtectedDashboard(settings.Silo);
-        app.MapHealthEndpoints();
+        app.MapHealthEndpoints(settings.Silo.DashboardEnabled ? (settings.Silo.DashboardUsername!, settings.Silo.DashboardPassword!) : null);
         app.MapLocalImageFiles(settings.Storage);
         return app;
     }

@@ -28,7 +28,7 @@ public sealed class ServiceSettingsTests
         Assert.Equal(TimeSpan.FromSeconds(1), settings.Worker.PollInterval);
         Assert.Equal(8080, settings.Silo.HttpPort);
         Assert.Equal(11111, settings.Silo.SiloPort);
-        Assert.Equal(30000, settings.Silo.GatewayPort);
+        Assert.Equal(0, settings.Silo.GatewayPort);
         Assert.Equal("generation-worker", settings.Silo.ClusterId);
         Assert.Equal("gemini-2.5-flash-image", settings.Gemini.Model);
         Assert.Equal(TimeSpan.FromSeconds(300), settings.Gemini.Timeout);
@@ -72,7 +72,7 @@ public sealed class ServiceSettingsTests
     [InlineData("POLL_INTERVAL_MS", "1.5")]
     [InlineData("PORT", "70000")]
     [InlineData("SILO_PORT", "x")]
-    [InlineData("GATEWAY_PORT", "0")]
+    [InlineData("GATEWAY_PORT", "-1")]
     [InlineData("ORLEANS_ADVERTISED_IP", "not-an-ip")]
     [InlineData("GEMINI_BASE_URL", "ftp://x")]
     [InlineData("GEMINI_TIMEOUT_SECONDS", "0")]
