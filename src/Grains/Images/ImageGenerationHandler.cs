@@ -166,7 +166,9 @@ public sealed partial class ImageGenerationHandler(
         }
         catch (ImageUploadException exception)
         {
-            return new VariantResult.Retryable(exception.Message, null);
+            return exception.RefusesService
+                ? new VariantResult.Fatal(exception.Message)
+                : new VariantResult.Retryable(exception.Message, null);
         }
         catch (ImageEncodeException exception)
         {
