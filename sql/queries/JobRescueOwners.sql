@@ -1,8 +1,13 @@
 -- Puts back at once every claim held by silos the cluster declared dead (@Owners), without waiting for the lease.
+-- @Drained: the silos left through a graceful shutdown (a deploy), not a crash: their claims' attempts are refunded,
+-- as the drain's own give-back does, so a job is never failed for the platform's deploys.
 UPDATE generation_job
-SET status = CASE WHEN attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
-    error = 'worker lost: silo ' || locked_by || ' died while running this job',
-    completed_at = CASE WHEN attempts >= max_attempts THEN now() END,
+SET status = CASE WHEN NOT @Drained AND attempts >= max_attempts THEN 'failed' ELSE 'pending' END,
+    attempts = CASE WHEN @Drained THEN greatest(attempts - 1, 0) ELSE attempts END,
+    error = CASE WHEN @Drained
+                 THEN 'worker stopped: silo ' || locked_by || ' shut down while running this job'
+                 ELSE 'worker lost: silo ' || locked_by || ' died while running this job' END,
+    completed_at = CASE WHEN NOT @Drained AND attempts >= max_attempts THEN now() END,
     scheduled_for = now(),
     lease_token = NULL, lease_expires_at = NULL, updated_at = now()
 WHERE status = 'processing' AND locked_by = ANY(@Owners)

@@ -198,13 +198,18 @@ public sealed partial class WorkerLifecycle(
     private async Task WatchMembershipAsync(CancellationToken cancellationToken)
     {
         var rescued = new HashSet<SiloAddress>();
+        // Silos seen shutting down: they leave through a drain (a deploy), and their claims keep their attempt.
+        var leaving = new HashSet<SiloAddress>();
         try
         {
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken))
             {
+                leaving.UnionWith(snapshot.Members.Values
+                    .Where(member => member.Status is SiloStatus.ShuttingDown or SiloStatus.Stopping)
+                    .Select(member => member.SiloAddress));
                 var dead = snapshot.Members.Values
                     .Where(member => member.Status == SiloStatus.Dead && rescued.Add(member.SiloAddress))
-                    .Select(member => SiloIdentity.Of(member.SiloAddress))
+                    .Select(member => member.SiloAddress)
                     .ToList();
                 if (dead.Count == 0)
                 {
@@ -213,10 +218,14 @@ public sealed partial class WorkerLifecycle(
 
                 try
                 {
-                    foreach (var job in await jobs.RescueOwnersAsync(dead, cancellationToken))
+                    foreach (var group in dead.GroupBy(leaving.Contains))
                     {
-                        LogRescued(logger, job.Id, job.Status);
-                        WorkerTelemetry.Rescued(job.Status);
+                        var owners = group.Select(SiloIdentity.Of).ToList();
+                        foreach (var job in await jobs.RescueOwnersAsync(owners, cancellationToken, drained: group.Key))
+                        {
+                            LogRescued(logger, job.Id, job.Status);
+                            WorkerTelemetry.Rescued(job.Status);
+                        }
                     }
 
                     await Dispatcher.WakeAsync();

@@ -272,11 +272,16 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         return expired;
     }
 
-    /// <summary>Puts back every claim held by the given (dead) owners.</summary>
-    public async Task<IReadOnlyList<RescuedJob>> RescueOwnersAsync(IReadOnlyCollection<string> owners, CancellationToken cancellationToken)
+    /// <summary>
+    /// Puts back every claim held by the given (dead) owners; with <paramref name="drained"/> (they shut down
+    /// gracefully) without spending the claims' attempts.
+    /// </summary>
+    public async Task<IReadOnlyList<RescuedJob>> RescueOwnersAsync(
+        IReadOnlyCollection<string> owners, CancellationToken cancellationToken, bool drained = false)
     {
         await using var command = dataSource.CreateCommand(SqlQueries.Get("JobRescueOwners"));
         command.Parameters.AddWithValue("Owners", owners.ToArray());
+        command.Parameters.AddWithValue("Drained", drained);
         return await ReadRescuedAsync(command, cancellationToken);
     }
 

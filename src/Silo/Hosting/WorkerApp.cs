@@ -37,6 +37,7 @@ public static class WorkerApp
         app.Services.GetRequiredService<WorkerHealth>().SetStoreUnreachable(storeUnreachable);
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         StartupDatabase.LogRoles(roles, loggers.CreateLogger("Startup"));
+        RailwayDraining.WarnIfShort(Environment.GetEnvironmentVariable, settings.Worker.ShutdownTimeout, loggers.CreateLogger("Startup"));
         await MigrateAsync(loggers, roles);
         app.MapProtectedDashboard(settings.Silo);
         app.MapHealthEndpoints(settings.Silo.DashboardEnabled ? (settings.Silo.DashboardUsername!, settings.Silo.DashboardPassword!) : null);
