@@ -161,6 +161,7 @@ public sealed class ServiceSettings
             ImageMemoryBudgetBytes = (long)read.Int("IMAGE_MEMORY_BUDGET_MB", 512, 16, 1_000_000) << 20,
             AppUrl = read.Optional("NEXT_PUBLIC_APP_URL", ParseHttpUrl, "the web app's absolute http(s) URL"),
             PendingExpiry = TimeSpan.FromMinutes(read.Int("PENDING_EXPIRY_MINUTES", 0, 0, 525_600)),
+            AuditRetention = TimeSpan.FromDays(read.Int("AUDIT_RETENTION_DAYS", 30, 0, 36_500)),
         };
         var quota = new QuotaOptions
         {

@@ -92,6 +92,7 @@ public sealed class ServiceSettingsTests
     [InlineData("NEXT_PUBLIC_APP_URL", "app.example.com")]
     [InlineData("NEXT_PUBLIC_APP_URL", "/api")]
     [InlineData("PENDING_EXPIRY_MINUTES", "-1")]
+    [InlineData("AUDIT_RETENTION_DAYS", "-1")]
     [InlineData("PENDING_EXPIRY_MINUTES", "half an hour")]
     [InlineData("CDN_URL", "cdn.example.com")]
     [InlineData("GEMINI_HIGH_RES_MODEL", "models/gemini 3")]
