@@ -31,7 +31,7 @@ public sealed class StorageOutageFixture : PipelineFixture
     }
 }
 
-public sealed class StorageOutageTests(StorageOutageFixture fixture) : IClassFixture<StorageOutageFixture>
+public sealed class StorageOutageTests(StorageOutageFixture fixture, Xunit.Abstractions.ITestOutputHelper output) : IClassFixture<StorageOutageFixture>
 {
     [Fact]
     public async Task AStorageOutageMidJob_KeepsTheImages_AndTheJobCompletesWhenTheStoreReturns_WithOneGeminiRequestPerVariant()
@@ -45,16 +45,18 @@ public sealed class StorageOutageTests(StorageOutageFixture fixture) : IClassFix
             await Poll.UntilAsync(() => fixture.Gemini.Emulator.ReceivedRequests(prompt).Count == 2, TimeSpan.FromSeconds(30), "both variants generated");
 
             // Three upload tries used to give up within about 2 s and send the job back to be generated again. The store
-            // stays down for 8 s: the job keeps its images, its claim and its attempt all along.
+            // stays down for 20 s: the job keeps its images, its claim and its attempt all along.
             await Assert.ThrowsAsync<TimeoutException>(
-                () => fixture.Jobs.WaitForAsync(id, job => job.Status != "processing" || job.Attempts != 1, TimeSpan.FromSeconds(8)));
+                () => fixture.Jobs.WaitForAsync(id, job => job.Status != "processing" || job.Attempts != 1, TimeSpan.FromSeconds(20)));
         }
         finally
         {
             await fixture.S3.RestartAsync();
         }
 
+        var restarted = System.Diagnostics.Stopwatch.StartNew();
         var done = await fixture.Jobs.WaitFinalAsync(id, TimeSpan.FromSeconds(60));
+        output.WriteLine($"store down about 20 s after both images were generated; the job completed {restarted.Elapsed.TotalSeconds:0.0} s after it returned");
 
         Assert.Equal("completed", done.Status);
         Assert.Equal(1, done.Attempts);
