@@ -35,7 +35,7 @@ public abstract record ImageTarget
 /// the spool and the upload is tried again with backoff (0.5 s doubling to 10 s) until the job's time limit cancels it.
 /// Each try first renews the claim's lease, fenced by its token: a worker whose claim was taken over uploads nothing,
 /// so it cannot overwrite what the current claim stored. A refusal that waiting cannot fix (access denied, no such
-/// bucket) ends the tries at once; an other error answer after 3 tries.
+/// bucket) ends the tries at once; an other error answer, or a local file that cannot be written, after 3 tries.
 /// </remarks>
 public sealed partial class ImageOutputs(
     ImageEncoder encoder,
@@ -113,7 +113,8 @@ public sealed partial class ImageOutputs(
             {
                 throw new ImageUploadException($"the image store refused the upload ({exception.Failure}): {exception.Message}", exception, exception.Failure);
             }
-            catch (ImageStoreException exception) when (exception.Failure == ImageStoreFailure.Rejected && attempt >= RejectedTries)
+            catch (ImageStoreException exception)
+                when (exception.Failure is ImageStoreFailure.Rejected or ImageStoreFailure.WriteFailed && attempt >= RejectedTries)
             {
                 throw new ImageUploadException($"upload failed after {RejectedTries} tries: {exception.Message}", exception, exception.Failure);
             }
