@@ -58,9 +58,9 @@ public static class WorkerServiceCollectionExtensions
 
         services.AddSingleton(_ => new NpgsqlDataSourceBuilder(pooled.ConnectionString) { Name = "generation-worker" }.Build());
         // The listener holds its own connection, outside the pool: a LISTEN must not outlive it on a pooled connection.
-        var listening = new NpgsqlConnectionStringBuilder(listenConnectionString ?? connectionString) { Pooling = false, TcpKeepAlive = true };
+        var listening = JobNotificationListener.ListenConnectionString(listenConnectionString ?? connectionString);
         services.AddSingleton(sp => new JobNotificationListener(
-            new NpgsqlDataSourceBuilder(listening.ConnectionString) { Name = "generation-worker-listen" }.Build(),
+            new NpgsqlDataSourceBuilder(listening) { Name = "generation-worker-listen" }.Build(),
             sp.GetRequiredService<NpgsqlDataSource>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobNotificationListener>>()));
@@ -93,6 +93,8 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkerLifecycle>());
         services.AddHostedService<PendingJobExpiry>();
+        services.AddSingleton<AuditRetention>();
+        services.AddHostedService(sp => sp.GetRequiredService<AuditRetention>());
         return services;
     }
 }

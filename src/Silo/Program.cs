@@ -11,10 +11,10 @@ if (args is [var command, ..] && OperatorCli.Handles(command))
     return await OperatorCli.RunAsync(args, Environment.GetEnvironmentVariable, Console.Out, Console.Error, interrupt.Token);
 }
 
-ServiceSettings settings;
+WebApplication app;
 try
 {
-    settings = ServiceSettings.Load(Environment.GetEnvironmentVariable);
+    app = await WorkerApp.BuildAsync(ServiceSettings.Load(Environment.GetEnvironmentVariable), args);
 }
 catch (ConfigurationException exception)
 {
@@ -22,6 +22,5 @@ catch (ConfigurationException exception)
     return 2;
 }
 
-var app = await WorkerApp.BuildAsync(settings, args);
 await app.RunAsync();
 return 0;

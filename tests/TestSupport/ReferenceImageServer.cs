@@ -11,7 +11,8 @@ namespace GenerationWorker.TestSupport;
 /// A real HTTP server on loopback serving the reference images jobs point at, and the bad answers the worker must
 /// refuse: <c>/ref.png</c>, <c>/ref.jpg</c>, <c>/page.html</c> (not an image), <c>/missing</c> (404),
 /// <c>/huge.png</c> (21 MB), <c>/slow.png</c> (never answers until the client leaves), <c>/redirect-to-private</c>,
-/// <c>/flaky/{name}</c> (503 on the first request for each name, then the PNG), <c>/status/{code}</c> (that status).
+/// <c>/flaky/{name}</c> (503 on the first request for each name, then the PNG), <c>/status/{code}</c> (that status),
+/// <c>/five-mb/{name}</c> (a 5 MB PNG, with its length; <see cref="MostConcurrentFiveMb"/> counts overlapping requests).
 /// </summary>
 public sealed class ReferenceImageServer : IAsyncLifetime
 {
@@ -20,6 +21,11 @@ public sealed class ReferenceImageServer : IAsyncLifetime
         "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC");
 
     private WebApplication? _app;
+    private int _fiveMbInFlight;
+    private int _mostConcurrentFiveMb;
+
+    /// <summary>The most <c>/five-mb/{name}</c> requests that were being answered at the same time.</summary>
+    public int MostConcurrentFiveMb => Volatile.Read(ref _mostConcurrentFiveMb);
 
     /// <summary>The server's base URL.</summary>
     public Uri BaseUrl { get; private set; } = new("http://127.0.0.1/");
@@ -69,6 +75,31 @@ public sealed class ReferenceImageServer : IAsyncLifetime
             lock (Hits)
             {
                 return Hits[context.Request.Path] == 1 ? Results.StatusCode(503) : Results.Bytes(TinyPng, "image/png");
+            }
+        });
+        app.MapGet("/five-mb/{name}", async (HttpContext context) =>
+        {
+            var inFlight = Interlocked.Increment(ref _fiveMbInFlight);
+            int most;
+            while (inFlight > (most = Volatile.Read(ref _mostConcurrentFiveMb))
+                   && Interlocked.CompareExchange(ref _mostConcurrentFiveMb, inFlight, most) != most)
+            {
+            }
+
+            try
+            {
+                context.Response.ContentType = "image/png";
+                context.Response.ContentLength = 5 << 20;
+                await context.Response.Body.WriteAsync(TinyPng.AsMemory(0, 8), context.RequestAborted);
+                var chunk = new byte[64 << 10];
+                for (var sent = 8; sent < 5 << 20 && !context.RequestAborted.IsCancellationRequested; sent += chunk.Length)
+                {
+                    await context.Response.Body.WriteAsync(chunk.AsMemory(0, Math.Min(chunk.Length, (5 << 20) - sent)), context.RequestAborted);
+                }
+            }
+            finally
+            {
+                Interlocked.Decrement(ref _fiveMbInFlight);
             }
         });
         app.MapGet("/status/{code:int}", (int code) => Results.StatusCode(code));

@@ -143,6 +143,22 @@ public sealed class S3ServerFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>Stops the server (kill): its port refuses connections until <see cref="RestartAsync"/>.</summary>
+    public Task StopAsync() => StopServerAsync();
+
+    /// <summary>Starts the server again on the same port and data directory, and waits until it answers.</summary>
+    public async Task RestartAsync()
+    {
+        await StopServerAsync();
+        var port = Endpoint.Port;
+        StartServer(port);
+        var (ready, error) = await TryRunScriptAsync("wait", port.ToString(), ((int)StartDeadline.TotalSeconds).ToString(), _process!.Id.ToString());
+        if (!ready)
+        {
+            throw new InvalidOperationException($"s3rver did not restart on port {port}: {error}\n{RecentOutput}");
+        }
+    }
+
     /// <inheritdoc />
     public async Task DisposeAsync()
     {

@@ -34,6 +34,7 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly Queue<string> _output = new();
     private readonly HttpClient _http;
+    private readonly HttpClient _operator;
 
     private SiloProcess(Process process, int httpPort, int siloPort, IReadOnlyDictionary<string, string?> environment)
     {
@@ -47,6 +48,15 @@ public sealed class SiloProcess : IAsyncDisposable
             BaseAddress = HttpBase,
             Timeout = TimeSpan.FromSeconds(10),
         };
+        _operator = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false })
+        {
+            BaseAddress = HttpBase,
+            Timeout = TimeSpan.FromSeconds(10),
+        };
+        if (environment.GetValueOrDefault("DASHBOARD_USERNAME") is { } user && environment.GetValueOrDefault("DASHBOARD_PASSWORD") is { } password)
+        {
+            _operator.DefaultRequestHeaders.Authorization = WorkerSilo.OperatorAuthorization(user, password);
+        }
     }
 
     /// <summary>
@@ -72,6 +82,9 @@ public sealed class SiloProcess : IAsyncDisposable
 
     /// <summary>An HTTP client on <see cref="HttpBase"/> (10 s timeout) that shows redirects instead of following them.</summary>
     public HttpClient Http => _http;
+
+    /// <summary>A client of the silo's HTTP port sending its dashboard credentials (for /status and /cluster).</summary>
+    public HttpClient Operator => _operator;
 
     /// <summary>True once the process has exited.</summary>
     public bool HasExited => _process.HasExited;

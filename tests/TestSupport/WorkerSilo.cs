@@ -42,6 +42,17 @@ public sealed class WorkerSilo : IAsyncDisposable
     /// <summary>This silo's worker state.</summary>
     public WorkerHealth Health => Services.GetRequiredService<WorkerHealth>();
 
+    /// <summary>The <c>DASHBOARD_USERNAME</c> of test silos (/status and /cluster need it).</summary>
+    public const string OperatorUsername = "operator";
+
+    /// <summary>The <c>DASHBOARD_PASSWORD</c> of test silos.</summary>
+    public const string OperatorPassword = "test-operator-password";
+
+    /// <summary>An Authorization header with the test silos' operator credentials.</summary>
+    public static System.Net.Http.Headers.AuthenticationHeaderValue OperatorAuthorization(
+        string username = OperatorUsername, string password = OperatorPassword) =>
+        new("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{username}:{password}")));
+
     /// <summary>Environment variables every test silo gets unless a test overrides them.</summary>
     public static Dictionary<string, string?> BaseEnvironment(string connectionString, Uri geminiBaseUrl, string geminiKey, string storageDir) => new()
     {
@@ -60,6 +71,8 @@ public sealed class WorkerSilo : IAsyncDisposable
         ["SHUTDOWN_TIMEOUT_SECONDS"] = "5",
         ["MAX_JOBS_PER_MINUTE"] = "100000",
         ["QUOTA_WINDOW_SECONDS"] = "60",
+        ["DASHBOARD_USERNAME"] = OperatorUsername,
+        ["DASHBOARD_PASSWORD"] = OperatorPassword,
     };
 
     /// <summary>Starts a silo with <paramref name="environment"/> (ports are added) and waits until its worker runs.</summary>

@@ -106,6 +106,8 @@ internal sealed class BenchRun : IAsyncDisposable
         ["LOCAL_STORAGE_DIR"] = Path.Combine(WorkDir, "storage"),
         ["ORLEANS_ADVERTISED_IP"] = "127.0.0.1",
         ["ORLEANS_CLUSTER_ID"] = ClusterId,
+        ["DASHBOARD_USERNAME"] = "bench",
+        ["DASHBOARD_PASSWORD"] = "bench-operator-" + ClusterId,
         ["DOTNET_ENVIRONMENT"] = "Production",
         ["ASPNETCORE_ENVIRONMENT"] = "Production",
     };

@@ -43,7 +43,15 @@ internal sealed class SiloProcess
         env["SILO_PORT"] = siloPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         env["GATEWAY_PORT"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
         var process = ChildProcess.StartDotnet(name, Repo.SiloDll, [], env, logPath, workingDirectory);
-        return new SiloProcess(name, process, httpPort, siloPort);
+        var silo = new SiloProcess(name, process, httpPort, siloPort);
+        if (env.GetValueOrDefault("DASHBOARD_USERNAME") is { } user && env.GetValueOrDefault("DASHBOARD_PASSWORD") is { } password)
+        {
+            // /status and /cluster need the dashboard's credentials.
+            silo._http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue(
+                "Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{password}")));
+        }
+
+        return silo;
     }
 
     /// <summary>Waits until <c>/health</c> answers 200, then reads the silo's identity from <c>/status</c>.</summary>

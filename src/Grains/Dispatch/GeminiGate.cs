@@ -29,19 +29,29 @@ public sealed class GeminiGate(int concurrency, long memoryBudgetBytes)
         (imageSize == "512" ? 1L << 20 : 2L << 20) + 3 * inputImageBytes;
 
     /// <summary>Waits for a request slot and <paramref name="bytes"/> of memory; dispose the result to free them.</summary>
-    public async Task<IDisposable> EnterAsync(long bytes, CancellationToken cancellationToken)
+    public Task<IDisposable> EnterAsync(long bytes, CancellationToken cancellationToken) =>
+        EnterAsync(bytes, slots: 1, cancellationToken);
+
+    /// <summary>
+    /// Waits for <paramref name="bytes"/> of memory without a request slot (a reference image's download buffer);
+    /// dispose the result to free it.
+    /// </summary>
+    public Task<IDisposable> ReserveMemoryAsync(long bytes, CancellationToken cancellationToken) =>
+        EnterAsync(bytes, slots: 0, cancellationToken);
+
+    private async Task<IDisposable> EnterAsync(long bytes, int slots, CancellationToken cancellationToken)
     {
         bytes = Math.Min(bytes, memoryBudgetBytes);
         Waiter waiter;
         lock (_lock)
         {
-            if (_waiters.Count == 0 && Fits(bytes))
+            if (_waiters.Count == 0 && Fits(bytes, slots))
             {
-                Take(bytes);
-                return new Slot(this, bytes);
+                Take(bytes, slots);
+                return new Slot(this, bytes, slots);
             }
 
-            waiter = new Waiter(bytes);
+            waiter = new Waiter(bytes, slots);
             waiter.Node = _waiters.AddLast(waiter);
         }
 
@@ -50,27 +60,28 @@ public sealed class GeminiGate(int concurrency, long memoryBudgetBytes)
             await waiter.Granted.Task;
         }
 
-        return new Slot(this, bytes);
+        return new Slot(this, bytes, slots);
     }
 
-    private bool Fits(long bytes) => _inFlight < concurrency && (_bytes == 0 || _bytes + bytes <= memoryBudgetBytes);
+    private bool Fits(long bytes, int slots) =>
+        _inFlight + slots <= concurrency && (_bytes == 0 || _bytes + bytes <= memoryBudgetBytes);
 
-    private void Take(long bytes)
+    private void Take(long bytes, int slots)
     {
-        _inFlight++;
+        _inFlight += slots;
         _bytes += bytes;
     }
 
-    private void Release(long bytes)
+    private void Release(long bytes, int slots)
     {
         lock (_lock)
         {
-            _inFlight--;
+            _inFlight -= slots;
             _bytes -= bytes;
-            while (_waiters.First is { } first && Fits(first.Value.Bytes))
+            while (_waiters.First is { } first && Fits(first.Value.Bytes, first.Value.Slots))
             {
                 _waiters.RemoveFirst();
-                Take(first.Value.Bytes);
+                Take(first.Value.Bytes, first.Value.Slots);
                 first.Value.Granted.TrySetResult();
             }
         }
@@ -91,16 +102,18 @@ public sealed class GeminiGate(int concurrency, long memoryBudgetBytes)
         waiter.Granted.TrySetCanceled();
     }
 
-    private sealed class Waiter(long bytes)
+    private sealed class Waiter(long bytes, int slots)
     {
         public long Bytes { get; } = bytes;
+
+        public int Slots { get; } = slots;
 
         public TaskCompletionSource Granted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public LinkedListNode<Waiter>? Node { get; set; }
     }
 
-    private sealed class Slot(GeminiGate gate, long bytes) : IDisposable
+    private sealed class Slot(GeminiGate gate, long bytes, int slots) : IDisposable
     {
         private int _released;
 
@@ -108,7 +121,7 @@ public sealed class GeminiGate(int concurrency, long memoryBudgetBytes)
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
-                gate.Release(bytes);
+                gate.Release(bytes, slots);
             }
         }
     }

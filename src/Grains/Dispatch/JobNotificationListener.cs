@@ -43,6 +43,20 @@ public sealed partial class JobNotificationListener(
     private long _probeSentTicks;
     private int _probesSent;
 
+    /// <summary>
+    /// The listening connection's settings: its own connection, outside the pool, with TCP keepalives after 30 s of
+    /// silence (then every 5 s), so a connection that died without a word (a NAT or proxy dropping it) fails within a
+    /// minute and is reconnected, instead of waiting for notifications forever (the OS default is two hours).
+    /// </summary>
+    public static string ListenConnectionString(string connectionString) =>
+        new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            Pooling = false,
+            TcpKeepAlive = true,
+            TcpKeepAliveTime = 30,
+            TcpKeepAliveInterval = 5,
+        }.ConnectionString;
+
     /// <summary>True while notifications are being received.</summary>
     public bool IsHealthy => _healthy;
 

@@ -4,6 +4,7 @@ namespace GenerationWorker.Grains.Dispatch;
 public sealed class WorkerHealth
 {
     private volatile string? _fatal;
+    private volatile string? _storeUnreachable;
     private volatile bool _draining;
     private volatile bool _quotaPaused;
     private volatile bool _running;
@@ -12,6 +13,9 @@ public sealed class WorkerHealth
 
     /// <summary>Why Gemini refuses the service (bad or leaked key), or null.</summary>
     public string? Fatal => _fatal;
+
+    /// <summary>Why the image store cannot be reached while the worker waits for it before claiming, or null.</summary>
+    public string? StoreUnreachable => _storeUnreachable;
 
     /// <summary>True once a SIGTERM started the graceful shutdown.</summary>
     public bool Draining => _draining;
@@ -35,6 +39,9 @@ public sealed class WorkerHealth
 
     /// <summary>Records that Gemini refuses the service.</summary>
     public void SetFatal(string reason) => _fatal = reason;
+
+    /// <summary>Records that the image store cannot be reached (null: it answers again).</summary>
+    public void SetStoreUnreachable(string? reason) => _storeUnreachable = reason;
 
     /// <summary>Records the start of the graceful shutdown.</summary>
     public void SetDraining() => _draining = true;

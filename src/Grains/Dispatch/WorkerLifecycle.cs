@@ -1,4 +1,5 @@
 using GenerationWorker.Grains.Postgres;
+using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
 using Microsoft.Extensions.Hosting;
@@ -28,6 +29,7 @@ public sealed partial class WorkerLifecycle(
     WorkerHealth health,
     JobSummaryLog summary,
     IOptions<WorkerOptions> options,
+    IImageStore store,
     TimeProvider time,
     ILogger<WorkerLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>, IHostedLifecycleService
 {
@@ -47,6 +49,40 @@ public sealed partial class WorkerLifecycle(
 
     private async Task StartAsync(CancellationToken cancellationToken)
     {
+        if (health.StoreUnreachable is not null)
+        {
+            // The start-up probe found no store: claim nothing until it answers, the silo serving /health meanwhile.
+            Track(Task.Run(() => StartWhenStoreAnswersAsync(_stopping.Token), CancellationToken.None));
+            return;
+        }
+
+        await ActivateAsync(cancellationToken);
+    }
+
+    private async Task StartWhenStoreAnswersAsync(CancellationToken cancellationToken)
+    {
+        var wait = TimeSpan.FromSeconds(1);
+        try
+        {
+            while (await ImageStoreProbe.ProbeAsync(store, TimeSpan.FromSeconds(15), cancellationToken) is { } failure)
+            {
+                health.SetStoreUnreachable($"image store unreachable ({failure.Failure})");
+                LogStoreStillUnreachable(logger, failure.Failure, wait.TotalSeconds);
+                await Task.Delay(wait, time, cancellationToken);
+                wait = TimeSpan.FromSeconds(Math.Min(wait.TotalSeconds * 2, 30));
+            }
+
+            health.SetStoreUnreachable(null);
+            LogStoreAnswers(logger);
+            await ActivateAsync(cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task ActivateAsync(CancellationToken cancellationToken)
+    {
         // Another silo's call may have activated this silo's dispatcher over there first; that activation claims
         // nothing and leaves after the call, so ask again until the dispatcher runs here.
         var deadline = time.GetUtcNow() + TimeSpan.FromSeconds(30);
@@ -63,12 +99,20 @@ public sealed partial class WorkerLifecycle(
         health.SetRunning();
         if (options.Value.ListenEnabled)
         {
-            _loops.Add(Task.Run(() => listener.RunAsync(Dispatcher, _stopping.Token), CancellationToken.None));
+            Track(Task.Run(() => listener.RunAsync(Dispatcher, _stopping.Token), CancellationToken.None));
         }
 
-        _loops.Add(Task.Run(() => WatchMembershipAsync(_stopping.Token), CancellationToken.None));
-        _loops.Add(Task.Run(() => summary.RunAsync(_stopping.Token), CancellationToken.None));
+        Track(Task.Run(() => WatchMembershipAsync(_stopping.Token), CancellationToken.None));
+        Track(Task.Run(() => summary.RunAsync(_stopping.Token), CancellationToken.None));
         _started = true;
+    }
+
+    private void Track(Task loop)
+    {
+        lock (_loops)
+        {
+            _loops.Add(loop);
+        }
     }
 
     /// <inheritdoc />
@@ -98,7 +142,13 @@ public sealed partial class WorkerLifecycle(
         finally
         {
             await _stopping.CancelAsync();
-            await Task.WhenAll(_loops).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
+            Task[] loops;
+            lock (_loops)
+            {
+                loops = [.. _loops];
+            }
+
+            await Task.WhenAll(loops).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
 
@@ -148,13 +198,18 @@ public sealed partial class WorkerLifecycle(
     private async Task WatchMembershipAsync(CancellationToken cancellationToken)
     {
         var rescued = new HashSet<SiloAddress>();
+        // Silos seen shutting down: they leave through a drain (a deploy), and their claims keep their attempt.
+        var leaving = new HashSet<SiloAddress>();
         try
         {
             await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken))
             {
+                leaving.UnionWith(snapshot.Members.Values
+                    .Where(member => member.Status is SiloStatus.ShuttingDown or SiloStatus.Stopping)
+                    .Select(member => member.SiloAddress));
                 var dead = snapshot.Members.Values
                     .Where(member => member.Status == SiloStatus.Dead && rescued.Add(member.SiloAddress))
-                    .Select(member => SiloIdentity.Of(member.SiloAddress))
+                    .Select(member => member.SiloAddress)
                     .ToList();
                 if (dead.Count == 0)
                 {
@@ -163,10 +218,14 @@ public sealed partial class WorkerLifecycle(
 
                 try
                 {
-                    foreach (var job in await jobs.RescueOwnersAsync(dead, cancellationToken))
+                    foreach (var group in dead.GroupBy(leaving.Contains))
                     {
-                        LogRescued(logger, job.Id, job.Status);
-                        WorkerTelemetry.Rescued(job.Status);
+                        var owners = group.Select(SiloIdentity.Of).ToList();
+                        foreach (var job in await jobs.RescueOwnersAsync(owners, cancellationToken, drained: group.Key))
+                        {
+                            LogRescued(logger, job.Id, job.Status);
+                            WorkerTelemetry.Rescued(job.Status);
+                        }
                     }
 
                     await Dispatcher.WakeAsync();
@@ -201,4 +260,10 @@ public sealed partial class WorkerLifecycle(
 
     [LoggerMessage(5, LogLevel.Warning, "Rescuing a dead silo's jobs failed; lease expiry will put them back")]
     private static partial void LogRescueFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(6, LogLevel.Warning, "The image store still does not answer ({Failure}); claiming nothing, probing again in {DelaySeconds} s")]
+    private static partial void LogStoreStillUnreachable(ILogger logger, ImageStoreFailure failure, double delaySeconds);
+
+    [LoggerMessage(7, LogLevel.Information, "The image store answers: starting to claim")]
+    private static partial void LogStoreAnswers(ILogger logger);
 }

@@ -75,4 +75,10 @@ public sealed class WorkerOptions
     /// "expired after N minutes", without any Gemini request; default <see cref="TimeSpan.Zero"/>: never.
     /// </summary>
     public TimeSpan PendingExpiry { get; set; } = TimeSpan.Zero;
+
+    /// <summary>
+    /// <c>AUDIT_RETENTION_DAYS</c>: rows of the audit table (<c>generation_job_event</c>) older than this are deleted,
+    /// once an hour by each silo; default 30 days, zero keeps them forever.
+    /// </summary>
+    public TimeSpan AuditRetention { get; set; } = TimeSpan.FromDays(30);
 }

@@ -199,10 +199,16 @@ public sealed partial class GeminiClient : IGeminiClient
         error?.Details?.Any(d => IsDetail(d, "ErrorInfo") && d.Reason == "API_KEY_INVALID") == true
         || error?.Message?.Contains("API key not valid", StringComparison.OrdinalIgnoreCase) == true;
 
+    /// <summary>The longest server-given retry delay followed: 1 hour. A longer one (a bad or hostile answer) would
+    /// park a job, or with a 429 the whole cluster's budget, for days.</summary>
+    public static readonly TimeSpan MaxServerRetryDelay = TimeSpan.FromHours(1);
+
     private static TimeSpan? RetryDelay(ErrorBody? error)
     {
         var retryInfo = error?.Details?.FirstOrDefault(d => IsDetail(d, "RetryInfo"));
-        return ProtobufDuration.TryParse(retryInfo?.RetryDelay, out var delay) && delay >= TimeSpan.Zero ? delay : null;
+        return ProtobufDuration.TryParse(retryInfo?.RetryDelay, out var delay) && delay >= TimeSpan.Zero
+            ? (delay > MaxServerRetryDelay ? MaxServerRetryDelay : delay)
+            : null;
     }
 
     private static string? QuotaId(ErrorBody? error) =>

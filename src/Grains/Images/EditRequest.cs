@@ -51,7 +51,7 @@ public sealed record EditRequest(
             reader.Error("'sourceImageUrl' is required");
         }
 
-        var prompt = reader.RequiredString(root, "editPrompt");
+        var prompt = reader.Prompt(root, "editPrompt");
         var components = new List<string>();
         if (root.TryGetProperty("referenceImages", out var references) && references.ValueKind != System.Text.Json.JsonValueKind.Null)
         {

@@ -43,13 +43,14 @@ public sealed record GenerationRequest(
 
         var root = document.RootElement;
         var reader = new PayloadReader();
-        var prompt = reader.RequiredString(root, "prompt");
+        var prompt = reader.Prompt(root, "prompt");
         var settings = reader.OptionalObject(root, "settings");
         var products = new List<ImageReference>();
         var inspirations = new List<ImageReference>();
         reader.AddReferences(root, "productImageUrls", products);
         reader.AddReferences(root, "inspirationImageUrls", inspirations);
         reader.AddReference(root, "inspirationImageUrl", inspirations);
+        reader.LimitReferences(products.Count + inspirations.Count);
         var variants = 1;
         string? aspectRatio = null, imageSize = null;
         if (settings is { } s)

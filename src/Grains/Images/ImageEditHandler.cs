@@ -145,7 +145,7 @@ public sealed class ImageEditHandler(
         }
         catch (ImageUploadException exception)
         {
-            return (null, new JobResult.Retry(exception.Message));
+            return (null, exception.RefusesService ? new JobResult.StopService(exception.Message) : new JobResult.Retry(exception.Message));
         }
         catch (ImageEncodeException exception)
         {

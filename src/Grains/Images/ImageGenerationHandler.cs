@@ -23,7 +23,6 @@ public sealed partial class ImageGenerationHandler(
     AppTables appTables,
     AppAssetStore assets,
     IOptions<GeminiOptions> geminiOptions,
-    IOptions<WorkerOptions> workerOptions,
     ILogger<ImageGenerationHandler> logger) : IJobHandler
 {
     /// <summary>The text after the product images.</summary>
@@ -112,8 +111,10 @@ public sealed partial class ImageGenerationHandler(
         IReadOnlyList<InputImage> products, inspirations;
         try
         {
-            products = await fetcher.FetchAllAsync(request.ProductImages, cancellationToken);
-            inspirations = await fetcher.FetchAllAsync(request.InspirationImages, cancellationToken);
+            // One fetch for both lists: the size limit is on their total.
+            var images = await fetcher.FetchAllAsync([.. request.ProductImages, .. request.InspirationImages], cancellationToken);
+            products = [.. images.Take(request.ProductImages.Count)];
+            inspirations = [.. images.Skip(request.ProductImages.Count)];
         }
         catch (ReferenceImageException exception)
         {
@@ -122,12 +123,6 @@ public sealed partial class ImageGenerationHandler(
         catch (TransientReferenceImageException exception)
         {
             return (null, new JobResult.Retry("reference image unavailable: " + exception.Message));
-        }
-
-        var maxBytes = workerOptions.Value.MaxImageBytes;
-        if (products.Concat(inspirations).Sum(image => (long)image.Bytes.Length) > maxBytes)
-        {
-            return (null, new JobResult.Fail($"reference images exceed {maxBytes / (1024 * 1024)} MB in total"));
         }
 
         var parts = new List<GeminiPart>(products.Count + inspirations.Count + 3);
@@ -171,7 +166,9 @@ public sealed partial class ImageGenerationHandler(
         }
         catch (ImageUploadException exception)
         {
-            return new VariantResult.Retryable(exception.Message, null);
+            return exception.RefusesService
+                ? new VariantResult.Fatal(exception.Message)
+                : new VariantResult.Retryable(exception.Message, null);
         }
         catch (ImageEncodeException exception)
         {

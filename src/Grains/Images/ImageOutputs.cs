@@ -4,7 +4,9 @@ using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Telemetry;
+using GenerationWorker.Grains.Dispatch;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace GenerationWorker.Grains.Images;
 
@@ -28,9 +30,23 @@ public abstract record ImageTarget
 /// Turns a generated image into what the app reads (a WebP at quality 85 for display, and the PNG original) and uploads
 /// both, retrying a failed upload; the image is encoded once, whatever the number of upload tries.
 /// </summary>
-public sealed partial class ImageOutputs(ImageEncoder encoder, IImageStore store, TimeProvider time, ILogger<ImageOutputs> logger)
+/// <remarks>
+/// A paid image is not thrown away for a storage outage: while the store does not answer, the encoded files stay in
+/// the spool and the upload is tried again with backoff (0.5 s doubling to 10 s) until the job's time limit cancels it.
+/// Each try first renews the claim's lease, fenced by its token: a worker whose claim was taken over uploads nothing,
+/// so it cannot overwrite what the current claim stored. A refusal that waiting cannot fix (access denied, no such
+/// bucket) ends the tries at once; an other error answer, or a local file that cannot be written, after 3 tries.
+/// </remarks>
+public sealed partial class ImageOutputs(
+    ImageEncoder encoder,
+    IImageStore store,
+    JobStore jobs,
+    IOptions<WorkerOptions> options,
+    TimeProvider time,
+    ILogger<ImageOutputs> logger)
 {
-    private const int UploadTries = 3;
+    private const int RejectedTries = 3;
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(10);
 
     /// <summary>Encodes and stores <paramref name="image"/> as variant <paramref name="variant"/> of the job.</summary>
     /// <param name="run">The claim (for logs).</param>
@@ -40,7 +56,8 @@ public sealed partial class ImageOutputs(ImageEncoder encoder, IImageStore store
     /// <param name="longSide">Resize so the long side is exactly this many pixels (edits), or null to keep the size.</param>
     /// <param name="cancellationToken">Stops the work.</param>
     /// <returns>The stored variant, with what its record needs.</returns>
-    /// <exception cref="ImageUploadException">The upload failed on every try.</exception>
+    /// <exception cref="ImageUploadException">The store refused the upload, or rejected every try.</exception>
+    /// <exception cref="LeaseLostException">The claim's lease is lost: nothing more is uploaded.</exception>
     public async Task<UnrecordedOutput> StoreAsync(
         IJobRun run, GeminiOutcome.Image image, int variant, ImageTarget target, int? longSide, CancellationToken cancellationToken)
     {
@@ -78,22 +95,35 @@ public sealed partial class ImageOutputs(ImageEncoder encoder, IImageStore store
 
     private async Task<string> PutAsync(IJobRun run, int variant, string key, EncodedImage file, CancellationToken cancellationToken)
     {
+        var backoff = TimeSpan.FromMilliseconds(500);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
+                if (!await jobs.RenewLeaseAsync(run.Job.JobId, run.Job.LeaseToken, options.Value.LeaseDuration, cancellationToken))
+                {
+                    throw new LeaseLostException();
+                }
+
                 // Each try reads the file from its start.
                 await using var content = file.OpenRead();
                 return await store.PutAsync(key, content, file.ContentType, cancellationToken);
             }
-            catch (Exception exception) when (exception is not OperationCanceledException && attempt < UploadTries)
+            catch (ImageStoreException exception) when (exception.Failure is ImageStoreFailure.AccessDenied or ImageStoreFailure.BucketNotFound)
             {
-                LogUploadRetry(logger, run.Job.JobId, run.Job.Attempt, variant, attempt, exception);
-                await Task.Delay(TimeSpan.FromMilliseconds(500 * attempt), time, cancellationToken);
+                throw new ImageUploadException($"the image store refused the upload ({exception.Failure}): {exception.Message}", exception, exception.Failure);
             }
-            catch (Exception exception) when (exception is not OperationCanceledException)
+            catch (ImageStoreException exception)
+                when (exception.Failure is ImageStoreFailure.Rejected or ImageStoreFailure.WriteFailed && attempt >= RejectedTries)
             {
-                throw new ImageUploadException($"upload failed after {UploadTries} tries: {exception.Message}", exception);
+                throw new ImageUploadException($"upload failed after {RejectedTries} tries: {exception.Message}", exception, exception.Failure);
+            }
+            catch (Exception exception) when (exception is not (OperationCanceledException or LeaseLostException))
+            {
+                // The store (or the database, for the lease) does not answer: keep the image and try again.
+                LogUploadRetry(logger, run.Job.JobId, run.Job.Attempt, variant, attempt, exception);
+                await Task.Delay(backoff, time, cancellationToken);
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, MaxBackoff.Ticks));
             }
         }
     }
@@ -102,5 +132,16 @@ public sealed partial class ImageOutputs(ImageEncoder encoder, IImageStore store
     private static partial void LogUploadRetry(ILogger logger, string jobId, int attempt, int variant, int @try, Exception exception);
 }
 
-/// <summary>An upload failed on every try: the job retries later (its stored variants are kept).</summary>
-public sealed class ImageUploadException(string message, Exception inner) : Exception(message, inner);
+/// <summary>
+/// An upload failed for good in this claim: refused by the store (<see cref="Failure"/> AccessDenied or
+/// BucketNotFound: the service stops claiming), or rejected on every try (the job retries later; its stored variants
+/// are kept).
+/// </summary>
+public sealed class ImageUploadException(string message, Exception inner, ImageStoreFailure failure) : Exception(message, inner)
+{
+    /// <summary>What the store answered.</summary>
+    public ImageStoreFailure Failure { get; } = failure;
+
+    /// <summary>True when the store refuses this service's uploads (access denied, no such bucket): no job can store.</summary>
+    public bool RefusesService => Failure is ImageStoreFailure.AccessDenied or ImageStoreFailure.BucketNotFound;
+}

@@ -25,7 +25,9 @@ public sealed class JobHandlers
     /// <summary>The handler of <paramref name="type"/>, or null when the service does not run that type.</summary>
     public IJobHandler? For(string type) => _byType.GetValueOrDefault(type);
 
-    /// <summary>The error a job of a type no handler runs fails with.</summary>
-    public string UnknownType(string type) =>
-        $"unknown job type '{PayloadReader.Truncate(type)}' (expected {string.Join(", ", Types)})";
+    /// <summary>The error a job of a type no handler runs fails with (or one whose row has NULL columns: see
+    /// <see cref="Postgres.JobStore.NullColumnsType"/>).</summary>
+    public string UnknownType(string type) => type.StartsWith(Postgres.JobStore.NullColumnsType, StringComparison.Ordinal)
+        ? $"the job's row has NULL in {type[Postgres.JobStore.NullColumnsType.Length..]}: a job needs a client_id, a type and a payload"
+        : $"unknown job type '{PayloadReader.Truncate(type)}' (expected {string.Join(", ", Types)})";
 }

@@ -8,7 +8,14 @@ namespace GenerationWorker.Grains.Jobs;
 /// </summary>
 public sealed class PayloadReader
 {
+    /// <summary>The most reference images one job may name: 16 (a job naming more fails at once, without a download).</summary>
+    public const int MaxReferenceImages = 16;
+
+    /// <summary>The longest prompt accepted, in characters: 20,000.</summary>
+    public const int MaxPromptLength = 20_000;
+
     private readonly List<string> _errors = [];
+    private int _unread;
 
     /// <summary>What is wrong with the payload so far; empty when nothing is.</summary>
     public IReadOnlyList<string> Errors => _errors;
@@ -66,6 +73,31 @@ public sealed class PayloadReader
         }
 
         return value.GetString();
+    }
+
+    /// <summary>A required, non-blank prompt of at most <see cref="MaxPromptLength"/> characters.</summary>
+    public string? Prompt(JsonElement element, string name)
+    {
+        var prompt = RequiredString(element, name);
+        if (prompt is { Length: > MaxPromptLength })
+        {
+            _errors.Add($"'{name}' is {prompt.Length} characters long; at most {MaxPromptLength} are accepted");
+            return null;
+        }
+
+        return prompt;
+    }
+
+    /// <summary>
+    /// Records an error when a job names more than <see cref="MaxReferenceImages"/> reference images: the
+    /// <paramref name="count"/> read, plus those of arrays left unread because they could not fit.
+    /// </summary>
+    public void LimitReferences(int count)
+    {
+        if (count + _unread > MaxReferenceImages)
+        {
+            _errors.Add($"the job names {count + _unread} reference images; at most {MaxReferenceImages} are accepted");
+        }
     }
 
     /// <summary>An optional string; null when absent, null or blank.</summary>
@@ -151,6 +183,13 @@ public sealed class PayloadReader
         if (value.ValueKind != JsonValueKind.Array)
         {
             _errors.Add($"'{name}' must be an array of URLs");
+            return;
+        }
+
+        // An array that cannot fit is counted, not read: its data URLs are never decoded.
+        if (references.Count + value.GetArrayLength() > MaxReferenceImages)
+        {
+            _unread += value.GetArrayLength();
             return;
         }
 

@@ -24,14 +24,23 @@ public sealed class TransientReferenceImageException(string message) : Exception
 /// The address rule is enforced where the connection is made (<see cref="SocketsHttpHandler.ConnectCallback"/>), after
 /// DNS resolution and for every redirect hop, so a public name resolving to 127.0.0.1 or a redirect to the metadata
 /// service is refused too. It applies to app paths as well: what is dialled is checked, whatever named it.
+/// A job's images are downloaded <see cref="DownloadConcurrency"/> at a time, under a running total that stops at
+/// <see cref="WorkerOptions.MaxImageBytes"/>, and each download's buffer is reserved in the silo's memory gate
+/// (<see cref="GeminiGate"/>) while it is read: a job naming many large images costs a bounded amount of memory.
 /// </remarks>
-public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<WorkerOptions> options)
+public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<WorkerOptions> options, GeminiGate? gate = null)
 {
+    /// <summary>The most images of one job downloaded at once: 4.</summary>
+    public const int DownloadConcurrency = 4;
+
     private readonly WorkerOptions _options = options.Value;
 
     /// <summary>Builds the handler that enforces the address rule.</summary>
     public static SocketsHttpHandler CreateHandler(bool allowPrivate) => new()
     {
+        // A proxy would dial in the guard's place, and a cookie set by one job's server would go with another's request.
+        UseProxy = false,
+        UseCookies = false,
         AllowAutoRedirect = true,
         MaxAutomaticRedirections = 3,
         AutomaticDecompression = DecompressionMethods.None,
@@ -62,7 +71,11 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
         },
     };
 
-    /// <summary>True for addresses on the public internet.</summary>
+    /// <summary>
+    /// True for addresses on the public internet: not in any of IANA's special-purpose ranges (private, loopback,
+    /// link-local, shared, benchmarking, documentation, protocol assignments, NAT64, 6to4, Teredo, multicast, reserved)
+    /// and not Azure's platform address 168.63.129.16. An IPv6 address must be global unicast (2000::/3).
+    /// </summary>
     public static bool IsPublic(IPAddress address)
     {
         if (address.IsIPv4MappedToIPv6)
@@ -70,51 +83,129 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
             address = address.MapToIPv4();
         }
 
-        if (IPAddress.IsLoopback(address) || address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any)
-            || address.Equals(IPAddress.Broadcast))
+        var bytes = address.GetAddressBytes();
+        var ranges = address.AddressFamily == AddressFamily.InterNetwork ? SpecialV4 : SpecialV6;
+        if (address.AddressFamily == AddressFamily.InterNetworkV6 && (bytes[0] & 0xE0) != 0x20)
         {
             return false;
         }
 
-        if (address.AddressFamily == AddressFamily.InterNetwork)
-        {
-            var b = address.GetAddressBytes();
-            return !(b[0] == 10 || b[0] == 0 || b[0] >= 224
-                     || (b[0] == 172 && b[1] >= 16 && b[1] <= 31)
-                     || (b[0] == 192 && b[1] == 168)
-                     || (b[0] == 169 && b[1] == 254)
-                     || (b[0] == 100 && b[1] >= 64 && b[1] <= 127));
-        }
-
-        var bytes = address.GetAddressBytes();
-        return !(address.IsIPv6LinkLocal || address.IsIPv6SiteLocal || address.IsIPv6Multicast
-                 || (bytes[0] & 0xFE) == 0xFC);
+        return !ranges.Any(range => range.Contains(bytes));
     }
 
-    /// <summary>Fetches the images of <paramref name="references"/>, in their order.</summary>
-    /// <exception cref="ReferenceImageException">A reference cannot be used; the message says why.</exception>
+    private static readonly AddressRange[] SpecialV4 =
+    [
+        new("0.0.0.0", 8), new("10.0.0.0", 8), new("100.64.0.0", 10), new("127.0.0.0", 8), new("169.254.0.0", 16),
+        new("172.16.0.0", 12), new("192.0.0.0", 24), new("192.0.2.0", 24), new("192.31.196.0", 24),
+        new("192.52.193.0", 24), new("192.88.99.0", 24), new("192.168.0.0", 16), new("192.175.48.0", 24),
+        new("198.18.0.0", 15), new("198.51.100.0", 24), new("203.0.113.0", 24), new("224.0.0.0", 4),
+        new("240.0.0.0", 4), new("168.63.129.16", 32),
+    ];
+
+    // Within 2000::/3, the global unicast block: IETF protocol assignments (Teredo, benchmarking, ORCHID...),
+    // documentation, 6to4 (which can carry a private IPv4 address), and the newer documentation and SRv6 blocks.
+    private static readonly AddressRange[] SpecialV6 =
+    [
+        new("2001::", 23), new("2001:db8::", 32), new("2002::", 16), new("3fff::", 20),
+    ];
+
+    private sealed record AddressRange(byte[] Prefix, int Length)
+    {
+        public AddressRange(string prefix, int length)
+            : this(IPAddress.Parse(prefix).GetAddressBytes(), length)
+        {
+        }
+
+        public bool Contains(byte[] address)
+        {
+            if (address.Length != Prefix.Length)
+            {
+                return false;
+            }
+
+            var full = Length / 8;
+            if (!address.AsSpan(0, full).SequenceEqual(Prefix.AsSpan(0, full)))
+            {
+                return false;
+            }
+
+            var rest = Length % 8;
+            return rest == 0 || ((address[full] ^ Prefix[full]) & (0xFF << (8 - rest)) & 0xFF) == 0;
+        }
+    }
+
+    /// <summary>
+    /// Fetches the images of <paramref name="references"/>, in their order, <see cref="DownloadConcurrency"/> at a
+    /// time, stopping at the first failure and as soon as their total passes <see cref="WorkerOptions.MaxImageBytes"/>.
+    /// </summary>
+    /// <exception cref="ReferenceImageException">A reference cannot be used, or the images together are larger than the
+    /// limit; the message says why.</exception>
     /// <exception cref="TransientReferenceImageException">An image could not be fetched for now: retry later.</exception>
     public async Task<IReadOnlyList<InputImage>> FetchAllAsync(
-        IReadOnlyList<ImageReference> references, CancellationToken cancellationToken) =>
-        references.Count == 0 ? [] : await Task.WhenAll(references.Select(reference => FetchAsync(reference, cancellationToken)));
+        IReadOnlyList<ImageReference> references, CancellationToken cancellationToken)
+    {
+        if (references.Count == 0)
+        {
+            return [];
+        }
+
+        var images = new InputImage[references.Count];
+        var total = new RunningTotal(_options.MaxImageBytes);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Exception? failure = null;
+        var next = -1;
+        async Task WorkAsync()
+        {
+            int index;
+            while ((index = Interlocked.Increment(ref next)) < references.Count && !stop.IsCancellationRequested)
+            {
+                try
+                {
+                    images[index] = await FetchAsync(references[index], total, stop.Token);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException || !stop.IsCancellationRequested)
+                {
+                    Interlocked.CompareExchange(ref failure, exception, null);
+                    await stop.CancelAsync();
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // Stopped by another download's failure, reported below.
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, Math.Min(DownloadConcurrency, references.Count)).Select(_ => WorkAsync()));
+        cancellationToken.ThrowIfCancellationRequested();
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        return images;
+    }
 
     /// <summary>Fetches one image: inline ones without the network, the others by downloading them.</summary>
     /// <exception cref="ReferenceImageException">The reference cannot be used; the message says why.</exception>
     /// <exception cref="TransientReferenceImageException">
     /// The image could not be fetched for now (timeout, connection failure, HTTP 5xx, 408 or 429): retry later.
     /// </exception>
-    public async Task<InputImage> FetchAsync(ImageReference reference, CancellationToken cancellationToken)
+    public Task<InputImage> FetchAsync(ImageReference reference, CancellationToken cancellationToken) =>
+        FetchAsync(reference, new RunningTotal(_options.MaxImageBytes), cancellationToken);
+
+    private async Task<InputImage> FetchAsync(ImageReference reference, RunningTotal total, CancellationToken cancellationToken)
     {
         switch (reference)
         {
             case ImageReference.Inline inline when inline.Bytes.Length > _options.MaxImageBytes:
                 throw new ReferenceImageException($"inline image is larger than {_options.MaxImageBytes / (1024 * 1024)} MB");
             case ImageReference.Inline inline:
+                total.Add(inline.Bytes.Length);
                 return new InputImage(inline.Bytes, inline.MimeType);
             case ImageReference.Remote remote:
-                return await DownloadAsync(remote.Url, cancellationToken);
+                return await DownloadAsync(remote.Url, total, cancellationToken);
             case ImageReference.AppRelative relative:
-                return await DownloadAsync(Resolve(relative), cancellationToken);
+                return await DownloadAsync(Resolve(relative), total, cancellationToken);
             default:
                 throw new ReferenceImageException("unknown kind of image reference " + reference.GetType().Name);
         }
@@ -138,7 +229,7 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
         return url;
     }
 
-    private async Task<InputImage> DownloadAsync(Uri url, CancellationToken cancellationToken)
+    private async Task<InputImage> DownloadAsync(Uri url, RunningTotal total, CancellationToken cancellationToken)
     {
         var shown = Describe(url);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -158,13 +249,17 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
                 throw new ReferenceImageException($"image {shown} answered HTTP {status}");
             }
 
-            if (response.Content.Headers.ContentLength > _options.MaxImageBytes)
+            var length = response.Content.Headers.ContentLength;
+            if (length > _options.MaxImageBytes)
             {
                 throw new ReferenceImageException($"image {shown} is larger than {_options.MaxImageBytes / (1024 * 1024)} MB");
             }
 
+            // The buffer (and, without a length, its growth and final copy) is held against the silo's memory budget.
+            var reserved = length is { } known ? known : 3 * _options.MaxImageBytes;
+            using var memory = gate is null ? null : await gate.ReserveMemoryAsync(reserved, timeout.Token);
             await using var stream = await response.Content.ReadAsStreamAsync(timeout.Token);
-            using var buffer = new MemoryStream();
+            using var buffer = new MemoryStream(length is { } size ? (int)size : 0);
             var chunk = new byte[81920];
             int read;
             while ((read = await stream.ReadAsync(chunk, timeout.Token)) > 0)
@@ -174,10 +269,11 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
                     throw new ReferenceImageException($"image {shown} is larger than {_options.MaxImageBytes / (1024 * 1024)} MB");
                 }
 
+                total.Add(read);
                 buffer.Write(chunk, 0, read);
             }
 
-            var bytes = buffer.ToArray();
+            var bytes = buffer.Length == buffer.Capacity ? buffer.GetBuffer() : buffer.ToArray();
             var mime = ImageFormats.Sniff(bytes)
                 ?? throw new ReferenceImageException(
                     $"{shown} is not an image (content type {response.Content.Headers.ContentType?.MediaType ?? "none"})");
@@ -215,6 +311,22 @@ public sealed class ReferenceImageFetcher(HttpClient httpClient, IOptions<Worker
         }
 
         return null;
+    }
+}
+
+/// <summary>The bytes of a job's reference images so far, shared by its downloads; throws once past the limit.</summary>
+internal sealed class RunningTotal(long limit)
+{
+    private long _bytes;
+
+    /// <summary>Counts <paramref name="bytes"/> more.</summary>
+    /// <exception cref="ReferenceImageException">The images together are larger than the limit.</exception>
+    public void Add(long bytes)
+    {
+        if (Interlocked.Add(ref _bytes, bytes) > limit)
+        {
+            throw new ReferenceImageException($"reference images exceed {limit / (1024 * 1024)} MB in total");
+        }
     }
 }
 

@@ -82,14 +82,26 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
+            // The app may have created the table with nullable columns: a row with NULL where a job needs a value is
+            // still claimed (the whole batch is), and fails for good with a type saying so instead of stranding the batch.
+            string? Text(int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
+            var (clientId, type, payload) = (Text(6), Text(7), Text(8));
+            string[] nulls = [.. new[] { ("client_id", clientId), ("type", type), ("payload", payload) }
+                .Where(column => column.Item2 is null).Select(column => column.Item1)];
             claimed.Add(new ClaimedJob(
                 reader.GetString(0), reader.GetGuid(1), reader.GetInt32(2), reader.GetInt32(3), reader.GetInt32(4),
-                reader.GetInt32(5), reader.GetString(6), reader.GetString(7), reader.GetString(8),
-                reader.IsDBNull(9) ? null : reader.GetString(9), reader.IsDBNull(10) ? null : reader.GetString(10)));
+                reader.GetInt32(5), clientId ?? "", nulls.Length > 0 ? NullColumnsType + string.Join(", ", nulls) : type!,
+                payload ?? "null", Text(9), Text(10)));
         }
 
         return claimed;
     }
+
+    /// <summary>
+    /// The type given to a claimed row that has NULL in <c>client_id</c>, <c>type</c> or <c>payload</c>, followed by
+    /// those columns' names: no handler runs it, so the job fails at once, saying which columns are NULL.
+    /// </summary>
+    public const string NullColumnsType = "(NULL) ";
 
     /// <summary>When the earliest pending job becomes (or became) claimable, or null when nothing is pending.</summary>
     public async Task<DateTimeOffset?> NextScheduledAsync(CancellationToken cancellationToken)
@@ -284,12 +296,26 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         return expired;
     }
 
-    /// <summary>Puts back every claim held by the given (dead) owners.</summary>
-    public async Task<IReadOnlyList<RescuedJob>> RescueOwnersAsync(IReadOnlyCollection<string> owners, CancellationToken cancellationToken)
+    /// <summary>
+    /// Puts back every claim held by the given (dead) owners; with <paramref name="drained"/> (they shut down
+    /// gracefully) without spending the claims' attempts.
+    /// </summary>
+    public async Task<IReadOnlyList<RescuedJob>> RescueOwnersAsync(
+        IReadOnlyCollection<string> owners, CancellationToken cancellationToken, bool drained = false)
     {
         await using var command = dataSource.CreateCommand(SqlQueries.Get("JobRescueOwners"));
         command.Parameters.AddWithValue("Owners", owners.ToArray());
+        command.Parameters.AddWithValue("Drained", drained);
         return await ReadRescuedAsync(command, cancellationToken);
+    }
+
+    /// <summary>Deletes at most <paramref name="limit"/> audit rows older than <paramref name="days"/> days; returns how many.</summary>
+    public async Task<int> PruneAuditAsync(int days, int limit, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("AuditPrune"));
+        command.Parameters.AddWithValue("Days", days);
+        command.Parameters.AddWithValue("Limit", limit);
+        return await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>Which of <paramref name="ids"/> are still processing under <paramref name="owner"/>.</summary>

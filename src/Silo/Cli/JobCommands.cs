@@ -158,7 +158,7 @@ internal static class JobCommands
 
         foreach (var (label, value) in lines)
         {
-            await context.Out.WriteLineAsync($"{(label.Length > 0 ? label + ":" : ""),-13}{value}");
+            await context.Out.WriteLineAsync($"{(label.Length > 0 ? label + ":" : ""),-13}{Text.Clean(value.ReplaceLineEndings(" "))}");
         }
 
         return OperatorCli.Success;
@@ -183,7 +183,7 @@ internal static class JobCommands
 
         var rows = jobs.Select(job => new[]
         {
-            job.Id, job.Type, job.Status, $"{job.Progress}%", $"{job.Attempts}/{job.MaxAttempts}", Text.When(job.CreatedAt),
+            Text.Clean(job.Id), Text.Clean(job.Type), job.Status, $"{job.Progress}%", $"{job.Attempts}/{job.MaxAttempts}", Text.When(job.CreatedAt),
             Text.Shorten(job.Error, 60),
         });
         await Text.WriteTableAsync(context.Out, ["ID", "TYPE", "STATUS", "PROGRESS", "ATTEMPTS", "CREATED (UTC)", "ERROR"], rows);

@@ -24,9 +24,32 @@ internal static class Text
             return "";
         }
 
-        var line = text.ReplaceLineEndings(" ");
+        var line = Clean(text.ReplaceLineEndings(" "));
         return line.Length <= max ? line : line[..(max - 3)] + "...";
     }
+
+    /// <summary>
+    /// <paramref name="text"/> (written by tenants: ids, types, errors echoing payloads) safe to print on a terminal:
+    /// control characters (escape sequences, carriage returns, bells) and bidirectional overrides become '?'.
+    /// </summary>
+    public static string Clean(string? text)
+    {
+        if (text is null)
+        {
+            return "";
+        }
+
+        return text.Any(IsUnsafe) ? string.Create(text.Length, text, (span, source) =>
+        {
+            for (var i = 0; i < source.Length; i++)
+            {
+                span[i] = IsUnsafe(source[i]) ? '?' : source[i];
+            }
+        }) : text;
+    }
+
+    private static bool IsUnsafe(char c) =>
+        char.IsControl(c) || c is '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069');
 
     /// <summary>Writes left-aligned columns separated by two spaces.</summary>
     public static async Task WriteTableAsync(TextWriter output, string[] headers, IEnumerable<string[]> rows)

@@ -92,7 +92,7 @@ internal static class WatchCommand
     private static string Line(WatchedJob job)
     {
         var status = job.Waiting ? "waiting" : job.Status;
-        var line = $"{job.Id}  {job.Type,-16}  {status,-10}  {Text.Bar(job.Progress, BarWidth)} {job.Progress,3}%  attempt {job.Attempts}/{job.MaxAttempts}";
+        var line = $"{Text.Clean(job.Id)}  {Text.Clean(job.Type),-16}  {status,-10}  {Text.Bar(job.Progress, BarWidth)} {job.Progress,3}%  attempt {job.Attempts}/{job.MaxAttempts}";
         return job.Error is not null && job.Status is "failed" or "pending" ? $"{line}  {Text.Shorten(job.Error, 80)}" : line;
     }
 }

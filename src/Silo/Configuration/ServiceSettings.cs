@@ -27,8 +27,11 @@ public sealed class SiloSettings
     /// <summary><c>SILO_PORT</c>: silo-to-silo port; default 11111.</summary>
     public int SiloPort { get; set; } = 11111;
 
-    /// <summary><c>GATEWAY_PORT</c>: client gateway port; default 30000.</summary>
-    public int GatewayPort { get; set; } = 30000;
+    /// <summary>
+    /// <c>GATEWAY_PORT</c>: the Orleans client gateway's port, on loopback only (no client of the service uses it);
+    /// default 0: no gateway.
+    /// </summary>
+    public int GatewayPort { get; set; }
 
     /// <summary><c>ORLEANS_CLUSTER_ID</c>: silos with the same id and database form one cluster; default generation-worker.</summary>
     public string ClusterId { get; set; } = "generation-worker";
@@ -88,6 +91,9 @@ public sealed class ServiceSettings
     /// </summary>
     public Uri? OtlpEndpoint { get; init; }
 
+    /// <summary>The shortest <c>DASHBOARD_PASSWORD</c> accepted: 12 characters.</summary>
+    public const int MinDashboardPasswordLength = 12;
+
     /// <summary>
     /// Reads only <c>DATABASE_URL</c> and <c>LOG_FORMAT</c> (for the operator commands); other settings keep their defaults.
     /// </summary>
@@ -121,7 +127,7 @@ public sealed class ServiceSettings
         {
             HttpPort = read.Int("PORT", 8080, 1, 65535),
             SiloPort = read.Int("SILO_PORT", 11111, 1, 65535),
-            GatewayPort = read.Int("GATEWAY_PORT", 30000, 1, 65535),
+            GatewayPort = read.Int("GATEWAY_PORT", 0, 0, 65535),
             ClusterId = read.Text("ORLEANS_CLUSTER_ID") ?? "generation-worker",
             AdvertisedIp = read.Optional("ORLEANS_ADVERTISED_IP", IPAddress.Parse, "an IPv4 or IPv6 address") ?? DetectPrivateAddress(),
             DashboardUsername = read.Text("DASHBOARD_USERNAME"),
@@ -132,6 +138,11 @@ public sealed class ServiceSettings
         {
             read.Error(silo.DashboardUsername is null ? "DASHBOARD_USERNAME" : "DASHBOARD_PASSWORD",
                 "must be set together with " + (silo.DashboardUsername is null ? "DASHBOARD_PASSWORD" : "DASHBOARD_USERNAME") + " (or neither, to turn the dashboard off)");
+        }
+
+        if (silo.DashboardEnabled && silo.DashboardPassword is { Length: < MinDashboardPasswordLength })
+        {
+            read.Error("DASHBOARD_PASSWORD", $"must be at least {MinDashboardPasswordLength} characters long");
         }
 
         var worker = new WorkerOptions
@@ -150,6 +161,7 @@ public sealed class ServiceSettings
             ImageMemoryBudgetBytes = (long)read.Int("IMAGE_MEMORY_BUDGET_MB", 512, 16, 1_000_000) << 20,
             AppUrl = read.Optional("NEXT_PUBLIC_APP_URL", ParseHttpUrl, "the web app's absolute http(s) URL"),
             PendingExpiry = TimeSpan.FromMinutes(read.Int("PENDING_EXPIRY_MINUTES", 0, 0, 525_600)),
+            AuditRetention = TimeSpan.FromDays(read.Int("AUDIT_RETENTION_DAYS", 30, 0, 36_500)),
         };
         var quota = new QuotaOptions
         {
@@ -243,9 +255,10 @@ public sealed class ServiceSettings
             return storage;
         }
 
-        storage.Endpoint = read.Optional("R2_ENDPOINT", ParseHttpUrl, "an http(s) URL");
-        storage.AccountId = read.Text("R2_ACCOUNT_ID");
-        if (storage.Endpoint is null && storage.AccountId is null)
+        // Uploads are sent with unsigned payloads, which the S3 client allows over TLS only.
+        storage.Endpoint = read.Optional("R2_ENDPOINT", ParseHttpsUrl, "an https URL (uploads are sent unsigned, which needs TLS)");
+        storage.AccountId = read.Optional("R2_ACCOUNT_ID", ParseHostLabel, "the Cloudflare account id (letters, digits and '-', as in https://<id>.r2.cloudflarestorage.com)");
+        if (read.Text("R2_ENDPOINT") is null && read.Text("R2_ACCOUNT_ID") is null)
         {
             read.Error("R2_ACCOUNT_ID", "is required (or set R2_ENDPOINT for another S3-compatible store, or STORAGE=local)");
         }
@@ -271,6 +284,15 @@ public sealed class ServiceSettings
 
     private static string ParseExistingDirectory(string value) =>
         Directory.Exists(value) ? Path.GetFullPath(value) : throw new FormatException();
+
+    private static Uri ParseHttpsUrl(string value) =>
+        ParseHttpUrl(value) is { Scheme: "https" } uri ? uri : throw new FormatException();
+
+    private static string ParseHostLabel(string value) =>
+        value.Length <= 63 && char.IsAsciiLetterOrDigit(value[0]) && char.IsAsciiLetterOrDigit(value[^1])
+        && value.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')
+            ? value
+            : throw new FormatException();
 
     private static Uri ParseHttpUrl(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
@@ -407,7 +429,8 @@ public sealed class ServiceSettings
                 return TimeSpan.FromSeconds(fallback);
             }
 
-            if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || number < min || number > max)
+            if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number)
+                || number < min || number > max)
             {
                 Error(name, $"must be a number of seconds from {min} to {max} (got '{value}')");
                 return TimeSpan.FromSeconds(fallback);

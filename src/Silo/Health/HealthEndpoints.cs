@@ -1,30 +1,42 @@
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Interfaces;
+using System.Text;
+using GenerationWorker.Silo.Hosting;
 using Orleans.Runtime;
 
 namespace GenerationWorker.Silo.Health;
 
-/// <summary><c>/health</c>, <c>/health/live</c> and <c>/status</c>.</summary>
-public static class HealthEndpoints
+/// <summary><c>/health</c>, <c>/health/live</c>, <c>/status</c> and <c>/cluster</c>.</summary>
+public static partial class HealthEndpoints
 {
     private static readonly TimeSpan DatabaseTimeout = TimeSpan.FromSeconds(2);
 
-    /// <summary>Maps the health endpoints.</summary>
+    /// <summary>Maps the health endpoints; <c>/status</c> and <c>/cluster</c> only with <paramref name="operatorCredentials"/>.</summary>
+    /// <param name="app">The application.</param>
+    /// <param name="operatorCredentials">
+    /// The dashboard's credentials (<c>DASHBOARD_USERNAME</c>, <c>DASHBOARD_PASSWORD</c>), which <c>/status</c> and
+    /// <c>/cluster</c> require (HTTP Basic); null: they are not served (404), since they name jobs and silo addresses.
+    /// </param>
     /// <remarks>
     /// <c>/health</c> is 200 <c>{"status":"healthy","worker":"running"}</c> only while this silo is active in the
     /// cluster, its worker runs and the database answers; otherwise 503 with status starting, draining or unhealthy
     /// (and the reason). A paused Gemini budget is not a broken process: it stays 200 and adds <c>"quota":"paused"</c>.
     /// <c>/health/live</c> is 200 while the process runs and touches nothing remote.
     /// </remarks>
-    public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app)
+    public static IEndpointRouteBuilder MapHealthEndpoints(this IEndpointRouteBuilder app, (string Username, string Password)? operatorCredentials)
     {
         app.MapGet("/health/live", () => Results.Json(new { status = "alive" }));
-        app.MapGet("/health", async (ISiloStatusOracle silo, WorkerHealth worker, JobStore jobs, CancellationToken ct) =>
+        app.MapGet("/health", async (ISiloStatusOracle silo, WorkerHealth worker, JobStore jobs, ILoggerFactory loggers, CancellationToken ct) =>
         {
             if (worker.Draining || silo.CurrentStatus is SiloStatus.ShuttingDown or SiloStatus.Stopping or SiloStatus.Dead)
             {
                 return Results.Json(new { status = "draining" }, statusCode: 503);
+            }
+
+            if (worker.StoreUnreachable is { } store)
+            {
+                return Results.Json(new { status = "unhealthy", error = store }, statusCode: 503);
             }
 
             if (silo.CurrentStatus != SiloStatus.Active || !worker.Running)
@@ -45,7 +57,9 @@ public static class HealthEndpoints
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                var why = exception is OperationCanceledException ? "no answer within 2 s" : exception.Message;
+                // The driver's text can name hosts, users and statements: it goes to the log, not to the caller.
+                LogDatabaseUnhealthy(loggers.CreateLogger(typeof(HealthEndpoints)), exception);
+                var why = exception is OperationCanceledException ? "no answer within 2 s" : "unreachable (see the log)";
                 return Results.Json(new { status = "unhealthy", error = "database: " + why }, statusCode: 503);
             }
 
@@ -53,7 +67,17 @@ public static class HealthEndpoints
                 ? Results.Json(new { status = "healthy", worker = "running", quota = "paused" })
                 : Results.Json(new { status = "healthy", worker = "running" });
         });
-        app.MapGet("/status", async (IGrainFactory grains, ILocalSiloDetails silo, WorkerHealth worker) =>
+        if (operatorCredentials is not { } credentials)
+        {
+            return app;
+        }
+
+        var expected = Encoding.UTF8.GetBytes($"{credentials.Username}:{credentials.Password}");
+        var operators = app.MapGroup("").AddEndpointFilter(async (context, next) =>
+            BasicAuth.IsAuthorized(context.HttpContext.Request.Headers.Authorization.ToString(), expected)
+                ? await next(context)
+                : (object?)BasicAuth.Challenge(context.HttpContext));
+        operators.MapGet("/status", async (IGrainFactory grains, ILocalSiloDetails silo, WorkerHealth worker) =>
         {
             var quota = await grains.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey).GetStatusAsync();
             var dispatcher = await grains.GetGrain<IDispatcherGrain>(SiloIdentity.Of(silo.SiloAddress)).GetStatusAsync();
@@ -77,7 +101,7 @@ public static class HealthEndpoints
                 draining = worker.Draining,
             });
         });
-        app.MapGet("/cluster", async (IGrainFactory grains, IClusterMembershipService membership) =>
+        operators.MapGet("/cluster", async (IGrainFactory grains, IClusterMembershipService membership) =>
         {
             var members = membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).ToList();
             var dispatchers = await Task.WhenAll(members.Select(async member =>

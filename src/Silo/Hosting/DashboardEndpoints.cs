@@ -1,5 +1,3 @@
-using System.Net.Http.Headers;
-using System.Security.Cryptography;
 using System.Text;
 using GenerationWorker.Silo.Configuration;
 using Orleans.Dashboard;
@@ -24,10 +22,9 @@ public static class DashboardEndpoints
             context => context.Request.Path.StartsWithSegments(Prefix, StringComparison.OrdinalIgnoreCase),
             branch => branch.Use(async (context, next) =>
             {
-                if (!IsAuthorized(context.Request.Headers.Authorization.ToString(), expected))
+                if (!BasicAuth.IsAuthorized(context.Request.Headers.Authorization.ToString(), expected))
                 {
-                    context.Response.StatusCode = StatusCodes.Status401Unauthorized;
-                    context.Response.Headers.WWWAuthenticate = "Basic realm=\"Orleans Dashboard\", charset=\"UTF-8\"";
+                    BasicAuth.Challenge(context);
                     return;
                 }
 
@@ -35,26 +32,5 @@ public static class DashboardEndpoints
             }));
         app.MapOrleansDashboard(routePrefix: Prefix);
         return app;
-    }
-
-    private static bool IsAuthorized(string header, byte[] expected)
-    {
-        if (!AuthenticationHeaderValue.TryParse(header, out var value)
-            || !"Basic".Equals(value.Scheme, StringComparison.OrdinalIgnoreCase) || value.Parameter is null)
-        {
-            return false;
-        }
-
-        byte[] given;
-        try
-        {
-            given = Convert.FromBase64String(value.Parameter);
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
-
-        return CryptographicOperations.FixedTimeEquals(given, expected);
     }
 }

@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Silo.Configuration;
 using GenerationWorker.Silo.Health;
@@ -9,9 +10,10 @@ namespace GenerationWorker.Silo.Hosting;
 public static class WorkerApp
 {
     /// <summary>
-    /// Decides which connection does what (probing <c>DATABASE_URL</c>), applies the schema (waiting for the database),
-    /// then builds the web host of the silo.
+    /// Probes the image store (a definite refusal stops the start-up), decides which connection does what (probing
+    /// <c>DATABASE_URL</c>), applies the schema (waiting for the database), then builds the web host of the silo.
     /// </summary>
+    /// <exception cref="ConfigurationException">The image store refused the test write.</exception>
     /// <param name="settings">Validated settings.</param>
     /// <param name="args">Command-line arguments for the web host.</param>
     /// <param name="configure">Extra wiring (tests add logging providers).</param>
@@ -19,9 +21,11 @@ public static class WorkerApp
         ServiceSettings settings, string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         DatabaseRoles roles;
+        string? storeUnreachable;
         // The host's loggers exist only once the roles have shaped it: the probe's waiting lines go to the console.
         using (var early = LoggerFactory.Create(logging => logging.AddWorkerConsole(settings.LogFormat)))
         {
+            storeUnreachable = await StartupStorage.CheckAsync(settings.Storage, early.CreateLogger("Startup"));
             roles = await StartupDatabase.ResolveRolesAsync(settings.Database, early.CreateLogger("Startup"));
         }
 
@@ -30,11 +34,13 @@ public static class WorkerApp
         builder.AddGenerationWorkerSilo(settings, roles);
         configure?.Invoke(builder);
         var app = builder.Build();
+        app.Services.GetRequiredService<WorkerHealth>().SetStoreUnreachable(storeUnreachable);
         var loggers = app.Services.GetRequiredService<ILoggerFactory>();
         StartupDatabase.LogRoles(roles, loggers.CreateLogger("Startup"));
+        RailwayDraining.WarnIfShort(Environment.GetEnvironmentVariable, settings.Worker.ShutdownTimeout, loggers.CreateLogger("Startup"));
         await MigrateAsync(loggers, roles);
         app.MapProtectedDashboard(settings.Silo);
-        app.MapHealthEndpoints();
+        app.MapHealthEndpoints(settings.Silo.DashboardEnabled ? (settings.Silo.DashboardUsername!, settings.Silo.DashboardPassword!) : null);
         app.MapLocalImageFiles(settings.Storage);
         return app;
     }

@@ -103,4 +103,15 @@ public sealed class JobNotificationListenerTests : IAsyncLifetime
             }
         }
     }
+
+    [Fact]
+    public void TheListeningConnection_SendsKeepalivesAfter30SecondsOfSilence()
+    {
+        var settings = new Npgsql.NpgsqlConnectionStringBuilder(
+            GenerationWorker.Grains.Dispatch.JobNotificationListener.ListenConnectionString("Host=db;Database=app;Username=u"));
+
+        Assert.False(settings.Pooling);
+        Assert.Equal(30, settings.TcpKeepAliveTime);
+        Assert.Equal(5, settings.TcpKeepAliveInterval);
+    }
 }

@@ -155,6 +155,27 @@ public sealed class GeminiResponseTests
     }
 
     [Theory]
+    [InlineData(429)]
+    [InlineData(503)]
+    public async Task AServerRetryDelayOfDays_IsCappedAtOneHour(int status)
+    {
+        var body = $$$"""
+            {"error":{"code":{{{status}}},"message":"wait","status":"UNAVAILABLE","details":[
+              {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"864000s"}]}}
+            """;
+
+        var (outcome, _) = await Replay.RunAsync(status, body, "application/json");
+
+        var delay = outcome switch
+        {
+            GeminiOutcome.Throttled throttled => throttled.RetryDelay,
+            GeminiOutcome.Retryable retryable => retryable.RetryDelay,
+            _ => throw new InvalidOperationException(outcome.ToString()),
+        };
+        Assert.Equal(TimeSpan.FromHours(1), delay);
+    }
+
+    [Theory]
     [InlineData("api-key-invalid-400.json", 400)]
     [InlineData("api-key-invalid-message-only-400.json", 400)]
     [InlineData("api-key-expired-400.json", 400)]

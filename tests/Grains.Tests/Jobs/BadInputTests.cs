@@ -46,6 +46,11 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         { "image_generation", """{"prompt":"x","productImageUrls":["//cdn.example.com/a.png"]}""", "single '/'" },
         { "image_generation", """{"prompt":"x","inspirationImageUrls":["data:text/plain;base64,aGVsbG8="]}""", "'inspirationImageUrls[0]' is a data URL of text/plain, not of an image" },
         { "image_edit", $$"""{"sourceImageUrl":"{{refs}}status/410","editPrompt":"x"}""", "answered HTTP 410" },
+        { "image_generation", $$"""{"prompt":"x","productImageUrls":[{{string.Join(",", Enumerable.Range(0, 300).Select(i => $"\"{refs}five-mb/poison-{i}\""))}}]}""", "the job names 300 reference images; at most 16 are accepted" },
+        { "image_generation", $$"""{"prompt":"x","productImageUrls":[{{string.Join(",", Enumerable.Range(0, 9).Select(i => $"\"{refs}ref.png?p={i}\""))}}],"inspirationImageUrls":[{{string.Join(",", Enumerable.Range(0, 8).Select(i => $"\"{refs}ref.png?i={i}\""))}}]}""", "the job names 17 reference images; at most 16 are accepted" },
+        { "image_generation", $$"""{"prompt":"{{new string('p', 20_001)}}"}""", "'prompt' is 20001 characters long; at most 20000 are accepted" },
+        { "image_edit", $$"""{"sourceImageUrl":"{{refs}}ref.png","editPrompt":"{{new string('e', 20_001)}}"}""", "'editPrompt' is 20001 characters long; at most 20000 are accepted" },
+        { "image_generation", $$"""{"prompt":"x","productImageUrls":[{{string.Join(",", Enumerable.Range(0, 5).Select(i => $"\"{refs}five-mb/sum-{i}\""))}}]}""", "reference images exceed 20 MB in total" },
     };
 
     [Fact]
@@ -74,6 +79,7 @@ public sealed class BadInputTests(BadInputFixture fixture) : IClassFixture<BadIn
         }
 
         Assert.Equal(cases.Count, results.Select(r => r.Error).Distinct().Count());
+        Assert.DoesNotContain(fixture.References.Hits.Keys, path => path.StartsWith("/five-mb/poison-", StringComparison.Ordinal));
         Assert.Equal("completed", (await fixture.Jobs.WaitFinalAsync(good)).Status);
         Assert.Equal(1, fixture.Gemini.Stats.TotalRequests - requestsBefore);
     }

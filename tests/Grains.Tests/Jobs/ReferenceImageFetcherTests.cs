@@ -1,5 +1,6 @@
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Jobs;
+using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.TestSupport;
 using Microsoft.Extensions.Options;
 
@@ -118,5 +119,102 @@ public sealed class ReferenceImageFetcherTests(ReferenceImageServer server) : IC
             () => Fetcher().FetchAsync(Parse(server.Url("page.html")), CancellationToken.None));
 
         Assert.Contains("is not an image", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ManyLargeImages_AreDownloadedAFewAtATime_AndStopAtTheTotalLimit()
+    {
+        var references = Enumerable.Range(0, 16).Select(i => Parse(server.Url($"five-mb/total-{i}"))).ToList();
+
+        var error = await Assert.ThrowsAsync<ReferenceImageException>(
+            () => Fetcher().FetchAllAsync(references, CancellationToken.None));
+
+        Assert.Contains("reference images exceed 20 MB in total", error.Message, StringComparison.Ordinal);
+        // Four 5 MB images make the 20 MB limit: the fifth passes it, and what the workers had started is all that ran.
+        int requested;
+        lock (server.Hits)
+        {
+            requested = server.Hits.Keys.Count(path => path.StartsWith("/five-mb/total-", StringComparison.Ordinal));
+        }
+
+        Assert.InRange(requested, 5, 4 + ReferenceImageFetcher.DownloadConcurrency);
+        Assert.InRange(server.MostConcurrentFiveMb, 1, ReferenceImageFetcher.DownloadConcurrency);
+    }
+
+    [Fact]
+    public async Task ADownload_WaitsForMemoryInTheGate()
+    {
+        var gate = new GeminiGate(4, 6L << 20);
+        var fetcher = new ReferenceImageFetcher(
+            new HttpClient(ReferenceImageFetcher.CreateHandler(true)) { Timeout = Timeout.InfiniteTimeSpan },
+            Options.Create(new WorkerOptions { ImageFetchTimeout = TimeSpan.FromSeconds(5) }), gate);
+        var held = await gate.ReserveMemoryAsync(2L << 20, CancellationToken.None);
+
+        var download = fetcher.FetchAsync(Parse(server.Url("five-mb/gated")), CancellationToken.None);
+        await Poll.UntilAsync(
+            () =>
+            {
+                lock (server.Hits)
+                {
+                    return server.Hits.ContainsKey("/five-mb/gated");
+                }
+            },
+            TimeSpan.FromSeconds(5),
+            "the download's request");
+        Assert.False(download.IsCompleted);
+
+        held.Dispose();
+        var image = await download.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(5 << 20, image.Bytes.Length);
+    }
+
+    [Theory]
+    [InlineData("192.0.0.8")]
+    [InlineData("192.0.2.1")]
+    [InlineData("198.18.0.1")]
+    [InlineData("198.19.255.254")]
+    [InlineData("198.51.100.7")]
+    [InlineData("203.0.113.9")]
+    [InlineData("168.63.129.16")]
+    [InlineData("100.64.0.1")]
+    [InlineData("240.0.0.1")]
+    [InlineData("192.88.99.1")]
+    [InlineData("10.1.2.3")]
+    [InlineData("169.254.169.254")]
+    [InlineData("::")]
+    [InlineData("::1")]
+    [InlineData("::127.0.0.1")]
+    [InlineData("::ffff:10.0.0.1")]
+    [InlineData("64:ff9b::a9fe:a9fe")]
+    [InlineData("64:ff9b:1::1")]
+    [InlineData("100::1")]
+    [InlineData("2001::1")]
+    [InlineData("2001:db8::1")]
+    [InlineData("2002:a9fe:a9fe::1")]
+    [InlineData("fd00::1")]
+    [InlineData("fe80::1")]
+    [InlineData("ff02::1")]
+    public void SpecialPurposeAddresses_AreNotPublic(string address) =>
+        Assert.False(ReferenceImageFetcher.IsPublic(System.Net.IPAddress.Parse(address)));
+
+    [Theory]
+    [InlineData("8.8.8.8")]
+    [InlineData("1.1.1.1")]
+    [InlineData("192.0.3.1")]
+    [InlineData("198.20.0.1")]
+    [InlineData("168.63.129.17")]
+    [InlineData("2606:4700:4700::1111")]
+    [InlineData("2a00:1450:4001:80b::200e")]
+    [InlineData("::ffff:8.8.8.8")]
+    public void OrdinaryAddresses_ArePublic(string address) =>
+        Assert.True(ReferenceImageFetcher.IsPublic(System.Net.IPAddress.Parse(address)));
+
+    [Fact]
+    public void TheHandler_UsesNoProxyAndNoCookies()
+    {
+        using var handler = ReferenceImageFetcher.CreateHandler(allowPrivate: false);
+
+        Assert.False(handler.UseProxy);
+        Assert.False(handler.UseCookies);
     }
 }

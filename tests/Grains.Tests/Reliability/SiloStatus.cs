@@ -6,7 +6,11 @@ namespace GenerationWorker.Grains.Tests.Reliability;
 /// <summary>Reads a silo's /status and /health as an operator would.</summary>
 internal static class SiloStatus
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
+    private static readonly HttpClient Http = new()
+    {
+        Timeout = TimeSpan.FromSeconds(10),
+        DefaultRequestHeaders = { Authorization = GenerationWorker.TestSupport.WorkerSilo.OperatorAuthorization() },
+    };
 
     /// <summary>The job ids /status lists in flight.</summary>
     public static async Task<IReadOnlyList<string>> InFlightAsync(Uri httpBase)

@@ -143,6 +143,27 @@ public sealed class JobCommandTests(CliDatabase db) : IClassFixture<CliDatabase>
     }
 
     [Fact]
+    public async Task Status_AndList_PrintTenantTextWithoutControlCharacters()
+    {
+        var id = await db.Jobs.InsertAsync("image_generation", new { prompt = "p" }, clientId: "client\u0007\u001b]0;owned\u0007");
+        await db.Jobs.ExecuteAsync(
+            "UPDATE generation_job SET error = @error WHERE id = @id",
+            ("id", id), ("error", "bad \u001b[31mred\u001b[0m\rfake\u202Eline"));
+
+        var status = await db.RunAsync("status", id);
+        var list = await db.RunAsync("list");
+
+        foreach (var output in new[] { status, list })
+        {
+            Assert.Equal(0, output.ExitCode);
+            Assert.DoesNotContain(output.Lines, line => line.Any(c => char.IsControl(c) || c == '\u202E'));
+        }
+
+        Assert.Contains("last error:  bad ?[31mred?[0m fake?line", status.Lines);
+        Assert.Contains("client:      client??]0;owned?", status.Lines);
+    }
+
+    [Fact]
     public async Task Status_OfAJobWaitingForItsRetry_ShowsTheLastErrorAndTheWait()
     {
         var id = await db.Jobs.InsertAsync("image_generation", new { prompt = "p" }, delay: TimeSpan.FromMinutes(5));

@@ -47,6 +47,9 @@ public sealed class ConfigurationProcessTests
     [InlineData("PORT", "70000")]
     [InlineData("STORAGE", "ftp")]
     [InlineData("GEMINI_BASE_URL", "not a url")]
+    [InlineData("R2_ENDPOINT", "http://127.0.0.1:9000")]
+    [InlineData("R2_ACCOUNT_ID", "account.example.com/x")]
+    [InlineData("JOB_LEASE_SECONDS", "NaN")]
     public async Task MalformedVariable_ExitsWithCode2NamingIt(string name, string value)
     {
         var env = ValidR2Environment();

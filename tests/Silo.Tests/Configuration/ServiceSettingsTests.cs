@@ -28,7 +28,7 @@ public sealed class ServiceSettingsTests
         Assert.Equal(TimeSpan.FromSeconds(1), settings.Worker.PollInterval);
         Assert.Equal(8080, settings.Silo.HttpPort);
         Assert.Equal(11111, settings.Silo.SiloPort);
-        Assert.Equal(30000, settings.Silo.GatewayPort);
+        Assert.Equal(0, settings.Silo.GatewayPort);
         Assert.Equal("generation-worker", settings.Silo.ClusterId);
         Assert.Equal("gemini-2.5-flash-image", settings.Gemini.Model);
         Assert.Equal(TimeSpan.FromSeconds(300), settings.Gemini.Timeout);
@@ -72,7 +72,7 @@ public sealed class ServiceSettingsTests
     [InlineData("POLL_INTERVAL_MS", "1.5")]
     [InlineData("PORT", "70000")]
     [InlineData("SILO_PORT", "x")]
-    [InlineData("GATEWAY_PORT", "0")]
+    [InlineData("GATEWAY_PORT", "-1")]
     [InlineData("ORLEANS_ADVERTISED_IP", "not-an-ip")]
     [InlineData("GEMINI_BASE_URL", "ftp://x")]
     [InlineData("GEMINI_TIMEOUT_SECONDS", "0")]
@@ -92,6 +92,7 @@ public sealed class ServiceSettingsTests
     [InlineData("NEXT_PUBLIC_APP_URL", "app.example.com")]
     [InlineData("NEXT_PUBLIC_APP_URL", "/api")]
     [InlineData("PENDING_EXPIRY_MINUTES", "-1")]
+    [InlineData("AUDIT_RETENTION_DAYS", "-1")]
     [InlineData("PENDING_EXPIRY_MINUTES", "half an hour")]
     [InlineData("CDN_URL", "cdn.example.com")]
     [InlineData("GEMINI_HIGH_RES_MODEL", "models/gemini 3")]
@@ -102,6 +103,14 @@ public sealed class ServiceSettingsTests
     [InlineData("VIDEO_TIMEOUT_MINUTES", "0")]
     [InlineData("FALLBACK_POLL_MS", "often")]
     [InlineData("ENABLE_LISTEN_NOTIFY", "maybe")]
+    [InlineData("R2_ENDPOINT", "http://127.0.0.1:9000")]
+    [InlineData("R2_ACCOUNT_ID", "acc.evil.example/x")]
+    [InlineData("R2_ACCOUNT_ID", "-acc")]
+    [InlineData("JOB_LEASE_SECONDS", "NaN")]
+    [InlineData("JOB_TIMEOUT_SECONDS", "Infinity")]
+    [InlineData("RETRY_BASE_SECONDS", "NaN")]
+    [InlineData("IMAGE_FETCH_TIMEOUT_SECONDS", "nan")]
+    [InlineData("SHUTDOWN_TIMEOUT_SECONDS", "-Infinity")]
     public void MalformedVariable_FailsNamingIt(string name, string value)
     {
         var env = Valid();
@@ -254,7 +263,7 @@ public sealed class ServiceSettingsTests
     {
         var env = Valid();
         env["DATABASE_URL"] = "postgres://u:hunter2@h/db?sslmode=bogus";
-        env["DASHBOARD_PASSWORD"] = "dash-secret";
+        env["DASHBOARD_PASSWORD"] = "dash-secret-long";
         var error = Assert.Throws<ConfigurationException>(() => Load(env));
         Assert.DoesNotContain("hunter2", error.Message);
         Assert.DoesNotContain("dash-secret", error.Message);
@@ -321,5 +330,19 @@ public sealed class ServiceSettingsTests
         var env = new Dictionary<string, string?> { ["DATABASE_URL"] = "Host=h;Database=d", ["LOG_FORMAT"] = "yaml" };
         var error = Assert.Throws<ConfigurationException>(() => ServiceSettings.LoadDatabaseOnly(name => env.GetValueOrDefault(name)));
         Assert.Equal("LOG_FORMAT must be json or text (got 'yaml')", Assert.Single(error.Errors));
+    }
+
+    [Fact]
+    public void AShortDashboardPassword_FailsNamingIt()
+    {
+        var env = Valid();
+        env["DASHBOARD_USERNAME"] = "admin";
+        env["DASHBOARD_PASSWORD"] = "eleven-char";
+
+        var error = Assert.Throws<ConfigurationException>(() => Load(env));
+
+        Assert.Equal("DASHBOARD_PASSWORD must be at least 12 characters long", Assert.Single(error.Errors));
+        env["DASHBOARD_PASSWORD"] = "twelve-chars";
+        Assert.True(Load(env).Silo.DashboardEnabled);
     }
 }

@@ -142,7 +142,7 @@ public sealed class ClusterProcessTests(TwoSiloFixture fixture, ITestOutputHelpe
     {
         try
         {
-            using var response = await silo.Http.GetAsync("cluster");
+            using var response = await silo.Operator.GetAsync("cluster");
             if (!response.IsSuccessStatusCode)
             {
                 return null;

@@ -29,7 +29,12 @@ public sealed class DashboardFixture : SiloProcessFixture
             ["DASHBOARD_USERNAME"] = Username,
             ["DASHBOARD_PASSWORD"] = Password,
         });
-        Plain = await StartSiloAsync(new Dictionary<string, string?> { ["ORLEANS_CLUSTER_ID"] = ClusterId + "-plain" });
+        Plain = await StartSiloAsync(new Dictionary<string, string?>
+        {
+            ["ORLEANS_CLUSTER_ID"] = ClusterId + "-plain",
+            ["DASHBOARD_USERNAME"] = null,
+            ["DASHBOARD_PASSWORD"] = null,
+        });
     }
 }
 
@@ -99,10 +104,27 @@ public sealed class DashboardTests(DashboardFixture fixture) : IClassFixture<Das
     }
 
     [Fact]
-    public async Task TheOtherEndpoints_NeedNoCredentials()
+    public async Task Health_NeedsNoCredentials()
     {
         using var health = await fixture.Protected.Http.GetAsync("health");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("status")]
+    [InlineData("cluster")]
+    public async Task StatusAndCluster_NeedTheDashboardCredentials_AndAreAbsentWithoutThem(string path)
+    {
+        using var anonymous = await fixture.Protected.Http.GetAsync(path);
+        using var wrong = await SendAsync(fixture.Protected, path, Basic(DashboardFixture.Username, "not the password"));
+        using var granted = await SendAsync(fixture.Protected, path, Basic(DashboardFixture.Username, DashboardFixture.Password));
+        using var plain = await fixture.Plain.Http.GetAsync(path);
+
+        Assert.Equal(HttpStatusCode.Unauthorized, anonymous.StatusCode);
+        Assert.Equal("Basic", Assert.Single(anonymous.Headers.WwwAuthenticate).Scheme);
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, granted.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, plain.StatusCode);
     }
 
     [Theory]

@@ -20,7 +20,7 @@ public sealed class Ipv6ClusterTests(SiloProcessFixture fixture) : IClassFixture
         await SiloProcessFixture.PollAsync(
             async () =>
             {
-                using var response = await a.Http.GetAsync("cluster");
+                using var response = await a.Operator.GetAsync("cluster");
                 members = (await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync())).RootElement
                     .GetProperty("members").EnumerateArray().ToArray();
                 return members.Length == 2;

@@ -1,0 +1,7 @@
+namespace GenerationWorker.Silo.Hosting;
+
+public static partial class RailwayDraining
+{
+    [LoggerMessage(EventId = 3400, Level = LogLevel.Warning, Message = "{Warning}")]
+    private static partial void LogDrainingTooShort(ILogger logger, string warning);
+}
