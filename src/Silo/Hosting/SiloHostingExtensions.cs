@@ -57,17 +57,15 @@ public static class SiloHostingExtensions
             });
             // Silos probe each other every second and declare a killed one dead after 2 missed probes: about 1-2 s
             // instead of the default ~20 s (measured: see README). Probes do not touch the database; the table is
-            // re-read every 10 s (changes also travel by gossip). Heartbeats in the table every 2 s: a silo that died
-            // with no peer left to declare it (a lone replica restarting) counts as stale after two missed heartbeats
-            // (4 s), and its successor does not wait for it (measured: about 27 s with 10 s heartbeats). A live peer
-            // is still only suspected after missed probes; a stale heartbeat only lets one vote, not two, declare it.
+            // re-read every 10 s (changes also travel by gossip). Heartbeats every 10 s: a silo that died with no
+            // peer left to declare it (a lone replica restarting) counts as dead after two missed heartbeats, so its
+            // successor waits about 20 s to join, not a minute.
             silo.Configure<ClusterMembershipOptions>(o =>
             {
                 o.ProbeTimeout = TimeSpan.FromSeconds(1);
                 o.NumMissedProbesLimit = 2;
                 o.TableRefreshTimeout = TimeSpan.FromSeconds(10);
-                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(2);
-                o.NumMissedTableIAmAliveLimit = 2;
+                o.IAmAliveTablePublishTimeout = TimeSpan.FromSeconds(10);
                 o.DeathVoteExpirationTimeout = TimeSpan.FromSeconds(30);
             });
             if (settings.Silo.DashboardEnabled)
