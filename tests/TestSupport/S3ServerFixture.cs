@@ -62,6 +62,23 @@ public sealed class S3ServerFixture : IAsyncLifetime
         PublicUrl = PublicBaseUrl,
     };
 
+    /// <summary>The public base URL of the bucket as the server serves it (objects are readable there).</summary>
+    public string BucketUrl => new Uri(Endpoint, Bucket).ToString();
+
+    /// <summary>
+    /// Points a silo's environment at this server: <c>STORAGE=r2</c> with its endpoint, keys and bucket, and
+    /// <paramref name="publicUrl"/> (default <see cref="BucketUrl"/>) as <c>R2_PUBLIC_URL</c>.
+    /// </summary>
+    public void ConfigureSilo(IDictionary<string, string?> env, string? publicUrl = null)
+    {
+        env["STORAGE"] = "r2";
+        env["R2_ENDPOINT"] = Endpoint.ToString();
+        env["R2_ACCESS_KEY_ID"] = AccessKeyId;
+        env["R2_SECRET_ACCESS_KEY"] = SecretAccessKey;
+        env["R2_BUCKET"] = Bucket;
+        env["R2_PUBLIC_URL"] = publicUrl ?? BucketUrl;
+    }
+
     /// <summary>The path-style URL of an object on the server (anonymous GETs are allowed by s3rver).</summary>
     public Uri ObjectUrl(string key) => new(Endpoint, Bucket + "/" + ObjectKeys.ToUrlPath(key));
 

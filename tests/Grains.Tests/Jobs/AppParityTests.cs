@@ -24,7 +24,7 @@ public sealed class AppParityFixture : PipelineFixture
 
     public AppSchema App { get; private set; } = null!;
 
-    public string PublicBase => new Uri(S3.Endpoint, S3.Bucket).ToString();
+    public string PublicBase => S3.BucketUrl;
 
     public override async Task InitializeAsync()
     {
@@ -57,12 +57,7 @@ public sealed class AppParityFixture : PipelineFixture
 
     protected override void Configure(Dictionary<string, string?> env)
     {
-        env["STORAGE"] = "r2";
-        env["R2_ENDPOINT"] = S3.Endpoint.ToString();
-        env["R2_ACCESS_KEY_ID"] = S3ServerFixture.AccessKeyId;
-        env["R2_SECRET_ACCESS_KEY"] = S3ServerFixture.SecretAccessKey;
-        env["R2_BUCKET"] = S3.Bucket;
-        env["R2_PUBLIC_URL"] = PublicBase;
+        S3.ConfigureSilo(env);
     }
 
     private sealed class RealSizeEmulator : GeminiEmulatorFixture

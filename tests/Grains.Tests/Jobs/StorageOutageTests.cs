@@ -22,12 +22,7 @@ public sealed class StorageOutageFixture : PipelineFixture
 
     protected override void Configure(Dictionary<string, string?> env)
     {
-        env["STORAGE"] = "r2";
-        env["R2_ENDPOINT"] = S3.Endpoint.ToString();
-        env["R2_ACCESS_KEY_ID"] = S3ServerFixture.AccessKeyId;
-        env["R2_SECRET_ACCESS_KEY"] = S3ServerFixture.SecretAccessKey;
-        env["R2_BUCKET"] = S3.Bucket;
-        env["R2_PUBLIC_URL"] = new Uri(S3.Endpoint, S3.Bucket).ToString();
+        S3.ConfigureSilo(env);
     }
 }
 
@@ -84,12 +79,7 @@ public sealed class MissingBucketFixture : PipelineFixture
 
     protected override void Configure(Dictionary<string, string?> env)
     {
-        env["STORAGE"] = "r2";
-        env["R2_ENDPOINT"] = S3.Endpoint.ToString();
-        env["R2_ACCESS_KEY_ID"] = S3ServerFixture.AccessKeyId;
-        env["R2_SECRET_ACCESS_KEY"] = S3ServerFixture.SecretAccessKey;
-        env["R2_BUCKET"] = S3.Bucket;
-        env["R2_PUBLIC_URL"] = new Uri(S3.Endpoint, S3.Bucket).ToString();
+        S3.ConfigureSilo(env);
     }
 }
 

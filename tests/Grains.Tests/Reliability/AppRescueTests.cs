@@ -18,7 +18,7 @@ public sealed class AppProcessFixture : ReliabilityFixture
 
     public AppSchema App { get; private set; } = null!;
 
-    public string PublicBase => new Uri(S3.Endpoint, S3.Bucket).ToString();
+    public string PublicBase => S3.BucketUrl;
 
     protected override bool StartsSilo => false;
 
@@ -51,12 +51,7 @@ public sealed class AppProcessFixture : ReliabilityFixture
 
     protected override void Configure(Dictionary<string, string?> env)
     {
-        env["STORAGE"] = "r2";
-        env["R2_ENDPOINT"] = S3.Endpoint.ToString();
-        env["R2_ACCESS_KEY_ID"] = S3ServerFixture.AccessKeyId;
-        env["R2_SECRET_ACCESS_KEY"] = S3ServerFixture.SecretAccessKey;
-        env["R2_BUCKET"] = S3.Bucket;
-        env["R2_PUBLIC_URL"] = PublicBase;
+        S3.ConfigureSilo(env);
         // The hung requests must still be waiting when the silo is killed, not time out and be asked again before.
         env["GEMINI_TIMEOUT_SECONDS"] = "300";
     }
