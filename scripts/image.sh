@@ -247,6 +247,8 @@ say "migrate: ok"
 mkdir -p "$work/storage"
 chown 1654:1654 "$work/storage"
 public_url="http://127.0.0.1:${http_ports[0]}/files"
+# /cluster, like the dashboard, answers only with the operator's credentials.
+operator="operator:$(head -c 18 /dev/urandom | base64 | tr -d '/+=')"
 for i in 0 1; do
   name="generation-worker-image-$i-$$"
   docker run -d --name "$name" --network host -v "$work/storage:/data/storage" \
@@ -254,6 +256,7 @@ for i in 0 1; do
     -e PORT="${http_ports[$i]}" -e SILO_PORT="${silo_ports[$i]}" -e GATEWAY_PORT="${gateway_ports[$i]}" \
     -e GEMINI_API_KEY=emulator-key -e GEMINI_BASE_URL="http://127.0.0.1:$emulator_port" \
     -e STORAGE=local -e LOCAL_STORAGE_DIR=/data/storage -e R2_PUBLIC_URL="$public_url" \
+    -e DASHBOARD_USERNAME="${operator%%:*}" -e DASHBOARD_PASSWORD="${operator#*:}" \
     -e SHUTDOWN_TIMEOUT_SECONDS="$drain_seconds" "$image" >/dev/null
   containers+=("$name")
 done
@@ -273,8 +276,9 @@ done
 for i in 0 1; do
   name="${containers[$i]}" url="http://127.0.0.1:${http_ports[$i]}"
   deadline=$((SECONDS + 60))
-  until [ "$(curl -s "$url/cluster" | jq '.members | length' 2>/dev/null)" = 2 ]; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "$name does not see a two-member cluster: $(curl -s "$url/cluster")"
+  until [ "$(curl -s -u "$operator" "$url/cluster" | jq '.members | length' 2>/dev/null)" = 2 ]; do
+    [ "$SECONDS" -lt "$deadline" ] ||
+      fail "$name does not see a two-member cluster: $(curl -s -w ' (HTTP %{http_code})' -u "$operator" "$url/cluster")"
     sleep 0.5
   done
 done
