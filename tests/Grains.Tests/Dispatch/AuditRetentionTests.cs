@@ -10,23 +10,17 @@ namespace GenerationWorker.Grains.Tests.Dispatch;
 /// <summary>Audit rows older than <c>AUDIT_RETENTION_DAYS</c> are deleted, against a real, migrated database.</summary>
 public sealed class AuditRetentionTests : IAsyncLifetime
 {
-    private string _connectionString = "";
+    private MigratedDatabase _database = null!;
     private NpgsqlDataSource _dataSource = null!;
     private JobTable _jobs = null!;
 
     public async Task InitializeAsync()
     {
-        _connectionString = await PostgresServer.CreateDatabaseAsync("audit");
-        await new SchemaMigrator(NullLogger<SchemaMigrator>.Instance).MigrateAsync(_connectionString, CancellationToken.None);
-        _dataSource = NpgsqlDataSource.Create(_connectionString);
-        _jobs = new JobTable(_connectionString);
+        _database = await MigratedDatabase.CreateAsync("audit");
+        (_dataSource, _jobs) = (_database.DataSource, _database.Jobs);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _dataSource.DisposeAsync();
-        await PostgresServer.DropDatabaseAsync(_connectionString);
-    }
+    public async Task DisposeAsync() => await _database.DisposeAsync();
 
     private AuditRetention Retention(int days) => new(
         new JobStore(_dataSource), Options.Create(new WorkerOptions { AuditRetention = TimeSpan.FromDays(days) }),

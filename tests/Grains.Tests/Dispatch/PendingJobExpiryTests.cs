@@ -14,23 +14,17 @@ namespace GenerationWorker.Grains.Tests.Dispatch;
 /// </summary>
 public sealed class PendingJobExpiryTests : IAsyncLifetime
 {
-    private string _connectionString = "";
+    private MigratedDatabase _database = null!;
     private NpgsqlDataSource _dataSource = null!;
     private JobTable _jobs = null!;
 
     public async Task InitializeAsync()
     {
-        _connectionString = await PostgresServer.CreateDatabaseAsync("expiry");
-        await new SchemaMigrator(NullLogger<SchemaMigrator>.Instance).MigrateAsync(_connectionString, CancellationToken.None);
-        _dataSource = NpgsqlDataSource.Create(_connectionString);
-        _jobs = new JobTable(_connectionString);
+        _database = await MigratedDatabase.CreateAsync("expiry");
+        (_dataSource, _jobs) = (_database.DataSource, _database.Jobs);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _dataSource.DisposeAsync();
-        await PostgresServer.DropDatabaseAsync(_connectionString);
-    }
+    public async Task DisposeAsync() => await _database.DisposeAsync();
 
     private PendingJobExpiry Expiry(int minutes, TimeProvider? time = null) => new(
         new JobStore(_dataSource), Options.Create(new WorkerOptions { PendingExpiry = TimeSpan.FromMinutes(minutes) }),

@@ -8,23 +8,17 @@ namespace GenerationWorker.Grains.Tests.Postgres;
 /// <summary>Completions written together in one statement, against a real, migrated database.</summary>
 public sealed class JobCompletionsTests : IAsyncLifetime
 {
-    private string _connectionString = "";
+    private MigratedDatabase _database = null!;
     private NpgsqlDataSource _dataSource = null!;
     private JobTable _jobs = null!;
 
     public async Task InitializeAsync()
     {
-        _connectionString = await PostgresServer.CreateDatabaseAsync("compl");
-        await new SchemaMigrator(NullLogger<SchemaMigrator>.Instance).MigrateAsync(_connectionString, CancellationToken.None);
-        _dataSource = NpgsqlDataSource.Create(_connectionString);
-        _jobs = new JobTable(_connectionString);
+        _database = await MigratedDatabase.CreateAsync("compl");
+        (_dataSource, _jobs) = (_database.DataSource, _database.Jobs);
     }
 
-    public async Task DisposeAsync()
-    {
-        await _dataSource.DisposeAsync();
-        await PostgresServer.DropDatabaseAsync(_connectionString);
-    }
+    public async Task DisposeAsync() => await _database.DisposeAsync();
 
     [Fact]
     public async Task ManyAtOnce_EachLearnsItsOwnOutcome_AndTheLastVariantsAreRecorded()
