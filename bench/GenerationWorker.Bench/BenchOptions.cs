@@ -8,11 +8,11 @@ internal sealed class BenchOptions
         ["pickup", "throughput", "idle", "memory", "budget", "budget-kill-quota-silo", "budget-throttle", "failover"];
 
     /// <summary>Figures run only when named (not part of <c>all</c>).</summary>
-    public static readonly IReadOnlyList<string> OnDemandFigures = ["encode"];
+    public static readonly IReadOnlyList<string> OnDemandFigures = ["encode", "quota"];
 
     /// <summary>The usage text.</summary>
     public const string Usage =
-        "usage: GenerationWorker.Bench <pickup|throughput|idle|memory|budget|failover|encode|all> [--short] [--json out.json]\n" +
+        "usage: GenerationWorker.Bench <pickup|throughput|idle|memory|budget|failover|encode|quota|all> [--short] [--json out.json]\n" +
         "       GenerationWorker.Bench budget --kill-quota-silo | --throttle";
 
     /// <summary>The figures to run.</summary>

@@ -17,6 +17,7 @@ internal static class Figures
         "budget-throttle" => BudgetFigure.RunThrottleAsync(options, cancellationToken),
         "failover" => FailoverFigure.RunAsync(options, cancellationToken),
         "encode" => EncodeFigure.RunAsync(options, cancellationToken),
+        "quota" => QuotaFigure.RunAsync(options, cancellationToken),
         _ => throw new ArgumentException("unknown figure " + figure),
     };
 
