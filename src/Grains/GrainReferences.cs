@@ -20,9 +20,13 @@ public sealed class GrainReferences(
     private Kind? _job;
     private Kind? _dispatcher;
     private IQuotaGrain? _quota;
+    private IServiceStopGrain? _serviceStop;
 
     /// <summary>The cluster's one quota grain.</summary>
     public IQuotaGrain Quota => _quota ??= factory.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey);
+
+    /// <summary>The cluster's record of why the service stopped.</summary>
+    public IServiceStopGrain ServiceStop => _serviceStop ??= factory.GetGrain<IServiceStopGrain>(IServiceStopGrain.SingletonKey);
 
     /// <summary>The job grain of <paramref name="jobId"/>.</summary>
     public IJobGrain Job(string jobId) => Get<IJobGrain>(_job ??= Resolve(typeof(IJobGrain)), jobId);

@@ -73,6 +73,7 @@ public static class WorkerServiceCollectionExtensions
             sp.GetRequiredService<JobStore>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobCompletions>>(),
             sp.GetRequiredService<AppAssetStore>()));
         services.AddSingleton<WorkerHealth>();
+        services.AddSingleton(ConfigurationFingerprint.Of(gemini, storage));
         services.AddSingleton<JobSummaryLog>();
         services.AddSingleton<RetryPolicy>();
         services.AddSingleton(new GeminiGate(worker.Concurrency, worker.ImageMemoryBudgetBytes));

@@ -32,9 +32,19 @@ public interface IDispatcherGrain : IGrainWithStringKey
     [Alias("CancelJobAsync"), OneWay]
     Task CancelJobAsync(string jobId);
 
-    /// <summary>Gemini refused the service itself (bad or leaked key): stop claiming and report it.</summary>
+    /// <summary>
+    /// A job of this silo found the service refused (a bad or leaked Gemini key, an image store answering AccessDenied or
+    /// NoSuchBucket): stop claiming, report it, and have every silo of the cluster stop too.
+    /// </summary>
     [Alias("ReportFatalAsync")]
     Task ReportFatalAsync(string reason, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Another silo reported <paramref name="stop"/>: stop claiming and report it, when this silo runs with the same
+    /// configuration. Jobs in flight go on.
+    /// </summary>
+    [Alias("ServiceStoppedAsync"), OneWay]
+    Task ServiceStoppedAsync(ServiceStop stop);
 
     /// <summary>Stops claiming; in-flight jobs go on (graceful shutdown).</summary>
     [Alias("StopClaimingAsync")]
@@ -51,7 +61,7 @@ public interface IDispatcherGrain : IGrainWithStringKey
 
 /// <summary>A dispatcher's state.</summary>
 /// <param name="InFlight">The ids of the jobs it runs now.</param>
-/// <param name="Claiming">False once stopped (draining) or after a fatal Gemini error.</param>
+/// <param name="Claiming">False once stopped (draining) or after the service was refused (on any silo).</param>
 /// <param name="StoppedReason">Why it stopped claiming, if it did.</param>
 /// <param name="RunsOn">The silo its activation runs on (its own silo, normally).</param>
 /// <param name="StandingSlots">Gemini requests it holds ahead of its next jobs (0 without a budget).</param>

@@ -22,8 +22,8 @@ public sealed partial class DispatcherGrain
     [LoggerMessage(6, LogLevel.Warning, "A call for the dispatcher of {Owner} reached silo {Silo}: this activation claims nothing and leaves")]
     private static partial void LogNotOnItsSilo(ILogger logger, string owner, string silo);
 
-    [LoggerMessage(5, LogLevel.Critical, "Gemini refuses this service ({Reason}): claiming stopped; fix the configuration and restart")]
-    private static partial void LogFatal(ILogger logger, string reason);
+    [LoggerMessage(5, LogLevel.Critical, "The service is refused ({Reason}; found by silo {ReportedBy}): claiming stopped; fix the configuration and redeploy")]
+    private static partial void LogFatal(ILogger logger, string reason, string reportedBy);
 
     [LoggerMessage(6, LogLevel.Debug, "Budget granted {Granted} of {Wanted} requests (retry at {RetryAt}, paused {Paused})")]
     private static partial void LogGrant(ILogger logger, int granted, int wanted, DateTimeOffset? retryAt, bool paused);
@@ -33,4 +33,10 @@ public sealed partial class DispatcherGrain
 
     [LoggerMessage(8, LogLevel.Debug, "Standing budget granted {Granted} of {Wanted} requests (paused {Paused})")]
     private static partial void LogStandingGrant(ILogger logger, int granted, int wanted, bool paused);
+
+    [LoggerMessage(10, LogLevel.Warning, "Job {JobId} is no longer held by this silo and never reported finished: its slot is freed")]
+    private static partial void LogForgotten(ILogger logger, string jobId);
+
+    [LoggerMessage(11, LogLevel.Warning, "Job {JobId} is no longer held by this silo and could not be told to stop")]
+    private static partial void LogStopFailed(ILogger logger, string jobId, Exception exception);
 }

@@ -26,6 +26,7 @@ public sealed partial class DispatcherGrain(
     JobNotificationListener notifications,
     GrainReferences grains,
     WorkerHealth health,
+    ConfigurationFingerprint configuration,
     ILocalSiloDetails localSilo,
     IOptions<WorkerOptions> options,
     IOptions<QuotaOptions> quotaOptions,
@@ -38,6 +39,9 @@ public sealed partial class DispatcherGrain(
 
     // Claims that send no Gemini request (a video's poll or download): short, and they hold no slot.
     private readonly HashSet<string> _requestless = new(StringComparer.Ordinal);
+
+    // In flight but no longer held at the last check at the rescue cadence, and told to stop: forgotten at the next.
+    private HashSet<string> _unreported = new(StringComparer.Ordinal);
     private bool _claiming = true;
     private bool _offItsSilo;
     private string? _stoppedReason;
@@ -61,7 +65,7 @@ public sealed partial class DispatcherGrain(
     /// or it has not activated its own yet. Such an activation never claims (its jobs would be locked under another
     /// silo's name, out of reach of the dead-silo rescue) and leaves after each call it answers.
     /// </remarks>
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (Owner != SiloIdentity.Of(localSilo.SiloAddress))
         {
@@ -69,14 +73,15 @@ public sealed partial class DispatcherGrain(
             _claiming = false;
             _stoppedReason = "not on its silo";
             LogNotOnItsSilo(logger, Owner, SiloIdentity.Of(localSilo.SiloAddress));
-            return Task.CompletedTask;
+            return;
         }
 
         _lastPoll = _lastRescue = time.GetUtcNow();
         this.RegisterGrainTimer(
             TickAsync, new GrainTimerCreationOptions(_options.PollInterval, _options.PollInterval) { KeepAlive = true });
         LogStarted(logger, Owner, _options.Concurrency);
-        return ClaimAsync();
+        await LearnServiceStopAsync(cancellationToken);
+        await ClaimAsync();
     }
 
     /// <inheritdoc />
@@ -158,18 +163,17 @@ public sealed partial class DispatcherGrain(
     }
 
     /// <inheritdoc />
-    public Task ReportFatalAsync(string reason, CancellationToken cancellationToken = default)
+    public async Task ReportFatalAsync(string reason, CancellationToken cancellationToken = default)
     {
-        if (_stoppedReason is null)
-        {
-            LogFatal(logger, reason);
-        }
+        await RefusedAsync(reason, Owner);
 
-        _claiming = false;
-        _stoppedReason = reason;
-        health.SetFatal(reason);
-        return ReleaseStandingAsync();
+        // Every silo with this configuration would be refused the same way: the cluster stops, not only this silo.
+        await grains.ServiceStop.StopAsync(new ServiceStop(reason, Owner, configuration.Value));
     }
+
+    /// <inheritdoc />
+    public Task ServiceStoppedAsync(ServiceStop stop) =>
+        _offItsSilo || stop.Configuration != configuration.Value ? Task.CompletedTask : RefusedAsync(stop.Reason, stop.ReportedBy);
 
     /// <inheritdoc />
     public Task StopClaimingAsync(CancellationToken cancellationToken = default)
@@ -188,23 +192,55 @@ public sealed partial class DispatcherGrain(
         Task.FromResult(new DispatcherStatus(
             [.. _inFlight.Keys], _claiming, _stoppedReason, SiloIdentity.Of(localSilo.SiloAddress), _standingLeft));
 
+    /// <summary>Stops claiming because the service is refused; jobs in flight go on.</summary>
+    private Task RefusedAsync(string reason, string reportedBy)
+    {
+        if (_stoppedReason is null)
+        {
+            LogFatal(logger, reason, reportedBy);
+        }
+
+        _claiming = false;
+        _stoppedReason = reason;
+        health.SetFatal(reason);
+        return ReleaseStandingAsync();
+    }
+
+    /// <summary>A silo joining a cluster whose service is refused stops before its first claim.</summary>
+    private async Task LearnServiceStopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await grains.ServiceStop.GetAsync(configuration.Value, cancellationToken) is { } stop)
+            {
+                await RefusedAsync(stop.Reason, stop.ReportedBy);
+            }
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // Claiming goes on; a refused service stops this silo at its first refused request.
+            LogClaimFailed(logger, exception);
+        }
+    }
+
     private async Task TickAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
+        var forgotten = 0;
         if (now - _lastRescue >= _options.LeaseDuration / 2)
         {
             _lastRescue = now;
             await RescueExpiredAsync(cancellationToken);
+            forgotten = await DropLostJobsAsync(forgetUnreported: true, cancellationToken);
         }
-
-        if (_inFlight.Count > 0 && !notifications.IsHealthy)
+        else if (_inFlight.Count > 0 && !notifications.IsHealthy)
         {
-            await DropLostJobsAsync(cancellationToken);
+            await DropLostJobsAsync(forgetUnreported: false, cancellationToken);
         }
 
         // Without notifications every tick polls; while they arrive polling is only a safety net. A wake-up that is
-        // due is honoured here too.
-        if (!notifications.IsHealthy || now - _lastPoll >= _options.ListenSafetyPollInterval || _wakeAt <= now)
+        // due is honoured here too, and so are slots just freed.
+        if (forgotten > 0 || !notifications.IsHealthy || now - _lastPoll >= _options.ListenSafetyPollInterval || _wakeAt <= now)
         {
             await ClaimAsync();
         }
@@ -528,19 +564,76 @@ public sealed partial class DispatcherGrain(
         }
     }
 
-    private async Task DropLostJobsAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Stops the in-flight jobs whose row this silo no longer holds (cancelled, taken over, rescued, or finished) and
+    /// whose grain has not reported finished yet. With <paramref name="forgetUnreported"/> (at the rescue cadence) it
+    /// also forgets those already found so at the previous such check: their one-way "finished" was lost, or their grain
+    /// no longer runs them, and their slot would stay taken for good.
+    /// </summary>
+    /// <remarks>
+    /// A job that runs holds its row (processing, locked by this silo; the rescue that runs first puts back an expired
+    /// lease), so its entry is never forgotten. One forgotten while its grain still winds down had half a lease to stop.
+    /// </remarks>
+    /// <returns>How many entries it forgot.</returns>
+    private async Task<int> DropLostJobsAsync(bool forgetUnreported, CancellationToken cancellationToken)
     {
+        if (_inFlight.Count == 0)
+        {
+            _unreported.Clear();
+            return 0;
+        }
+
+        IReadOnlySet<string> held;
         try
         {
-            var held = await jobs.StillHeldAsync(_inFlight.Keys, Owner, cancellationToken);
-            foreach (var (id, job) in _inFlight.Where(j => !held.Contains(j.Key)).ToList())
-            {
-                await job.StopAsync(JobStopReason.Cancelled, cancellationToken);
-            }
+            held = await jobs.StillHeldAsync(_inFlight.Keys, Owner, cancellationToken);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             LogClaimFailed(logger, exception);
+            return 0;
         }
+
+        var forgotten = 0;
+        var toStop = new List<(string Id, IJobGrain Job)>();
+        foreach (var (id, job) in _inFlight.Where(j => !held.Contains(j.Key)).ToList())
+        {
+            if (forgetUnreported && _unreported.Contains(id))
+            {
+                LogForgotten(logger, id);
+                _inFlight.Remove(id);
+                _requestless.Remove(id);
+                forgotten++;
+            }
+            else
+            {
+                toStop.Add((id, job));
+            }
+        }
+
+        if (forgetUnreported)
+        {
+            _unreported = new HashSet<string>(toStop.Select(j => j.Id), StringComparer.Ordinal);
+        }
+
+        if (forgotten > 0)
+        {
+            health.SetInFlight(_inFlight.Count);
+            WorkerTelemetry.InFlight(Owner, _inFlight.Count);
+        }
+
+        foreach (var (id, job) in toStop)
+        {
+            try
+            {
+                await job.StopAsync(JobStopReason.Cancelled, cancellationToken);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                LogStopFailed(logger, id, exception);
+            }
+        }
+
+        return forgotten;
     }
 }

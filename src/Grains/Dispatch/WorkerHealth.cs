@@ -11,7 +11,10 @@ public sealed class WorkerHealth
     private int _inFlight;
     private readonly long[] _ended = new long[Enum.GetValues<JobOutcome>().Length];
 
-    /// <summary>Why Gemini refuses the service (bad or leaked key), or null.</summary>
+    /// <summary>
+    /// Why the service is refused (a bad or leaked Gemini key, an image store answering AccessDenied or NoSuchBucket),
+    /// found by a job of this silo or of another silo with the same configuration; or null.
+    /// </summary>
     public string? Fatal => _fatal;
 
     /// <summary>Why the image store cannot be reached while the worker waits for it before claiming, or null.</summary>
@@ -37,7 +40,7 @@ public sealed class WorkerHealth
         Interlocked.Read(ref _ended[(int)JobOutcome.Released]),
         Interlocked.Read(ref _ended[(int)JobOutcome.Cancelled]));
 
-    /// <summary>Records that Gemini refuses the service.</summary>
+    /// <summary>Records that the service is refused.</summary>
     public void SetFatal(string reason) => _fatal = reason;
 
     /// <summary>Records that the image store cannot be reached (null: it answers again).</summary>

@@ -81,6 +81,8 @@ public sealed class JobNotificationListenerTests : IAsyncLifetime
 
         public Task ReportFatalAsync(string reason, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
+        public Task ServiceStoppedAsync(ServiceStop stop) => Task.CompletedTask;
+
         public Task StopClaimingAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
         public Task StopJobsAsync(JobStopReason reason, CancellationToken cancellationToken = default) => Task.CompletedTask;

@@ -28,7 +28,7 @@ public class ReliabilityFixture : IAsyncLifetime
     public JobTable Jobs { get; private set; } = null!;
 
     /// <summary>The silo started by <see cref="InitializeAsync"/>, when <see cref="StartsSilo"/>.</summary>
-    public WorkerSilo Silo { get; private set; } = null!;
+    public WorkerSilo Silo { get; protected set; } = null!;
 
     /// <summary>The cluster id every silo of this fixture joins.</summary>
     public string ClusterId { get; } = "rel-" + Guid.NewGuid().ToString("N")[..12];
@@ -71,11 +71,13 @@ public class ReliabilityFixture : IAsyncLifetime
     }
 
     /// <summary>Starts one more in-process silo, stopped with the fixture.</summary>
-    public async Task<WorkerSilo> StartSiloAsync(Action<Dictionary<string, string?>>? change = null, string? connectionString = null, Microsoft.Extensions.Logging.ILoggerProvider? logs = null)
+    public async Task<WorkerSilo> StartSiloAsync(
+        Action<Dictionary<string, string?>>? change = null, string? connectionString = null, Microsoft.Extensions.Logging.ILoggerProvider? logs = null,
+        Action<Microsoft.AspNetCore.Builder.WebApplicationBuilder>? configure = null)
     {
         var env = Environment(connectionString);
         change?.Invoke(env);
-        var silo = await WorkerSilo.StartAsync(env, logs);
+        var silo = await WorkerSilo.StartAsync(env, logs, configure);
         _silos.Add(silo);
         return silo;
     }
