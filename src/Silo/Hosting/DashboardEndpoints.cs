@@ -1,15 +1,19 @@
 using System.Text;
 using GenerationWorker.Silo.Configuration;
+using GenerationWorker.Silo.Operators;
 using Orleans.Dashboard;
 
 namespace GenerationWorker.Silo.Hosting;
 
-/// <summary>The Orleans Dashboard at <c>/dashboard</c>, behind HTTP Basic auth; absent (404) without credentials.</summary>
+/// <summary>
+/// The Orleans Dashboard at <c>/dashboard</c> and the operator page at <c>/dashboard/jobs</c>, behind HTTP Basic auth;
+/// absent (404) without credentials.
+/// </summary>
 public static class DashboardEndpoints
 {
     private const string Prefix = "/dashboard";
 
-    /// <summary>Maps the dashboard when <c>DASHBOARD_USERNAME</c> and <c>DASHBOARD_PASSWORD</c> are set.</summary>
+    /// <summary>Maps the dashboard and the jobs page when <c>DASHBOARD_USERNAME</c> and <c>DASHBOARD_PASSWORD</c> are set.</summary>
     public static WebApplication MapProtectedDashboard(this WebApplication app, SiloSettings settings)
     {
         if (!settings.DashboardEnabled)
@@ -31,6 +35,7 @@ public static class DashboardEndpoints
                 await next(context);
             }));
         app.MapOrleansDashboard(routePrefix: Prefix);
+        app.MapJobsPage();
         return app;
     }
 }

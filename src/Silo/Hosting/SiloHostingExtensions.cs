@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using GenerationWorker.Grains;
 using GenerationWorker.Silo.Configuration;
+using GenerationWorker.Silo.Operators;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 
@@ -25,6 +26,7 @@ public static class SiloHostingExtensions
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = settings.Worker.ShutdownTimeout + TimeSpan.FromSeconds(30));
         builder.Services.AddGenerationWorker(
             roles.Jobs, roles.Listen, settings.Worker, settings.Quota, settings.Gemini, settings.Storage);
+        builder.Services.AddJobsOverview();
         builder.UseOrleans(silo =>
         {
             silo.Configure<ClusterOptions>(o =>

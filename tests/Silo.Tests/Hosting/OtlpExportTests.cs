@@ -50,6 +50,15 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
+    /// <summary>The bodies posted to <paramref name="path"/> so far, oldest first.</summary>
+    public IReadOnlyList<byte[]> Bodies(string path)
+    {
+        lock (_received)
+        {
+            return [.. _received.Where(r => r.Path == path).Select(r => r.Body)];
+        }
+    }
+
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 }
 
