@@ -41,17 +41,7 @@ ALTER TABLE generation_job
     ADD COLUMN IF NOT EXISTS lease_expires_at timestamptz NULL,
     ADD COLUMN IF NOT EXISTS updated_at       timestamptz NOT NULL DEFAULT now();
 
--- The claim query walks this index in (priority, created_at) order over pending rows only.
-CREATE INDEX IF NOT EXISTS generation_job_claimable_idx
-    ON generation_job (priority, created_at) WHERE status = 'pending';
--- The next wake-up: the earliest future scheduled_for among pending rows.
-CREATE INDEX IF NOT EXISTS generation_job_scheduled_idx
-    ON generation_job (scheduled_for) WHERE status = 'pending';
--- Rescue: processing rows by lease expiry and by owner.
-CREATE INDEX IF NOT EXISTS generation_job_lease_idx
-    ON generation_job (lease_expires_at) WHERE status = 'processing';
-CREATE INDEX IF NOT EXISTS generation_job_owner_idx
-    ON generation_job (locked_by) WHERE status = 'processing';
+-- The worker's indexes on generation_job are built concurrently, outside a transaction: 0006_concurrent_indexes.
 
 -- Images already generated and stored for a job, so that a retry never pays for them again.
 CREATE TABLE IF NOT EXISTS generation_job_output (

@@ -5,8 +5,7 @@
 ALTER TABLE generation_job
     ADD COLUMN IF NOT EXISTS model          text NULL,
     ADD COLUMN IF NOT EXISTS fallback_model text NULL;
-CREATE INDEX IF NOT EXISTS generation_job_model_idx
-    ON generation_job (model, status) WHERE status IN ('pending', 'processing');
+-- Its index is built concurrently, outside a transaction: 0006_concurrent_indexes.
 
 -- A stored variant is a display object (WebP) and its original (PNG): the original's key and URL are recorded with it,
 -- so a retry neither encodes nor uploads a stored variant again. image_id is the variant's asset id.

@@ -2,7 +2,9 @@
 -- without skipping ahead: the first job that does not fit ends the batch, except that jobs needing no request (a video
 -- polling its operation) are claimed whatever comes before them. Each claim spends an attempt and gets a fresh lease
 -- token and a lease of @LeaseSeconds, except that a job polling its video operation (operation_name set) spends no
--- attempt. Returns what the job grain needs to run the claim, so it reads nothing more.
+-- attempt. Returns what the job grain needs to run the claim, so it reads nothing more. The app may leave attempts or
+-- max_attempts NULL: the claim counts NULL attempts as none spent and writes NULL max_attempts as the column's default
+-- (3), so the retry and rescue queries compare numbers, and one such row never breaks the batch.
 WITH candidate AS (
     SELECT j.id, j.priority, j.created_at,
            (SELECT count(*) FROM generation_job_output o WHERE o.job_id = j.id)::integer AS stored,
@@ -22,7 +24,8 @@ WITH candidate AS (
 )
 UPDATE generation_job j
 SET status = 'processing',
-    attempts = j.attempts + CASE WHEN j.operation_name IS NULL THEN 1 ELSE 0 END,
+    attempts = coalesce(j.attempts, 0) + CASE WHEN j.operation_name IS NULL THEN 1 ELSE 0 END,
+    max_attempts = coalesce(j.max_attempts, 3),
     locked_by = @Owner,
     locked_at = now(),
     started_at = coalesce(j.started_at, now()),

@@ -16,6 +16,17 @@ public sealed partial class SchemaMigrator
     [LoggerMessage(4, LogLevel.Information, "Database schema is up to date ({Count} migrations already applied)")]
     private partial void LogUpToDate(int count);
 
-    [LoggerMessage(5, LogLevel.Error, "Schema migration {Version} ({Name}) failed and was rolled back")]
+    [LoggerMessage(5, LogLevel.Error, "Schema migration {Version} ({Name}) failed and is not recorded")]
     private partial void LogFailed(Exception exception, int version, string name);
+
+    [LoggerMessage(6, LogLevel.Warning,
+        "Schema migration {Version} ({Name}) gave up waiting for a lock in attempt {Attempt} of {Attempts} ({Reason}); trying again in {PauseMilliseconds} ms")]
+    private partial void LogLockTimedOut(int version, string name, int attempt, int attempts, long pauseMilliseconds, string reason);
+
+    [LoggerMessage(7, LogLevel.Warning,
+        "Schema migration {Version} ({Name}) drops the INVALID index {Index} that a failed concurrent build left behind, to build it again")]
+    private partial void LogDroppingInvalidIndex(int version, string name, string index);
+
+    [LoggerMessage(8, LogLevel.Information, "Another migrator holds the schema migration lock; trying again every {PollMilliseconds} ms")]
+    private partial void LogLockBusy(long pollMilliseconds);
 }

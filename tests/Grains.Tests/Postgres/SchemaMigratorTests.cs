@@ -1,5 +1,8 @@
+using System.Text.RegularExpressions;
 using GenerationWorker.Grains.Postgres;
+using GenerationWorker.Grains.Tests.Gemini;
 using GenerationWorker.TestSupport;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
@@ -14,7 +17,11 @@ public sealed class SchemaMigratorTests : IAsyncLifetime
 
     public Task DisposeAsync() => PostgresServer.DropDatabaseAsync(_connectionString);
 
-    private static SchemaMigrator NewMigrator() => new(NullLogger<SchemaMigrator>.Instance);
+    /// <summary>Every embedded migration but the concurrent index builds: a deployment migrated before them.</summary>
+    private static MigrationScript[] BeforeConcurrentIndexes =>
+        [.. SchemaMigrator.Scripts.Where(s => s.Migration.Name != "0006_concurrent_indexes")];
+
+    private static SchemaMigrator NewMigrator(MigrationLockPolicy? lockPolicy = null) => new(NullLogger<SchemaMigrator>.Instance, lockPolicy);
 
     [Fact]
     public void Known_ListsTheEmbeddedMigrationsInVersionOrder()
@@ -145,11 +152,12 @@ public sealed class SchemaMigratorTests : IAsyncLifetime
             await take.ExecuteNonQueryAsync();
         }
 
-        var migration = NewMigrator().MigrateAsync(_connectionString, CancellationToken.None);
+        using var logs = new CapturingLoggerProvider();
+        using var loggers = new LoggerFactory([logs]);
+        var migration = new SchemaMigrator(loggers.CreateLogger<SchemaMigrator>()).MigrateAsync(_connectionString, CancellationToken.None);
 
-        // The migrator's session shows up waiting on the advisory lock; nothing is applied meanwhile.
-        await PollAsync(async () => await ScalarAsync<long>(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == 1);
+        // The migrator found the lock taken and keeps trying; nothing is applied meanwhile.
+        await PollAsync(() => Task.FromResult(migration.IsCompleted || logs.Lines.Any(line => line.Contains("holds the schema migration lock", StringComparison.Ordinal))));
         Assert.False(migration.IsCompleted);
         Assert.True(await ScalarAsync<bool>("SELECT to_regclass('schema_migration') IS NULL"));
 
@@ -160,6 +168,173 @@ public sealed class SchemaMigratorTests : IAsyncLifetime
 
         var report = await migration.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(SchemaMigrator.Known, report.AppliedNow);
+    }
+
+    [Fact]
+    public void EveryIndexOnTheAppsTable_IsBuiltConcurrentlyOutsideATransaction()
+    {
+        var indexes = SchemaMigrator.Scripts
+            .SelectMany(script => Regex.Matches(script.Text, @"CREATE\s+(UNIQUE\s+)?INDEX\s[^;]*?\sON\s+generation_job\s*\(", RegexOptions.IgnoreCase)
+                .Select(match => (script, match.Value)))
+            .ToList();
+
+        Assert.NotEmpty(indexes);
+        Assert.All(indexes, index =>
+        {
+            Assert.False(index.script.InTransaction, index.script.Migration.Name);
+            Assert.Contains("CONCURRENTLY IF NOT EXISTS", index.Value, StringComparison.Ordinal);
+        });
+    }
+
+    [Fact]
+    public void Parse_NoTransactionMarker_SplitsTheStatementsAndNamesTheConcurrentIndexes()
+    {
+        var script = SchemaMigrator.Parse("migrations/0009_outside.sql",
+            """
+            -- migrate: no-transaction
+            -- An index; a literal with a semicolon; a comment with one;
+            CREATE INDEX CONCURRENTLY IF NOT EXISTS a_idx ON t (x) WHERE y = 'a;''b';
+            /* ; */ CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS b_idx
+                ON t (z);
+            """);
+
+        Assert.False(script.InTransaction);
+        Assert.Equal(2, script.Statements.Count);
+        Assert.Equal("CREATE INDEX CONCURRENTLY IF NOT EXISTS a_idx ON t (x) WHERE y = 'a;''b'", script.Statements[0]);
+        Assert.Equal(["a_idx", "b_idx"], script.ConcurrentIndexes);
+        Assert.True(SchemaMigrator.Parse("migrations/0010_inside.sql", "-- a comment\nCREATE INDEX i ON t (x);").InTransaction);
+        Assert.Throws<FormatException>(() => SchemaMigrator.Parse(
+            "migrations/0011_body.sql", "-- migrate: no-transaction\nCREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$ SELECT 1 $$;"));
+    }
+
+    [Fact]
+    public async Task ConcurrentIndexMigration_LetsTheAppInsertWhileItWaitsForAnOpenTransaction()
+    {
+        // The app's table with rows, everything but the concurrent indexes applied (a deployment before 0006).
+        await using var dataSource = NpgsqlDataSource.Create(_connectionString);
+        var migrator = NewMigrator(new MigrationLockPolicy(TimeSpan.FromSeconds(60), 1, TimeSpan.Zero));
+        await migrator.MigrateAsync(dataSource, BeforeConcurrentIndexes, CancellationToken.None);
+        await ExecuteAsync("INSERT INTO generation_job (client_id, type, payload) VALUES ('c', 'image_generation', '{}')");
+
+        // An app request in the middle of its transaction: it has inserted and not committed yet.
+        await using var app = new NpgsqlConnection(_connectionString);
+        await app.OpenAsync();
+        await using var open = await app.BeginTransactionAsync();
+        await using (var insert = new NpgsqlCommand("INSERT INTO generation_job (client_id, type, payload) VALUES ('c', 'image_generation', '{}')", app, open))
+        {
+            await insert.ExecuteNonQueryAsync();
+        }
+
+        var migration = migrator.MigrateAsync(dataSource, SchemaMigrator.Scripts, CancellationToken.None);
+        await PollAsync(async () => migration.IsCompleted || await ScalarAsync<long>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%CREATE INDEX%'") == 1);
+        Assert.False(migration.IsCompleted);
+
+        // Another app request inserts and commits at once while the build waits (a plain CREATE INDEX would queue it).
+        var other = ExecuteAsync("INSERT INTO generation_job (client_id, type, payload) VALUES ('c', 'image_generation', '{}')");
+        await other.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.False(migration.IsCompleted);
+
+        await open.CommitAsync();
+        await migration.WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(3L, await ScalarAsync<long>("SELECT count(*) FROM generation_job"));
+        Assert.Equal(5L, await ScalarAsync<long>(
+            "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'generation_job'::regclass AND i.indisvalid AND c.relname LIKE 'generation_job\\_%\\_idx'"));
+        Assert.Equal(SchemaMigrator.Known.Select(m => (m.Version, m.Name)), await RecordedAsync());
+    }
+
+    [Theory]
+    [InlineData(true, MigrationLocking.Session)]
+    [InlineData(true, MigrationLocking.Transaction)]
+    [InlineData(false, MigrationLocking.Session)]
+    public async Task LockTimeout_IsRetriedWhileAnotherSessionHoldsTheTable_AndTheMigrationRunsOnceItIsReleased(bool inTransaction, MigrationLocking locking)
+    {
+        await NewMigrator().MigrateAsync(_connectionString, CancellationToken.None);
+        await using var holder = new NpgsqlConnection(_connectionString);
+        await holder.OpenAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await using (var take = new NpgsqlCommand("LOCK TABLE generation_job IN ACCESS EXCLUSIVE MODE", holder, hold))
+        {
+            await take.ExecuteNonQueryAsync();
+        }
+
+        using var logs = new CapturingLoggerProvider();
+        using var loggers = new LoggerFactory([logs]);
+        var migrator = new SchemaMigrator(
+            loggers.CreateLogger<SchemaMigrator>(), new MigrationLockPolicy(TimeSpan.FromMilliseconds(100), 20, TimeSpan.FromMilliseconds(50)));
+        MigrationScript[] scripts = [inTransaction
+            ? SchemaMigrator.Parse("migrations/0100_column.sql", "ALTER TABLE generation_job ADD COLUMN IF NOT EXISTS note text;")
+            : SchemaMigrator.Parse("migrations/0100_index.sql", "-- migrate: no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS note_idx ON generation_job (flow_id);")];
+        await using var dataSource = NpgsqlDataSource.Create(_connectionString);
+
+        var migration = migrator.MigrateAsync(dataSource, scripts, locking, CancellationToken.None);
+        await PollAsync(() => Task.FromResult(migration.IsCompleted || logs.Lines.Count(line => line.Contains("gave up waiting for a lock", StringComparison.Ordinal)) >= 2));
+        Assert.False(migration.IsCompleted);
+
+        await hold.RollbackAsync();
+        var report = await migration.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal([scripts[0].Migration], report.AppliedNow);
+        Assert.True(await ScalarAsync<bool>(inTransaction
+            ? "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_name = 'generation_job' AND column_name = 'note')"
+            : "SELECT indisvalid FROM pg_index WHERE indexrelid = 'note_idx'::regclass"));
+        Assert.Contains(logs.Lines, line => line.Contains("in attempt 1 of 20", StringComparison.Ordinal) && line.Contains(scripts[0].Migration.Name, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task LockTimeout_InEveryAttempt_FailsNamingTheMigration_AndRecordsNothing()
+    {
+        await NewMigrator().MigrateAsync(_connectionString, CancellationToken.None);
+        await using var holder = new NpgsqlConnection(_connectionString);
+        await holder.OpenAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await using (var take = new NpgsqlCommand("LOCK TABLE generation_job IN ACCESS EXCLUSIVE MODE", holder, hold))
+        {
+            await take.ExecuteNonQueryAsync();
+        }
+
+        var migrator = NewMigrator(new MigrationLockPolicy(TimeSpan.FromMilliseconds(50), 3, TimeSpan.FromMilliseconds(10)));
+        MigrationScript[] scripts = [SchemaMigrator.Parse("migrations/0100_column.sql", "ALTER TABLE generation_job ADD COLUMN note text;")];
+        await using var dataSource = NpgsqlDataSource.Create(_connectionString);
+
+        var error = await Assert.ThrowsAsync<MigrationLockTimeoutException>(() => migrator.MigrateAsync(dataSource, scripts, CancellationToken.None));
+
+        Assert.Contains("0100_column", error.Message, StringComparison.Ordinal);
+        Assert.Contains("3 attempts", error.Message, StringComparison.Ordinal);
+        Assert.Equal(PostgresErrorCodes.LockNotAvailable, Assert.IsType<PostgresException>(error.InnerException).SqlState);
+        await hold.RollbackAsync();
+        Assert.Equal(0L, await ScalarAsync<long>("SELECT count(*) FROM schema_migration WHERE version = 100"));
+    }
+
+    [Fact]
+    public async Task InvalidIndexLeftByAFailedConcurrentBuild_IsDroppedAndBuiltAgain()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(_connectionString);
+        await NewMigrator().MigrateAsync(dataSource, BeforeConcurrentIndexes, CancellationToken.None);
+
+        // A concurrent build that gave up waiting for an open transaction leaves its index behind, INVALID.
+        await using (var app = new NpgsqlConnection(_connectionString))
+        {
+            await app.OpenAsync();
+            await using var open = await app.BeginTransactionAsync();
+            await using (var insert = new NpgsqlCommand("INSERT INTO generation_job (client_id, type, payload) VALUES ('c', 'image_generation', '{}')", app, open))
+            {
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            var failed = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(
+                "SET lock_timeout = '200ms'; CREATE INDEX CONCURRENTLY generation_job_claimable_idx ON generation_job (priority, created_at) WHERE status = 'pending'",
+                oneStatementAtATime: true));
+            Assert.Equal(PostgresErrorCodes.LockNotAvailable, failed.SqlState);
+            await open.CommitAsync();
+        }
+
+        Assert.False(await ScalarAsync<bool>("SELECT indisvalid FROM pg_index WHERE indexrelid = 'generation_job_claimable_idx'::regclass"));
+
+        var report = await NewMigrator().MigrateAsync(dataSource, SchemaMigrator.Scripts, CancellationToken.None);
+
+        Assert.Contains(SchemaMigrator.Known.Single(m => m.Name == "0006_concurrent_indexes"), report.AppliedNow);
+        Assert.True(await ScalarAsync<bool>("SELECT indisvalid FROM pg_index WHERE indexrelid = 'generation_job_claimable_idx'::regclass"));
     }
 
     [Theory]
@@ -173,7 +348,7 @@ public sealed class SchemaMigratorTests : IAsyncLifetime
     [Fact]
     public void SqlQueries_ReturnsEmbeddedTextAndNamesUnknownQueries()
     {
-        Assert.Contains("pg_advisory_lock", SqlQueries.Get("MigrationLock"), StringComparison.Ordinal);
+        Assert.Contains("pg_try_advisory_lock", SqlQueries.Get("MigrationLock"), StringComparison.Ordinal);
         Assert.Contains("MigrationRecord", SqlQueries.Names);
 
         var error = Assert.Throws<KeyNotFoundException>(() => SqlQueries.Get("NoSuchQuery"));
@@ -203,12 +378,15 @@ public sealed class SchemaMigratorTests : IAsyncLifetime
         return (T)(await command.ExecuteScalarAsync())!;
     }
 
-    private async Task ExecuteAsync(string sql)
+    private async Task ExecuteAsync(string sql, bool oneStatementAtATime = false)
     {
         await using var connection = new NpgsqlConnection(_connectionString);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand(sql, connection);
-        await command.ExecuteNonQueryAsync();
+        foreach (var statement in oneStatementAtATime ? sql.Split(';') : [sql])
+        {
+            await using var command = new NpgsqlCommand(statement, connection);
+            await command.ExecuteNonQueryAsync();
+        }
     }
 
     private static async Task PollAsync(Func<Task<bool>> condition)
