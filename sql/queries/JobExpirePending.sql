@@ -5,7 +5,7 @@
 WITH expired AS (
     SELECT id
     FROM generation_job
-    WHERE status = 'pending' AND attempts = 0 AND started_at IS NULL
+    WHERE status = 'pending' AND coalesce(attempts, 0) = 0 AND started_at IS NULL
       AND created_at < now() - make_interval(mins => @Minutes)
     LIMIT @Limit
     FOR UPDATE SKIP LOCKED

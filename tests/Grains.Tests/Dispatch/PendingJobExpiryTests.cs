@@ -69,6 +69,18 @@ public sealed class PendingJobExpiryTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AJobNeverClaimed_WithANullAttemptCounter_AlsoExpires()
+    {
+        // An app-created table may allow NULL here; the claim already reads NULL as 0.
+        await _jobs.ExecuteAsync("ALTER TABLE generation_job ALTER COLUMN attempts DROP NOT NULL");
+        var old = await JobAsync(TimeSpan.FromMinutes(31));
+        await _jobs.ExecuteAsync("UPDATE generation_job SET attempts = NULL WHERE id = @id", ("id", old));
+
+        Assert.Equal(1, await Expiry(30).ExpireAsync(CancellationToken.None));
+        Assert.Equal("failed", await _jobs.ScalarAsync<string>("SELECT status FROM generation_job WHERE id = @id", ("id", old)));
+    }
+
+    [Fact]
     public async Task ABacklogLargerThanABatch_IsExpiredInOneRun()
     {
         await _jobs.ExecuteAsync(
