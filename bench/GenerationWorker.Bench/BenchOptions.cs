@@ -5,14 +5,14 @@ internal sealed class BenchOptions
 {
     /// <summary>Every figure <c>all</c> runs, in order.</summary>
     public static readonly IReadOnlyList<string> AllFigures =
-        ["pickup", "throughput", "idle", "memory", "budget", "budget-kill-quota-silo", "budget-throttle", "failover"];
+        ["pickup", "throughput", "idle", "memory", "budget", "budget-kill-quota-silo", "budget-throttle", "failover", "successor"];
 
     /// <summary>Figures run only when named (not part of <c>all</c>).</summary>
     public static readonly IReadOnlyList<string> OnDemandFigures = ["encode", "quota"];
 
     /// <summary>The usage text.</summary>
     public const string Usage =
-        "usage: GenerationWorker.Bench <pickup|throughput|idle|memory|budget|failover|encode|quota|all> [--short] [--json out.json]\n" +
+        "usage: GenerationWorker.Bench <pickup|throughput|idle|memory|budget|failover|successor|encode|quota|all> [--short] [--json out.json]\n" +
         "       GenerationWorker.Bench budget --kill-quota-silo | --throttle";
 
     /// <summary>The figures to run.</summary>

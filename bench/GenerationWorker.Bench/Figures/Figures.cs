@@ -16,6 +16,7 @@ internal static class Figures
         "budget-kill-quota-silo" => BudgetFigure.RunKillQuotaSiloAsync(options, cancellationToken),
         "budget-throttle" => BudgetFigure.RunThrottleAsync(options, cancellationToken),
         "failover" => FailoverFigure.RunAsync(options, cancellationToken),
+        "successor" => SuccessorFigure.RunAsync(options, cancellationToken),
         "encode" => EncodeFigure.RunAsync(options, cancellationToken),
         "quota" => QuotaFigure.RunAsync(options, cancellationToken),
         _ => throw new ArgumentException("unknown figure " + figure),
