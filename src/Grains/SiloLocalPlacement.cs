@@ -5,8 +5,8 @@ using Orleans.Runtime.Placement;
 namespace GenerationWorker.Grains;
 
 /// <summary>
-/// Places a grain on the silo that calls it and keeps it out of the cluster's grain directory: for the grains that
-/// belong to one silo (its dispatcher, the jobs it claimed), which only that silo calls.
+/// Places a grain on the silo that calls it and keeps it out of the cluster's grain directory: for a job's grain, which
+/// only the silo that claimed the job calls (see <see cref="Dispatch.DispatcherPlacement"/> for the dispatcher).
 /// </summary>
 /// <remarks>
 /// Orleans' default directory keeps each grain's registration on a silo chosen by hashing the grain id, and the moment
@@ -14,8 +14,7 @@ namespace GenerationWorker.Grains;
 /// cluster is stopped at once (a deploy), a silo still draining would lose its dispatcher (reactivated empty, its drain
 /// then sees nothing in flight and the silo exits with its jobs still processing) and its jobs' grains (their lease
 /// renewal and stop signal gone) because a peer finished draining first. Unregistered, an activation ends only when
-/// its own silo deactivates it. A call from another silo would activate a second instance over there, as a call to a
-/// dead silo's dispatcher always did.
+/// its own silo deactivates it.
 /// </remarks>
 [GenerateSerializer, Immutable, Alias("SiloLocalPlacement")]
 public sealed class SiloLocalPlacement : PlacementStrategy

@@ -91,6 +91,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddImageStore(storage);
         services.AddImageEncoder(new ImageEncoderOptions { SpoolDirectory = gemini.ImageSpoolDirectory });
         services.AddPlacementDirector<SiloLocalPlacement, SiloLocalPlacementDirector>();
+        services.AddPlacementDirector<DispatcherPlacement, DispatcherPlacementDirector>();
         services.AddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkerLifecycle>());
