@@ -12,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Orleans.Hosting;
 using Orleans.Runtime;
 
 namespace GenerationWorker.Grains;
@@ -90,6 +91,8 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<JobHandlers>();
         services.AddImageStore(storage);
         services.AddImageEncoder(new ImageEncoderOptions { SpoolDirectory = gemini.ImageSpoolDirectory });
+        services.AddPlacementDirector<SiloLocalPlacement, SiloLocalPlacementDirector>();
+        services.AddPlacementDirector<DispatcherPlacement, DispatcherPlacementDirector>();
         services.AddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkerLifecycle>());

@@ -4,7 +4,6 @@ using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Placement;
 using Orleans.Runtime;
 
 namespace GenerationWorker.Grains.Dispatch;
@@ -20,7 +19,7 @@ namespace GenerationWorker.Grains.Dispatch;
 /// future <c>scheduled_for</c>, when the budget frees a slot, and on a polling timer as a fallback. The poll also checks
 /// that in-flight jobs are still held (a cancellation whose notification was missed) and rescues expired leases.
 /// </remarks>
-[PreferLocalPlacement]
+[DispatcherPlacement]
 public sealed partial class DispatcherGrain(
     JobStore jobs,
     JobNotificationListener notifications,

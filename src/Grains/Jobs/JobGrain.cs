@@ -6,7 +6,6 @@ using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Orleans.Placement;
 
 namespace GenerationWorker.Grains.Jobs;
 
@@ -21,7 +20,7 @@ namespace GenerationWorker.Grains.Jobs;
 /// <para>Each claim's state (its stop signal, its budget accounting) lives in its own <see cref="ClaimRun"/>, so a newer
 /// claim of the same job arriving in this activation never mixes with the older one's.</para>
 /// </remarks>
-[PreferLocalPlacement]
+[SiloLocalPlacement]
 public sealed partial class JobGrain(
     JobStore jobs,
     JobCompletions completions,
