@@ -47,6 +47,9 @@ public sealed partial class DispatcherGrain(
     private long _wakeGeneration;
     private bool _claimQueued;
     private DateTimeOffset _wakeAt = DateTimeOffset.MaxValue;
+
+    /// <summary>After a claim given back because its job could not start: no claim before this time.</summary>
+    private DateTimeOffset _claimAgainAt;
     private DateTimeOffset _lastPoll;
     private DateTimeOffset _lastRescue;
     private Guid _standingId;
@@ -265,7 +268,7 @@ public sealed partial class DispatcherGrain(
             while (_claiming)
             {
                 var free = _options.Concurrency - (_inFlight.Count - _requestless.Count);
-                if (free <= 0)
+                if (free <= 0 || time.GetUtcNow() < _claimAgainAt)
                 {
                     return;
                 }
@@ -320,7 +323,7 @@ public sealed partial class DispatcherGrain(
                 var unused = grant.Granted - claimed.Sum(job => job.Cost);
                 if (unused > 0 && QuotaEnabled)
                 {
-                    await Quota.ReleaseAsync(grant.ReservationId, unused);
+                    await ReleaseUnusedAsync(grant.ReservationId, unused);
                 }
 
                 await StartJobsAsync(claimed, grant.ReservationId);
@@ -379,6 +382,22 @@ public sealed partial class DispatcherGrain(
     {
         await Task.Delay(TopUpDelay, time);
         await this.AsReference<IDispatcherGrain>().TopUpBudgetAsync();
+    }
+
+    /// <summary>
+    /// Gives back the slots a claim did not use. A failure leaves them to free when their hold ends: the jobs claimed
+    /// still start.
+    /// </summary>
+    private async Task ReleaseUnusedAsync(Guid reservationId, int unused)
+    {
+        try
+        {
+            await Quota.ReleaseAsync(reservationId, unused);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogClaimFailed(logger, exception);
+        }
     }
 
     private async Task ReleaseStandingAsync()
@@ -481,12 +500,22 @@ public sealed partial class DispatcherGrain(
                 _requestless.Remove(job.Id);
                 await GiveBackAsync(job);
             }
-            catch (Exception exception)
+            catch (TimeoutException exception)
             {
-                // The row stays processing under this lease; the lease expiry rescues it.
+                // The grain may be running it after all: the row stays processing under this lease, which the grain
+                // renews if it runs; otherwise the lease expiry rescues it.
                 LogStartFailed(logger, job.Id, exception);
                 _inFlight.Remove(job.Id);
                 _requestless.Remove(job.Id);
+            }
+            catch (Exception exception)
+            {
+                // The grain did not start it (its activation or the call failed): the claim goes back now, its attempt
+                // refunded, and the next claim waits a moment rather than meet the same failure at once.
+                LogStartFailed(logger, job.Id, exception);
+                _inFlight.Remove(job.Id);
+                _requestless.Remove(job.Id);
+                await GiveBackAsync(job);
             }
         }
 
@@ -499,7 +528,8 @@ public sealed partial class DispatcherGrain(
         try
         {
             await jobs.ReleaseAsync(job.Id, job.LeaseToken, null, RetryStartDelay, CancellationToken.None);
-            ScheduleWake(time.GetUtcNow() + RetryStartDelay);
+            _claimAgainAt = time.GetUtcNow() + RetryStartDelay;
+            ScheduleWake(_claimAgainAt);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
