@@ -36,6 +36,11 @@ internal sealed record ApiError(int Code, string Status, string Message, IReadOn
     public static readonly ApiError LeakedKey = new(
         403, "PERMISSION_DENIED", "Your API key was reported as leaked. Please use another API key.", []);
 
+    /// <summary>400 FAILED_PRECONDITION, as Google answers a project that may not use the API (or the model) where it
+    /// is: the free tier in an unsupported country, a paid-only model on a free-tier project.</summary>
+    public static readonly ApiError FailedPrecondition = new(
+        400, "FAILED_PRECONDITION", "User location is not supported for the API use.", []);
+
     /// <summary>500 INTERNAL.</summary>
     public static readonly ApiError Internal = new(
         500,

@@ -236,7 +236,7 @@ public sealed class EmulatorFaults
         {
             if (step is null || !FaultNames.TryParse(step.Fault ?? "", out _))
             {
-                return $"unknown scripted fault '{step?.Fault}' (use ok, 500, 503, 429, 429-retry, hang, IMAGE_SAFETY, NO_IMAGE, refuse, blocked)";
+                return $"unknown scripted fault '{step?.Fault}' (use ok, 500, 503, 429, 429-retry, hang, IMAGE_SAFETY, NO_IMAGE, refuse, blocked, precondition)";
             }
 
             if (step.Count < 1)

@@ -450,7 +450,7 @@ public sealed record VideoOperationEntry(
 /// <param name="Successes">Answers with an image.</param>
 /// <param name="QuotaRejections">429s sent because the configured quota was exhausted.</param>
 /// <param name="InjectedThrottles">429s injected as faults.</param>
-/// <param name="Faults">Other injected faults: 500, 503, IMAGE_SAFETY, NO_IMAGE, refusals, blocks.</param>
+/// <param name="Faults">Other injected faults: 500, 503, FAILED_PRECONDITION, IMAGE_SAFETY, NO_IMAGE, refusals, blocks.</param>
 /// <param name="ClientErrors">400/403/404 answers (key, model, validation).</param>
 /// <param name="Abandoned">Requests the client gave up on before an answer (hangs, long latency).</param>
 /// <param name="MaxRequestsInAnyWindow">The most requests that arrived within any sliding window of

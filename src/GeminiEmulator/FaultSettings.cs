@@ -57,7 +57,7 @@ public sealed record FaultSettings
 
 /// <summary>"The next <see cref="Count"/> requests answer <see cref="Fault"/>."</summary>
 /// <param name="Fault">A fault name as in prompt directives: 500, 503, 429, 429-retry, hang, IMAGE_SAFETY, NO_IMAGE,
-/// refuse, blocked, or ok for a normal answer.</param>
+/// refuse, blocked, precondition, or ok for a normal answer.</param>
 /// <param name="Count">How many consecutive requests; default 1.</param>
 public sealed record ScriptedFault(string Fault, int Count = 1);
 
@@ -94,6 +94,10 @@ public enum FaultKind
 
     /// <summary>200, no candidates, promptFeedback.blockReason PROHIBITED_CONTENT.</summary>
     Blocked,
+
+    /// <summary>400 FAILED_PRECONDITION "User location is not supported for the API use." (the project may not use
+    /// the model, or the API at all). Directives and scripts only: no probability draws it.</summary>
+    Precondition,
 }
 
 /// <summary>The names of fault kinds in prompt directives and scripted faults.</summary>
@@ -111,6 +115,7 @@ public static class FaultNames
         ["NO_IMAGE"] = FaultKind.NoImage,
         ["refuse"] = FaultKind.Refusal,
         ["blocked"] = FaultKind.Blocked,
+        ["precondition"] = FaultKind.Precondition,
     };
 
     /// <summary>Parses a fault name (case-insensitive).</summary>

@@ -146,6 +146,9 @@ internal sealed partial class GenerateContentEndpoint(
             case FaultKind.Unavailable:
                 await SendErrorAsync(context, trace, ApiError.Unavailable, RequestOutcome.Fault);
                 break;
+            case FaultKind.Precondition:
+                await SendErrorAsync(context, trace, ApiError.FailedPrecondition, RequestOutcome.Fault);
+                break;
             case FaultKind.ResourceExhausted:
                 await SendErrorAsync(context, trace, ApiError.ResourceExhausted, RequestOutcome.InjectedThrottle);
                 break;

@@ -61,7 +61,7 @@ internal readonly record struct PromptDirectives(FaultKind? Fault, int? Times, T
                 if (!TryApply(token, ref directives))
                 {
                     error = $"Unknown emulator directive [emulate:{token}]. Known: 500, 503, 429, 429-retry[=5s], hang, " +
-                        "IMAGE_SAFETY, NO_IMAGE, refuse, blocked (each optionally -once or -xN, then @model), delay=250ms; " +
+                        "IMAGE_SAFETY, NO_IMAGE, refuse, blocked, precondition (each optionally -once or -xN, then @model), delay=250ms; " +
                         "for Veo: video-fail[=STATUS], video-filtered, lost-start[-once|-xN], download-503[-once|-xN], video-time=2s.";
                     return false;
                 }

@@ -227,6 +227,8 @@ internal sealed partial class VideoEndpoint(
                 return (ApiError.Internal, RequestOutcome.Fault);
             case FaultKind.Unavailable:
                 return (ApiError.Unavailable, RequestOutcome.Fault);
+            case FaultKind.Precondition:
+                return (ApiError.FailedPrecondition, RequestOutcome.Fault);
             case FaultKind.ResourceExhausted:
                 return (ApiError.ResourceExhausted, RequestOutcome.InjectedThrottle);
             case FaultKind.QuotaRetry:

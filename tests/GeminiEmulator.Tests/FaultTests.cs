@@ -6,7 +6,8 @@ namespace GenerationWorker.GeminiEmulator.Tests;
 /// <summary>Every fault kind, injected by prompt directive, by the scripted queue and by probability.</summary>
 public sealed class FaultTests
 {
-    public static TheoryData<string, FaultKind> Kinds => new()
+    /// <summary>The kinds a probability can draw.</summary>
+    public static TheoryData<string, FaultKind> DrawnKinds => new()
     {
         { "500", FaultKind.Internal },
         { "503", FaultKind.Unavailable },
@@ -17,6 +18,17 @@ public sealed class FaultTests
         { "refuse", FaultKind.Refusal },
         { "blocked", FaultKind.Blocked },
     };
+
+    /// <summary>Every kind a directive or a script can inject: the drawn ones and FAILED_PRECONDITION.</summary>
+    public static TheoryData<string, FaultKind> Kinds
+    {
+        get
+        {
+            var kinds = DrawnKinds;
+            kinds.Add("precondition", FaultKind.Precondition);
+            return kinds;
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Kinds))]
@@ -44,7 +56,7 @@ public sealed class FaultTests
     }
 
     [Theory]
-    [MemberData(nameof(Kinds))]
+    [MemberData(nameof(DrawnKinds))]
     public async Task Probability_OfOne_InjectsTheFaultEveryTime(string name, FaultKind kind)
     {
         _ = name;
@@ -176,6 +188,26 @@ public sealed class FaultTests
     }
 
     [Fact]
+    public async Task PreconditionDirective_ForAModel_AnswersGooglesFailedPrecondition_OnlyToThatModel()
+    {
+        await using var session = await EmulatorSession.StartAsync();
+        const string prompt = "a castle [emulate:precondition@gemini-3-pro-image]";
+
+        var refused = await session.GenerateAsync(prompt, "gemini-3-pro-image");
+        var other = await session.GenerateAsync(prompt, "gemini-2.5-flash-image");
+
+        Assert.Equal(HttpStatusCode.BadRequest, refused.Status);
+        Assert.Equal("application/json; charset=UTF-8", refused.ContentType);
+        Assert.Equal(
+            """{"error":{"code":400,"message":"User location is not supported for the API use.","status":"FAILED_PRECONDITION"}}""",
+            refused.Text);
+        Assert.Equal(HttpStatusCode.OK, other.Status);
+        Png.Check(other.Image);
+        var stats = session.Emulator.Stats.Snapshot();
+        Assert.Equal(1, stats.Models["gemini-3-pro-image"].Faults);
+    }
+
+    [Fact]
     public async Task DirectiveBeatsScript_ScriptBeatsProbability()
     {
         await using var session = await EmulatorSession.StartAsync(o => o.Faults = new FaultSettings { Unavailable = 1 });
@@ -239,6 +271,11 @@ public sealed class FaultTests
                 Assert.False(reply.Json.TryGetProperty("candidates", out _));
                 Assert.Equal("PROHIBITED_CONTENT", reply.Json.GetProperty("promptFeedback").GetProperty("blockReason").GetString());
                 Assert.True(reply.Json.GetProperty("usageMetadata").GetProperty("promptTokenCount").GetInt32() > 0);
+                break;
+            case FaultKind.Precondition:
+                Assert.Equal((HttpStatusCode.BadRequest, "FAILED_PRECONDITION"), (reply.Status, reply.ErrorStatus));
+                Assert.Equal("User location is not supported for the API use.", reply.ErrorMessage);
+                Assert.False(reply.Error.TryGetProperty("details", out _));
                 break;
             default:
                 Assert.Fail("unexpected kind " + kind);

@@ -179,6 +179,19 @@ public sealed class VideoTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task PreconditionDirective_ForTheVeoModel_AnswersFailedPrecondition_AndCreatesNoOperation()
+    {
+        var refused = await StartAsync(GeminiEmulatorRequests.VideoBody($"job-v12 [emulate:precondition@{Veo}]"));
+        var other = await StartAsync(GeminiEmulatorRequests.VideoBody($"job-v12 [emulate:precondition@{Veo}]"), "veo-3.0-generate-001");
+
+        Assert.Equal((HttpStatusCode.BadRequest, "FAILED_PRECONDITION"), (refused.Status, refused.ErrorStatus));
+        Assert.Equal("User location is not supported for the API use.", refused.ErrorMessage);
+        Assert.Equal(HttpStatusCode.OK, other.Status);
+        Assert.Equal(1, _session.Emulator.VideoStartsFor("job-v12"));
+        Assert.Equal(1, _session.Emulator.Stats.Video.StartFaults);
+    }
+
+    [Fact]
     public async Task Download503Directive_FailsEachFileNTimesThenServesIt()
     {
         var start = await StartAsync(GeminiEmulatorRequests.VideoBody("job-v9 [emulate:download-503-x2]"));

@@ -182,16 +182,17 @@ public sealed partial class GeminiClient : IGeminiClient
         var retryDelay = RetryDelay(error);
         return status switch
         {
-            400 when IsInvalidKey(error) || error?.Status == "FAILED_PRECONDITION" => new GeminiOutcome.Fatal(status, message),
+            400 when IsInvalidKey(error) => new GeminiOutcome.Fatal(status, message, model, ServiceWide: true),
+            400 when error?.Status == "FAILED_PRECONDITION" => new GeminiOutcome.Fatal(status, message, model, ServiceWide: false),
             400 => new GeminiOutcome.Rejected(message),
-            401 or 403 => new GeminiOutcome.Fatal(status, message),
+            401 or 403 => new GeminiOutcome.Fatal(status, message, model, ServiceWide: true),
             404 => new GeminiOutcome.ModelNotFound(model, message),
             429 => new GeminiOutcome.Throttled(message, retryDelay, QuotaId(error)),
             408 or >= 500 => new GeminiOutcome.Retryable(status, message, retryDelay),
             >= 400 => new GeminiOutcome.Rejected(message),
 
             // A redirect (or anything else) means GEMINI_BASE_URL does not point at the API: no job can succeed.
-            _ => new GeminiOutcome.Fatal(status, message + " Unexpected status: check GEMINI_BASE_URL."),
+            _ => new GeminiOutcome.Fatal(status, message + " Unexpected status: check GEMINI_BASE_URL.", model, ServiceWide: true),
         };
     }
 

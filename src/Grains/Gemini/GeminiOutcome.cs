@@ -49,12 +49,17 @@ public abstract record GeminiOutcome
     }
 
     /// <summary>
-    /// The service itself cannot use Gemini (invalid or leaked key, permission denied, free tier unavailable): stop
-    /// claiming jobs instead of failing them one by one.
+    /// The service cannot use Gemini (invalid or leaked key, permission denied, free tier unavailable): stop claiming
+    /// jobs instead of failing them one by one. A refusal of one model (<paramref name="ServiceWide"/> false) that only
+    /// a job's model override named fails that job instead (<c>VariantResult.RefusesService</c> decides).
     /// </summary>
     /// <param name="StatusCode">The HTTP status.</param>
     /// <param name="Message">Gemini's message (it never contains the key).</param>
-    public sealed record Fatal(int StatusCode, string Message) : GeminiOutcome;
+    /// <param name="Model">The model called (for a Veo poll or download: the operation or file asked for).</param>
+    /// <param name="ServiceWide">True when no model can be used: the key is invalid (API_KEY_INVALID), missing or denied
+    /// (401, 403), or the status is one the API never answers (GEMINI_BASE_URL is wrong). False for a refusal that may
+    /// concern only the model called (400 FAILED_PRECONDITION: a paid model on a free-tier project).</param>
+    public sealed record Fatal(int StatusCode, string Message, string Model, bool ServiceWide) : GeminiOutcome;
 
     /// <summary>HTTP 404 for the model: use the fallback model when one is configured.</summary>
     /// <param name="Model">The model id that was not found.</param>

@@ -127,7 +127,7 @@ public sealed class ImageEditHandler(
         using var image = outcome as GeminiOutcome.Image;
         if (image is null)
         {
-            return (null, VariantResult.Decide([VariantResult.FromFailure(outcome)], run.Job.Attempt));
+            return (null, VariantResult.Decide([VariantResult.FromFailure(outcome, geminiOptions.Value)], run.Job.Attempt));
         }
 
         await run.ProgressAsync(70, cancellationToken);

@@ -156,7 +156,7 @@ public sealed partial class ImageGenerationHandler(
         using var generated = outcome as GeminiOutcome.Image;
         if (generated is null)
         {
-            return VariantResult.FromFailure(outcome);
+            return VariantResult.FromFailure(outcome, geminiOptions.Value);
         }
 
         UnrecordedOutput output;

@@ -36,6 +36,18 @@ public static class ModelRoutes
     public static string Current(string model) => Retired.TryGetValue(model, out var ga) ? ga : model;
 
     /// <summary>
+    /// True when <paramref name="model"/> is one of the operator's models (<c>GEMINI_MODEL</c>,
+    /// <c>GEMINI_FALLBACK_MODEL</c>, <c>GEMINI_HIGH_RES_MODEL</c>, <c>GEMINI_EDIT_MODEL</c>, <c>GEMINI_VIDEO_MODEL</c>),
+    /// compared after the retired-id mapping; false for a model that only a job's model override names.
+    /// </summary>
+    public static bool IsConfigured(GeminiOptions options, string model)
+    {
+        var current = Current(model);
+        string?[] configured = [options.Model, options.FallbackModel, options.HighResModel, options.EditModel, options.VideoModel];
+        return configured.Any(id => id is not null && Current(id) == current);
+    }
+
+    /// <summary>
     /// A generation: at 1K (or no quality) the payload's overrides win over <c>GEMINI_MODEL</c> and
     /// <c>GEMINI_FALLBACK_MODEL</c>; at 2K/4K the override is kept only when it can make the size.
     /// </summary>

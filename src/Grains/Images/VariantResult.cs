@@ -33,8 +33,11 @@ public abstract record VariantResult
     public sealed record Retryable(string Message, TimeSpan? RetryDelay) : VariantResult;
 
     /// <summary>What a Gemini answer other than an image means for the job.</summary>
-    public static VariantResult FromFailure(GeminiOutcome outcome) => outcome switch
+    /// <param name="outcome">Gemini's answer.</param>
+    /// <param name="options">The operator's models, which a fatal answer about refuses the service.</param>
+    public static VariantResult FromFailure(GeminiOutcome outcome, GeminiOptions options) => outcome switch
     {
+        GeminiOutcome.Fatal fatal when !RefusesService(fatal, options) => new Permanent(OverrideRefused(fatal)),
         GeminiOutcome.ModelNotFound notFound => new Permanent($"Gemini model '{notFound.Model}' was not found: {notFound.Message}"),
         GeminiOutcome.Blocked { RetryOnce: true } blocked => new RetryOnce(BlockedMessage(blocked)),
         GeminiOutcome.Blocked blocked => new Permanent(BlockedMessage(blocked)),
@@ -46,6 +49,18 @@ public abstract record VariantResult
             retryable.RetryDelay),
         _ => new Retryable("unexpected Gemini outcome " + outcome.GetType().Name, null),
     };
+
+    /// <summary>
+    /// True when a fatal answer refuses the whole service (claiming stops on every silo): the key or the endpoint is at
+    /// fault, or the refused model is one the operator configured. False when Gemini refused, for itself, a model that
+    /// only the job's model override named (a paid model on a free-tier project): that job fails, the service runs on.
+    /// </summary>
+    public static bool RefusesService(GeminiOutcome.Fatal fatal, GeminiOptions options) =>
+        fatal.ServiceWide || ModelRoutes.IsConfigured(options, fatal.Model);
+
+    /// <summary>The error of a job whose model override Gemini refused (see <see cref="RefusesService"/>).</summary>
+    public static string OverrideRefused(GeminiOutcome.Fatal fatal) =>
+        $"Gemini refused model '{fatal.Model}', named by the job's model override (HTTP {fatal.StatusCode}): {fatal.Message}";
 
     /// <summary>
     /// What the variants' results mean for the job: the most serious failure wins (a refusal of the service, then a

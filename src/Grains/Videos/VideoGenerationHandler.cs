@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using GenerationWorker.Grains.Assets;
 using GenerationWorker.Grains.Gemini;
+using GenerationWorker.Grains.Images;
 using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Storage;
@@ -257,9 +258,10 @@ public sealed partial class VideoGenerationHandler(
         return new JobResult.Complete(result.ToJsonString(), new UnrecordedOutput(output, "video/mp4", checked((int)video.Content.Length)), assetRows);
     }
 
-    private static JobResult FromFailure(GeminiOutcome outcome, string what) => outcome switch
+    private JobResult FromFailure(GeminiOutcome outcome, string what) => outcome switch
     {
         GeminiOutcome.Throttled throttled => new JobResult.Throttle(throttled),
+        GeminiOutcome.Fatal fatal when !VariantResult.RefusesService(fatal, _options) => new JobResult.Fail(VariantResult.OverrideRefused(fatal)),
         GeminiOutcome.Fatal fatal => new JobResult.StopService($"Gemini refused the service (HTTP {fatal.StatusCode}): {fatal.Message}"),
         GeminiOutcome.Retryable retryable => new JobResult.Retry($"{what}: {Describe(retryable)}", retryable.RetryDelay),
         _ => new JobResult.Fail($"{what}: {Describe(outcome)}"),

@@ -176,16 +176,17 @@ public sealed class GeminiResponseTests
     }
 
     [Theory]
-    [InlineData("api-key-invalid-400.json", 400)]
-    [InlineData("api-key-invalid-message-only-400.json", 400)]
-    [InlineData("api-key-expired-400.json", 400)]
-    [InlineData("failed-precondition-400.json", 400)]
-    [InlineData("leaked-key-403.json", 403)]
-    public async Task KeyAndAccountProblems_AreFatal(string fixture, int status)
+    [InlineData("api-key-invalid-400.json", 400, true)]
+    [InlineData("api-key-invalid-message-only-400.json", 400, true)]
+    [InlineData("api-key-expired-400.json", 400, true)]
+    [InlineData("failed-precondition-400.json", 400, false)]
+    [InlineData("leaked-key-403.json", 403, true)]
+    public async Task KeyAndAccountProblems_AreFatal_ServiceWideWhenTheKeyIsAtFault(string fixture, int status, bool serviceWide)
     {
         var (outcome, _) = await Replay.RunAsync(Fixture.Load(fixture));
 
-        Assert.Equal(status, Assert.IsType<GeminiOutcome.Fatal>(outcome).StatusCode);
+        var fatal = Assert.IsType<GeminiOutcome.Fatal>(outcome);
+        Assert.Equal((status, "gemini-2.5-flash-image", serviceWide), (fatal.StatusCode, fatal.Model, fatal.ServiceWide));
     }
 
     [Fact]
@@ -196,6 +197,7 @@ public sealed class GeminiResponseTests
         var fatal = Assert.IsType<GeminiOutcome.Fatal>(outcome);
         Assert.Equal(401, fatal.StatusCode);
         Assert.Contains("401", fatal.Message, StringComparison.Ordinal);
+        Assert.True(fatal.ServiceWide);
     }
 
     [Fact]
@@ -231,7 +233,8 @@ public sealed class GeminiResponseTests
     {
         var (outcome, _) = await Replay.RunAsync(302, "", "text/plain");
 
-        Assert.Equal(302, Assert.IsType<GeminiOutcome.Fatal>(outcome).StatusCode);
+        var fatal = Assert.IsType<GeminiOutcome.Fatal>(outcome);
+        Assert.Equal((302, true), (fatal.StatusCode, fatal.ServiceWide));
     }
 
     [Fact]

@@ -88,6 +88,23 @@ public sealed class VideoPipelineTests(VideoPipelineFixture fixture, ITestOutput
     }
 
     [Fact]
+    public async Task ARefusedVideoModelOverride_FailsThatJobOnce_AndTheServiceRunsOn()
+    {
+        var tag = Tag();
+        var id = await InsertAsync(
+            $"override {tag} [emulate:precondition@veo-3.0-generate-001]", new { aspectRatio = "16:9", model = "veo-3.0-generate-001" });
+
+        var job = await _jobs.WaitFinalAsync(id, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(("failed", 1), (job.Status, job.Attempts));
+        Assert.Equal(
+            "Gemini refused model 'veo-3.0-generate-001', named by the job's model override (HTTP 400): User location is not supported for the API use.",
+            job.Error);
+        Assert.Empty(fixture.Operations(tag));
+        Assert.Null(fixture.Silo.Health.Fatal);
+    }
+
+    [Fact]
     public async Task OperationError_IsRetried_WithANewStartOnlyAfterTheFirstOperationEnded()
     {
         var tag = Tag();
