@@ -1,23 +1,12 @@
 using System.Collections.Concurrent;
 using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.Interfaces;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace GenerationWorker.Grains.Tests.Dispatch;
 
 /// <summary>A silo whose job grains refuse to start the jobs a test names, once each; a lease of 60 s.</summary>
-public sealed class FailedStartFixture : ReliabilityFixture
+public sealed class FailedStartFixture : CallFilterFixture<RefusedStarts>
 {
-    public RefusedStarts Refused { get; } = new();
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        Silo = await StartSiloAsync(configure: builder => builder.Services.AddSingleton<IIncomingGrainCallFilter>(Refused));
-    }
-
-    protected override bool StartsSilo => false;
-
     protected override void Configure(Dictionary<string, string?> env) => env["JOB_LEASE_SECONDS"] = "60";
 }
 
@@ -54,13 +43,13 @@ public sealed class FailedStartTests(FailedStartFixture fixture) : IClassFixture
     public async Task AClaimedJobThatCannotStart_IsGivenBackAtOnce_WithItsAttemptRefunded_AndThenRuns()
     {
         var id = "job_" + Guid.NewGuid().ToString("N");
-        fixture.Refused.RefuseOnce(id);
+        fixture.Filter.RefuseOnce(id);
         await fixture.Jobs.InsertAsync("image_generation", new { prompt = "cannot start once " + id }, id: id);
 
         // Far sooner than the 60 s lease whose expiry would otherwise rescue it.
         var job = await fixture.Jobs.WaitFinalAsync(id, TimeSpan.FromSeconds(20));
 
-        Assert.Equal(1, fixture.Refused.RefusedCount(id));
+        Assert.Equal(1, fixture.Filter.RefusedCount(id));
         Assert.Equal("completed", job.Status);
         Assert.Equal(1, job.Attempts);
         var audit = await fixture.AuditAsync(id);

@@ -3,7 +3,6 @@ using System.Diagnostics;
 using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.Interfaces;
 using GenerationWorker.TestSupport;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 using SiloStatus = GenerationWorker.Grains.Tests.Reliability.SiloStatus;
 
@@ -13,18 +12,8 @@ namespace GenerationWorker.Grains.Tests.Dispatch;
 /// One job at a time, a 3 s lease (the rescue cadence is 1.5 s), and a silo that loses the one-way "job finished"
 /// reports of the jobs a test names: the message the dispatcher waits for never arrives.
 /// </summary>
-public sealed class LostFinishReportFixture : ReliabilityFixture
+public sealed class LostFinishReportFixture : CallFilterFixture<LostFinishReports>
 {
-    public LostFinishReports Lost { get; } = new();
-
-    public override async Task InitializeAsync()
-    {
-        await base.InitializeAsync();
-        Silo = await StartSiloAsync(configure: builder => builder.Services.AddSingleton<IIncomingGrainCallFilter>(Lost));
-    }
-
-    protected override bool StartsSilo => false;
-
     protected override void Configure(Dictionary<string, string?> env)
     {
         env["WORKER_CONCURRENCY"] = "1";
@@ -65,10 +54,10 @@ public sealed class LostFinishReportTests(LostFinishReportFixture fixture, ITest
     public async Task ACompletedJobWhoseFinishedReportIsLost_FreesItsSlot_AndTheNextJobRuns()
     {
         var lost = "job_" + Guid.NewGuid().ToString("N");
-        fixture.Lost.Lose(lost);
+        fixture.Filter.Lose(lost);
         await fixture.Jobs.InsertAsync("image_generation", new { prompt = "report lost " + lost }, id: lost);
         var done = await fixture.Jobs.WaitFinalAsync(lost, TimeSpan.FromSeconds(30));
-        await Poll.UntilAsync(() => fixture.Lost.WasLost(lost), TimeSpan.FromSeconds(10), "the finished report is dropped");
+        await Poll.UntilAsync(() => fixture.Filter.WasLost(lost), TimeSpan.FromSeconds(10), "the finished report is dropped");
         Assert.Equal("completed", done.Status);
 
         var freed = Stopwatch.StartNew();
@@ -85,7 +74,7 @@ public sealed class LostFinishReportTests(LostFinishReportFixture fixture, ITest
     {
         var taken = "job_" + Guid.NewGuid().ToString("N");
         var tag = "taken over " + taken;
-        fixture.Lost.Lose(taken);
+        fixture.Filter.Lose(taken);
         await fixture.Jobs.InsertAsync("image_generation", new { prompt = tag + " [emulate:delay=2s]", settings = new { numberOfVariants = 2 } }, id: taken);
         await Poll.UntilAsync(() => fixture.RequestsFor(tag).Count > 0 || fixture.Gemini.Stats.InFlight > 0, TimeSpan.FromSeconds(10), "the first Gemini request");
 
@@ -93,7 +82,7 @@ public sealed class LostFinishReportTests(LostFinishReportFixture fixture, ITest
         await fixture.Jobs.ExecuteAsync(
             "UPDATE generation_job SET lease_token = gen_random_uuid(), locked_by = 'other', lease_expires_at = now() + interval '1 hour' WHERE id = @id",
             ("id", taken));
-        await Poll.UntilAsync(() => fixture.Lost.WasLost(taken), TimeSpan.FromSeconds(10), "the finished report is dropped");
+        await Poll.UntilAsync(() => fixture.Filter.WasLost(taken), TimeSpan.FromSeconds(10), "the finished report is dropped");
         var next = await fixture.Jobs.InsertAsync("image_generation", new { prompt = "after a take-over " + Guid.NewGuid().ToString("N") });
 
         Assert.Equal("completed", (await fixture.Jobs.WaitFinalAsync(next, TimeSpan.FromSeconds(20))).Status);
