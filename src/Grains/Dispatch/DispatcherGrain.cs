@@ -268,8 +268,15 @@ public sealed partial class DispatcherGrain(
             while (_claiming)
             {
                 var free = _options.Concurrency - (_inFlight.Count - _requestless.Count);
-                if (free <= 0 || time.GetUtcNow() < _claimAgainAt)
+                if (free <= 0)
                 {
+                    return;
+                }
+
+                if (time.GetUtcNow() < _claimAgainAt)
+                {
+                    // A wake-up due earlier (a tick, a notification) does not claim before then, nor forget to.
+                    ScheduleWake(_claimAgainAt);
                     return;
                 }
 
