@@ -41,9 +41,15 @@ public readonly record struct MemberVerdict(bool Dead, DateTime? CheckAgainAt)
     {
         PortAnswer.Accepted => Alive,
         PortAnswer.Refused => Gone,
-        _ when now - lastHeartbeat > heartbeatPeriod => Gone,
-        _ => new MemberVerdict(false, lastHeartbeat + heartbeatPeriod),
+        _ when now - lastHeartbeat > SilentLimit(heartbeatPeriod) => Gone,
+        _ => new MemberVerdict(false, lastHeartbeat + SilentLimit(heartbeatPeriod)),
     };
+
+    /// <summary>
+    /// How old a silent member's heartbeat must be: two periods, so that one heartbeat written late (a busy host, clock
+    /// skew between hosts) never makes a live silo cut off from the newcomer look dead.
+    /// </summary>
+    public static TimeSpan SilentLimit(TimeSpan heartbeatPeriod) => heartbeatPeriod * 2;
 }
 
 /// <summary>
@@ -60,8 +66,8 @@ public readonly record struct MemberVerdict(bool Dead, DateTime? CheckAgainAt)
 /// Here each active member's silo port is connected to (within <see cref="ClusterMembershipOptions.ProbeTimeout"/>).
 /// A port that refuses the connection means the host is up and nothing listens there: the silo process has exited,
 /// and it is declared dead at once. A port that does not answer is declared dead only once the member's heartbeat is
-/// more than one <see cref="ClusterMembershipOptions.IAmAliveTablePublishTimeout"/> old: a newcomer cut off from a
-/// live silo must not remove it while it still writes heartbeats. A port that accepts is left to Orleans' own probes,
+/// more than two <see cref="ClusterMembershipOptions.IAmAliveTablePublishTimeout"/> old (Orleans itself waits for
+/// three): a newcomer cut off from a live silo must not remove it while it still writes heartbeats. A port that accepts is left to Orleans' own probes,
 /// however late the member's heartbeat: a live but slow silo is never removed here.
 /// </para>
 /// <para>

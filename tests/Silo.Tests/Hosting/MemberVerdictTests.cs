@@ -16,11 +16,11 @@ public sealed class MemberVerdictTests
         Assert.Equal(MemberVerdict.Gone, MemberVerdict.Judge(PortAnswer.Refused, Now.AddSeconds(-1), Now, Period));
 
     [Fact]
-    public void SilentPort_IsGone_OnlyOnceItsHeartbeatIsOverdue()
+    public void SilentPort_IsGone_OnlyOnceItsHeartbeatIsTwoPeriodsOld()
     {
-        Assert.Equal(MemberVerdict.Gone, MemberVerdict.Judge(PortAnswer.None, Now.AddSeconds(-11), Now, Period));
-        var recent = MemberVerdict.Judge(PortAnswer.None, Now.AddSeconds(-3), Now, Period);
-        Assert.False(recent.Dead);
-        Assert.Equal(Now.AddSeconds(7), recent.CheckAgainAt);
+        Assert.Equal(MemberVerdict.Gone, MemberVerdict.Judge(PortAnswer.None, Now.AddSeconds(-21), Now, Period));
+        var late = MemberVerdict.Judge(PortAnswer.None, Now.AddSeconds(-11), Now, Period);
+        Assert.False(late.Dead);
+        Assert.Equal(Now.AddSeconds(9), late.CheckAgainAt);
     }
 }
