@@ -14,7 +14,10 @@ namespace GenerationWorker.Grains.Dispatch;
 /// already told stay stopped, and a silo that joins afterwards stops on its first refused request, as before.</para>
 /// <para>No dispatcher misses a stop: one that is active when the stop is recorded is told, and one that activates
 /// after asks, since the stop is recorded before anyone is told.</para>
+/// <para>Kept active while idle (<see cref="KeepAliveAttribute"/>): the idle collector would otherwise forget the stop
+/// after a quiet quarter of an hour, and a silo joining then would claim and be refused again.</para>
 /// </remarks>
+[KeepAlive]
 public sealed partial class ServiceStopGrain(
     GrainReferences grains,
     IClusterMembershipService membership,
