@@ -66,6 +66,8 @@ public static class WorkerServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobNotificationListener>>()));
         services.AddSingleton<GrainReferences>();
+        services.AddSingleton<SiloBudget>();
+        services.AddHostedService(sp => sp.GetRequiredService<SiloBudget>());
         services.AddSingleton<JobStore>();
         services.AddSingleton<AppAssetStore>();
         services.AddSingleton<AppTables>();

@@ -17,16 +17,12 @@ public interface IDispatcherGrain : IGrainWithStringKey
     [Alias("JobFinishedAsync"), OneWay]
     Task JobFinishedAsync(string jobId);
 
-    /// <summary>Tops up the slots this dispatcher holds ahead of its next job (see <c>IQuotaGrain.AcquireStandingAsync</c>).</summary>
-    [Alias("TopUpBudgetAsync"), OneWay]
-    Task TopUpBudgetAsync();
-
     /// <summary>
-    /// A job of this dispatcher was refused a slot of <paramref name="reservationId"/> (the budget is paused by a 429,
-    /// or the reservation ran out): stop starting jobs on slots held ahead until the quota grain grants again.
+    /// Gemini answered 429 for <paramref name="model"/> somewhere in the cluster: this silo sends nothing more to it for
+    /// <paramref name="pause"/> (the permits it holds for it go back).
     /// </summary>
-    [Alias("BudgetRefusedAsync")]
-    Task BudgetRefusedAsync(Guid reservationId);
+    [Alias("ModelPausedAsync"), OneWay]
+    Task ModelPausedAsync(string model, TimeSpan pause);
 
     /// <summary>The app cancelled a job: stop it if this dispatcher runs it.</summary>
     [Alias("CancelJobAsync"), OneWay]
@@ -64,7 +60,7 @@ public interface IDispatcherGrain : IGrainWithStringKey
 /// <param name="Claiming">False once stopped (draining) or after the service was refused (on any silo).</param>
 /// <param name="StoppedReason">Why it stopped claiming, if it did.</param>
 /// <param name="RunsOn">The silo its activation runs on (its own silo, normally).</param>
-/// <param name="StandingSlots">Gemini requests it holds ahead of its next jobs (0 without a budget).</param>
+/// <param name="StandingSlots">Gemini permits this silo's budget holds in its pool, not yet given to a job.</param>
 [GenerateSerializer, Immutable, Alias("DispatcherStatus")]
 public sealed record DispatcherStatus(
     [property: Id(0)] IReadOnlyList<string> InFlight,

@@ -19,13 +19,13 @@ public interface IJobGrain : IGrainWithStringKey
 /// <param name="Attempt">The row's attempts after this claim.</param>
 /// <param name="MaxAttempts">The row's max_attempts.</param>
 /// <param name="DispatcherKey">The claiming dispatcher's key, to report back to.</param>
-/// <param name="ReservationId">The quota reservation covering this job's Gemini requests.</param>
-/// <param name="ReservedRequests">How many requests the reservation holds for this job.</param>
+/// <param name="ReservedRequests">How many permits the silo's budget holds for this job's requests.</param>
 /// <param name="ClientId">The row's client_id.</param>
 /// <param name="Type">The row's type.</param>
 /// <param name="PayloadJson">The row's payload, as JSON text.</param>
 /// <param name="StoredVariants">Variants already stored by earlier attempts (0: nothing to read back).</param>
 /// <param name="FlowId">The row's flow_id, or null.</param>
+/// <param name="Interactive">True for an interactive job: a permit it waits for may come from the reserve.</param>
 [GenerateSerializer, Immutable, Alias("JobAssignment")]
 public sealed record JobAssignment(
     [property: Id(0)] string JobId,
@@ -33,13 +33,13 @@ public sealed record JobAssignment(
     [property: Id(2)] int Attempt,
     [property: Id(3)] int MaxAttempts,
     [property: Id(4)] string DispatcherKey,
-    [property: Id(5)] Guid ReservationId,
     [property: Id(6)] int ReservedRequests,
     [property: Id(7)] string ClientId,
     [property: Id(8)] string Type,
     [property: Id(9)] string PayloadJson,
     [property: Id(10)] int StoredVariants,
-    [property: Id(11)] string? FlowId = null);
+    [property: Id(11)] string? FlowId = null,
+    [property: Id(12)] bool Interactive = false);
 
 /// <summary>Why a running job is stopped from outside.</summary>
 [GenerateSerializer, Alias("JobStopReason")]

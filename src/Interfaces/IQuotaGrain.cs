@@ -1,8 +1,10 @@
 namespace GenerationWorker.Interfaces;
 
 /// <summary>
-/// The cluster's one Gemini budget: at most <c>MAX_JOBS_PER_MINUTE</c> requests in any window of
-/// <c>QUOTA_WINDOW_SECONDS</c>, across every silo. A singleton: always use key <see cref="SingletonKey"/>.
+/// The cluster's Gemini budgets: per model (every limit of <c>GEMINI_MODEL_BUDGETS</c>, or <c>MAX_JOBS_PER_MINUTE</c>
+/// per <c>QUOTA_WINDOW_SECONDS</c>) and per capped client, across every silo. A singleton: always use key
+/// <see cref="SingletonKey"/>. Each silo's budget owner is its only caller: it leases blocks of permits, reports when
+/// each was used, and gives back what it did not use.
 /// </summary>
 [Alias("IQuotaGrain")]
 public interface IQuotaGrain : IGrainWithIntegerKey
@@ -11,67 +13,103 @@ public interface IQuotaGrain : IGrainWithIntegerKey
     const long SingletonKey = 0;
 
     /// <summary>
-    /// Reserves up to <paramref name="wanted"/> Gemini requests for <paramref name="siloId"/>, and never fewer than
-    /// <paramref name="minimum"/> (the next job's need): a grant is either 0 or at least the minimum.
+    /// Records the permits <paramref name="used"/> and <paramref name="returned"/> since the silo's last exchange, then
+    /// answers each of <paramref name="asks"/> with a lease of permits (persisted before it is returned) or when to ask
+    /// again.
     /// </summary>
-    /// <remarks>Granted slots are persisted before this returns. Unused slots must be given back with
-    /// <see cref="ReleaseAsync"/>; each used one must be announced with <see cref="BeginRequestAsync"/>.</remarks>
-    [Alias("AcquireAsync")]
-    Task<QuotaGrant> AcquireAsync(string siloId, int wanted, int minimum, CancellationToken cancellationToken = default);
+    /// <param name="siloId">The asking silo (its leases are freed when it dies).</param>
+    /// <param name="asks">What the silo's jobs need now, per model (and per capped client).</param>
+    /// <param name="used">Permits whose requests were written, with how long ago (durations: silos' clocks may differ).</param>
+    /// <param name="returned">Permits of leases that will not be used.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    [Alias("ExchangeAsync")]
+    Task<IReadOnlyList<BudgetAnswer>> ExchangeAsync(
+        string siloId, IReadOnlyList<BudgetAsk> asks, IReadOnlyList<PermitUse> used, IReadOnlyList<PermitReturn> returned,
+        CancellationToken cancellationToken = default);
 
-    /// <summary>
-    /// Reserves up to <paramref name="wanted"/> slots for <paramref name="siloId"/> to hold while it has no work, so that
-    /// its next job starts without asking (and without waiting for a persisted write). Given only from the idle half of
-    /// the budget and never while another silo went without; <paramref name="unusedOfReplaced"/> slots of the silo's
-    /// previous standing reservation <paramref name="replaced"/> are given back in the same write.
-    /// </summary>
-    /// <remarks>Persisted before it returns, like <see cref="AcquireAsync"/>; a grant of 0 writes nothing new.</remarks>
-    [Alias("AcquireStandingAsync")]
-    Task<QuotaGrant> AcquireStandingAsync(
-        string siloId, int wanted, Guid replaced, int unusedOfReplaced, CancellationToken cancellationToken = default);
-
-    /// <summary>Announces that one reserved request is about to be sent now.</summary>
-    /// <returns>False when the budget is paused by a 429: the caller must not send.</returns>
-    [Alias("BeginRequestAsync")]
-    Task<bool> BeginRequestAsync(Guid reservationId, CancellationToken cancellationToken = default);
-
-    /// <summary>Gives back <paramref name="unused"/> slots of a reservation that will not be sent.</summary>
-    [Alias("ReleaseAsync")]
-    Task ReleaseAsync(Guid reservationId, int unused, CancellationToken cancellationToken = default);
-
-    /// <summary>Pauses the whole budget after Gemini answered 429.</summary>
+    /// <summary>Pauses <paramref name="model"/> after Gemini answered 429 for it.</summary>
+    /// <param name="model">The model the 429 named.</param>
     /// <param name="retryDelay">Gemini's RetryInfo delay, or null (exponential backoff then applies).</param>
-    /// <param name="perDay">True when the exhausted quota is per day: pause until midnight Pacific.</param>
+    /// <param name="perDay">True when the exhausted quota is per day: the model pauses until midnight Pacific.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
     [Alias("ReportThrottledAsync")]
-    Task ReportThrottledAsync(TimeSpan? retryDelay, bool perDay, CancellationToken cancellationToken = default);
+    Task ReportThrottledAsync(string model, TimeSpan? retryDelay, bool perDay, CancellationToken cancellationToken = default);
 
-    /// <summary>The budget, what is in use in the current window, and the pause state.</summary>
+    /// <summary>Every model's limits and use, the pauses, and each client's share of the last window.</summary>
     [Alias("GetStatusAsync")]
-    Task<QuotaStatus> GetStatusAsync(CancellationToken cancellationToken = default);
+    Task<BudgetStatus> GetStatusAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>The answer to <see cref="IQuotaGrain.AcquireAsync"/>.</summary>
-/// <param name="ReservationId">Identifies the granted slots (empty when none were granted).</param>
-/// <param name="Granted">How many requests may be sent (0 to wanted).</param>
-/// <param name="RetryAt">When asking again may succeed, when fewer than wanted were granted.</param>
-/// <param name="Paused">True while a 429 pauses the budget.</param>
-[GenerateSerializer, Immutable, Alias("QuotaGrant")]
-public sealed record QuotaGrant(
-    [property: Id(0)] Guid ReservationId,
-    [property: Id(1)] int Granted,
-    [property: Id(2)] DateTimeOffset? RetryAt,
-    [property: Id(3)] bool Paused);
+/// <summary>Permits a silo's jobs need now.</summary>
+/// <param name="Model">The model the requests go to.</param>
+/// <param name="Client">The client, when it has caps of its own (its permits count against them too); else null.</param>
+/// <param name="Requests">How many.</param>
+/// <param name="Interactive">True when an interactive job waits for them (it may use the model's reserve).</param>
+[GenerateSerializer, Immutable, Alias("BudgetAsk")]
+public sealed record BudgetAsk(
+    [property: Id(0)] string Model, [property: Id(1)] string? Client, [property: Id(2)] int Requests, [property: Id(3)] bool Interactive);
 
-/// <summary>A snapshot of the budget.</summary>
-/// <param name="Budget">Requests allowed per window.</param>
-/// <param name="Window">The window length.</param>
-/// <param name="InUse">Slots taken now: requests sent within the window plus reserved ones not yet sent.</param>
-/// <param name="SentInWindow">Requests announced within the last window.</param>
-/// <param name="PausedUntil">When a 429 pause ends, or null when not paused.</param>
-[GenerateSerializer, Immutable, Alias("QuotaStatus")]
-public sealed record QuotaStatus(
-    [property: Id(0)] int Budget,
-    [property: Id(1)] TimeSpan Window,
-    [property: Id(2)] int InUse,
-    [property: Id(3)] int SentInWindow,
-    [property: Id(4)] DateTimeOffset? PausedUntil);
+/// <summary>Permits of a lease whose requests were written to Gemini.</summary>
+/// <param name="Lease">The lease.</param>
+/// <param name="Client">The job's client (for the shares shown to operators).</param>
+/// <param name="Count">How many.</param>
+/// <param name="Age">How long before the report the last of them was written.</param>
+[GenerateSerializer, Immutable, Alias("PermitUse")]
+public sealed record PermitUse([property: Id(0)] Guid Lease, [property: Id(1)] string Client, [property: Id(2)] int Count, [property: Id(3)] TimeSpan Age);
+
+/// <summary>Permits of a lease given back unused.</summary>
+[GenerateSerializer, Immutable, Alias("PermitReturn")]
+public sealed record PermitReturn([property: Id(0)] Guid Lease, [property: Id(1)] int Count);
+
+/// <summary>The answer to one <see cref="BudgetAsk"/>.</summary>
+/// <param name="Model">The ask's model.</param>
+/// <param name="Client">The ask's client.</param>
+/// <param name="LeaseId">The lease's id (empty when nothing was granted).</param>
+/// <param name="Granted">Permits granted (0 to the ask's count).</param>
+/// <param name="UseWithin">How long after receipt the permits may be used; the rest must be given back.</param>
+/// <param name="RetryAfter">When fewer were granted than asked: how soon asking again may get more.</param>
+/// <param name="Waiting">Why fewer were granted (a pause, a limit, a cap), for operators.</param>
+[GenerateSerializer, Immutable, Alias("BudgetAnswer")]
+public sealed record BudgetAnswer(
+    [property: Id(0)] string Model,
+    [property: Id(1)] string? Client,
+    [property: Id(2)] Guid LeaseId,
+    [property: Id(3)] int Granted,
+    [property: Id(4)] TimeSpan UseWithin,
+    [property: Id(5)] TimeSpan? RetryAfter,
+    [property: Id(6)] string? Waiting);
+
+/// <summary>A snapshot of every budget.</summary>
+/// <param name="Models">Each model's limits and use.</param>
+/// <param name="Clients">Each client's requests in the last window of the default budget, and its share of them.</param>
+[GenerateSerializer, Immutable, Alias("BudgetStatus")]
+public sealed record BudgetStatus([property: Id(0)] IReadOnlyList<ModelBudget> Models, [property: Id(1)] IReadOnlyList<ClientShare> Clients);
+
+/// <summary>One model's budget now.</summary>
+/// <param name="Model">The model.</param>
+/// <param name="Limits">Each limit and its use.</param>
+/// <param name="PausedUntil">When a 429 pause of the model ends, or null.</param>
+/// <param name="PausedWhy">Why it is paused, or null.</param>
+/// <param name="Leased">Permits leased to silos and not yet used or given back.</param>
+[GenerateSerializer, Immutable, Alias("ModelBudget")]
+public sealed record ModelBudget(
+    [property: Id(0)] string Model,
+    [property: Id(1)] IReadOnlyList<LimitUse> Limits,
+    [property: Id(2)] DateTimeOffset? PausedUntil,
+    [property: Id(3)] string? PausedWhy,
+    [property: Id(4)] int Leased);
+
+/// <summary>One limit's use.</summary>
+/// <param name="Limit">As written in settings (<c>60/60s</c>, <c>1000/day</c>).</param>
+/// <param name="Requests">The limit's N.</param>
+/// <param name="Window">Its window, or null for a day.</param>
+/// <param name="Used">Slots taken now (written within the window, or leased), or requests granted today.</param>
+/// <param name="Allowed">What the limit allows now: N for a window; for a day, what its pacing has released so far.</param>
+[GenerateSerializer, Immutable, Alias("LimitUse")]
+public sealed record LimitUse(
+    [property: Id(0)] string Limit, [property: Id(1)] int Requests, [property: Id(2)] TimeSpan? Window, [property: Id(3)] int Used,
+    [property: Id(4)] int Allowed);
+
+/// <summary>A client's share of the requests written in the last window.</summary>
+[GenerateSerializer, Immutable, Alias("ClientShare")]
+public sealed record ClientShare([property: Id(0)] string Client, [property: Id(1)] int Requests, [property: Id(2)] double Share);

@@ -12,23 +12,19 @@ using Microsoft.Extensions.Options;
 namespace GenerationWorker.Bench;
 
 /// <summary>
-/// The headroom of the one QuotaGrain: how many budget operations per second a single activation sustains, in a silo of
-/// this process whose grain storage is the project's Postgres (the service's schema, ETag-checked writes, as deployed).
-/// Two operations are measured, each with concurrent callers for a fixed time:
-/// <list type="bullet">
-/// <item>grants: <c>AcquireAsync</c> of a small block then <c>ReleaseAsync</c> of it, as a dispatcher claims (every grant
-/// is a persisted write);</item>
-/// <item>requests: <c>BeginRequestAsync</c> on granted blocks, one per Gemini request a job sends (in memory; the grain
-/// persists what changed once a second), at budgets the size of 60, 1,500, 6,000 and 60,000 requests per 10 s, so the
-/// state the grain keeps and writes holds a whole window of send times.</item>
-/// </list>
-/// The largest budget the design serves is the request rate it sustains while each claim also costs a grant.
+/// The headroom of the one QuotaGrain: how many exchanges per second a single activation sustains, in a silo of this
+/// process whose grain storage is the project's Postgres (the service's schema, ETag-checked writes, as deployed). Each
+/// caller plays a silo's budget owner: one exchange reports the permits of its previous lease as used and asks for a
+/// block of 16 more (a granting exchange is a persisted write), at budgets the size of 60, 1,500, 6,000, 60,000 and
+/// 1,000,000 requests per 10 s. The largest budget the design serves is the permits per second it grants.
 /// </summary>
 internal static class QuotaFigure
 {
     private const int Callers = 16;
+    private const int Block = 16;
+    private const string Model = "gemini-2.5-flash-image";
 
-    /// <summary>Measures both operations.</summary>
+    /// <summary>Measures the exchanges at each budget.</summary>
     public static async Task<FigureResult> RunAsync(BenchOptions options, CancellationToken cancellationToken)
     {
         var duration = TimeSpan.FromSeconds(options.Short ? 5 : 15);
@@ -36,61 +32,41 @@ internal static class QuotaFigure
         var result = new FigureResult("quota");
         var table = new Table(
             $"one QuotaGrain, {Callers} concurrent callers, {duration.TotalSeconds:0} s each, grain storage on Postgres",
-            "operation", "budget per 10 s", "operations", "per second", "succeeded per s", "p50 ms", "p99 ms", "state writes");
+            "operation", "budget per 10 s", "exchanges", "per second", "permits granted per s", "p50 ms", "p99 ms", "state writes");
         var data = new List<object>();
-
-        var grants = await MeasureAsync("grants", requestsPerWindow: 1_000_000, window, duration, GrantAsync, cancellationToken);
-        table.Row("acquire 4 + release", "1,000,000", grants.Operations, grants.PerSecond, grants.SucceededPerSecond, grants.P50, grants.P99, grants.Writes);
-        data.Add(grants);
-        foreach (var budget in new[] { 60, 1_500, 6_000, 60_000 })
+        foreach (var budget in new[] { 60, 1_500, 6_000, 60_000, 1_000_000 })
         {
-            var requests = await MeasureAsync($"requests-{budget}", budget, window, duration, BeginAsync, cancellationToken);
-            table.Row("begin request (+ acquire 64)", budget.ToString("N0"), requests.Operations, requests.PerSecond, requests.SucceededPerSecond, requests.P50, requests.P99, requests.Writes);
-            data.Add(requests);
+            var exchanges = await MeasureAsync($"exchange-{budget}", budget, window, duration, ExchangeAsync, cancellationToken);
+            table.Row($"report used + ask {Block}", budget.ToString("N0"), exchanges.Operations, exchanges.PerSecond, exchanges.SucceededPerSecond, exchanges.P50, exchanges.P99, exchanges.Writes);
+            data.Add(exchanges);
         }
 
         result.Tables.Add(table);
-        result.Notes.Add("grants: every AcquireAsync writes the grain's state (ETag-checked) before it answers; requests: BeginRequestAsync " +
-            "answers from memory and the grain writes what changed once a second, so its rate falls as a window of send times grows. " +
-            "Requests: an operation is a BeginRequestAsync on the caller's block, or the AcquireAsync of a new 64-slot block when it is spent " +
-            "(a persisted write); 'succeeded per s' counts the requests granted, which the budget itself caps (budget / 10 s), so it " +
-            "measures the grain only where it stays under that cap.");
+        result.Notes.Add("an exchange reports the caller's previous lease as used (written just now) and asks for a block of " + Block +
+            " permits; a granting exchange writes the grain's state (ETag-checked) before it answers. 'permits granted per s' is capped " +
+            "by the budget itself (budget / 10 s, plus the burst at the start), so it measures the grain only where it stays under that cap.");
         result.Set("scenarios", data);
         return result;
     }
 
-    /// <summary>One dispatcher's claim: a block of 4 slots, given back unused.</summary>
-    private static async Task<bool> GrantAsync(IQuotaGrain quota, string caller, CancellationToken cancellationToken)
+    /// <summary>One silo's exchange: its previous lease used, a new block asked for; returns the permits granted.</summary>
+    private static async Task<int> ExchangeAsync(IQuotaGrain quota, string caller, CancellationToken cancellationToken)
     {
-        var grant = await quota.AcquireAsync(caller, wanted: 4, minimum: 1, cancellationToken);
-        await quota.ReleaseAsync(grant.ReservationId, grant.Granted, cancellationToken);
-        return grant.Granted > 0;
+        List<PermitUse> used = Leases.TryGetValue(caller, out var last) && last.Granted > 0
+            ? [new PermitUse(last.Id, "bench", last.Granted, TimeSpan.Zero)]
+            : [];
+        var answers = await quota.ExchangeAsync(caller, [new BudgetAsk(Model, null, Block, false)], used, [], cancellationToken);
+        Leases[caller] = new Lease(answers[0].LeaseId, answers[0].Granted);
+        return answers[0].Granted;
     }
 
-    /// <summary>
-    /// One Gemini request on a slot of the caller's block (true), or, when the block is spent, the grant of a new one
-    /// (false): as a job does, a request is announced only on a slot its claim was granted.
-    /// </summary>
-    private static async Task<bool> BeginAsync(IQuotaGrain quota, string caller, CancellationToken cancellationToken)
-    {
-        if (Blocks.TryGetValue(caller, out var block) && block.Left > 0)
-        {
-            Blocks[caller] = block with { Left = block.Left - 1 };
-            return await quota.BeginRequestAsync(block.Id, cancellationToken);
-        }
+    private sealed record Lease(Guid Id, int Granted);
 
-        var grant = await quota.AcquireAsync(caller, wanted: 64, minimum: 1, cancellationToken);
-        Blocks[caller] = new Block(grant.ReservationId, grant.Granted);
-        return false;
-    }
-
-    private sealed record Block(Guid Id, int Left);
-
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Block> Blocks = new();
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lease> Leases = new();
 
     private static async Task<Scenario> MeasureAsync(
         string name, int requestsPerWindow, TimeSpan window, TimeSpan duration,
-        Func<IQuotaGrain, string, CancellationToken, Task<bool>> operation, CancellationToken cancellationToken)
+        Func<IQuotaGrain, string, CancellationToken, Task<int>> operation, CancellationToken cancellationToken)
     {
         var database = "bench_quota_" + Guid.NewGuid().ToString("N")[..12];
         await Postgres.CreateDatabaseAsync(database, cancellationToken);
@@ -101,7 +77,7 @@ internal static class QuotaFigure
             using var host = await StartSiloAsync(connectionString, requestsPerWindow, window, cancellationToken);
             var quota = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IQuotaGrain>(0);
             await quota.GetStatusAsync(cancellationToken); // activated before the clock starts
-            Blocks.Clear();
+            Leases.Clear();
             var writesBefore = await StateWritesAsync(connectionString, cancellationToken);
 
             var latencies = new List<double>[Callers];
@@ -114,10 +90,7 @@ internal static class QuotaFigure
                 while (stopwatch.Elapsed < duration)
                 {
                     var started = Stopwatch.GetTimestamp();
-                    if (await operation(quota, id + "/" + caller, cancellationToken))
-                    {
-                        succeeded[caller]++;
-                    }
+                    succeeded[caller] += await operation(quota, id + "/" + caller, cancellationToken);
 
                     own.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }

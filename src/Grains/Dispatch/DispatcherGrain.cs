@@ -1,3 +1,5 @@
+using GenerationWorker.Grains.Gemini;
+using GenerationWorker.Grains.Images;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Telemetry;
@@ -27,13 +29,17 @@ public sealed partial class DispatcherGrain(
     WorkerHealth health,
     ConfigurationFingerprint configuration,
     ILocalSiloDetails localSilo,
+    SiloBudget budget,
     IOptions<WorkerOptions> options,
     IOptions<QuotaOptions> quotaOptions,
+    IOptions<GeminiOptions> geminiOptions,
     TimeProvider time,
     ILogger<DispatcherGrain> logger) : Grain, IDispatcherGrain, IIncomingGrainCallFilter
 {
     private readonly WorkerOptions _options = options.Value;
-    private readonly int _budget = quotaOptions.Value.RequestsPerWindow;
+    private readonly QuotaOptions _quota = quotaOptions.Value;
+    private readonly GeminiOptions _gemini = geminiOptions.Value;
+    private readonly FairShare _fairShare = new(client => quotaOptions.Value.ClientOf(client).Weight);
     private readonly Dictionary<string, IJobGrain> _inFlight = new(StringComparer.Ordinal);
 
     // Claims that send no Gemini request (a video's poll or download): short, and they hold no slot.
@@ -52,14 +58,11 @@ public sealed partial class DispatcherGrain(
     private DateTimeOffset _claimAgainAt;
     private DateTimeOffset _lastPoll;
     private DateTimeOffset _lastRescue;
-    private Guid _standingId;
-    private int _standingLeft;
-    private DateTimeOffset _standingSince;
-    private bool _topUpQueued;
+    private string _clientCursor = "";
 
     private string Owner => this.GetPrimaryKeyString();
 
-    private bool QuotaEnabled => _budget > 0;
+    private bool QuotaEnabled => budget.Enabled;
 
     /// <inheritdoc />
     /// <remarks>
@@ -79,11 +82,19 @@ public sealed partial class DispatcherGrain(
         }
 
         _lastPoll = _lastRescue = time.GetUtcNow();
+        budget.PermitsArrived += OnPermitsArrived;
         this.RegisterGrainTimer(
             TickAsync, new GrainTimerCreationOptions(_options.PollInterval, _options.PollInterval) { KeepAlive = true });
         LogStarted(logger, Owner, _options.Concurrency);
         await LearnServiceStopAsync(cancellationToken);
         await ClaimAsync();
+    }
+
+    /// <inheritdoc />
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        budget.PermitsArrived -= OnPermitsArrived;
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -123,36 +134,10 @@ public sealed partial class DispatcherGrain(
     }
 
     /// <inheritdoc />
-    public async Task TopUpBudgetAsync()
+    public Task ModelPausedAsync(string model, TimeSpan pause)
     {
-        _topUpQueued = false;
-        if (!_claiming || !QuotaEnabled)
-        {
-            return;
-        }
-
-        try
-        {
-            var grant = await Quota.AcquireStandingAsync(Owner, StandingTarget, _standingId, _standingLeft);
-            (_standingId, _standingLeft, _standingSince) = (grant.ReservationId, grant.Granted, time.GetUtcNow());
-            LogStandingGrant(logger, grant.Granted, StandingTarget, grant.Paused);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            // Whether the old slots were given back is unknown: hold none. Unreleased ones free when their hold ends.
-            (_standingId, _standingLeft) = (Guid.Empty, 0);
-            LogClaimFailed(logger, exception);
-        }
-    }
-
-    /// <inheritdoc />
-    public async Task BudgetRefusedAsync(Guid reservationId)
-    {
-        if (reservationId == _standingId && _standingLeft > 0)
-        {
-            // Paused by a 429 (or the slots expired): claiming goes through the quota grain again, which knows when.
-            await ReleaseStandingAsync();
-        }
+        budget.Paused(model, pause);
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -182,7 +167,8 @@ public sealed partial class DispatcherGrain(
     {
         _claiming = false;
         _stoppedReason ??= "draining";
-        return ReleaseStandingAsync();
+        budget.Want(NothingWanted);
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -192,7 +178,7 @@ public sealed partial class DispatcherGrain(
     /// <inheritdoc />
     public Task<DispatcherStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
         Task.FromResult(new DispatcherStatus(
-            [.. _inFlight.Keys], _claiming, _stoppedReason, SiloIdentity.Of(localSilo.SiloAddress), _standingLeft));
+            [.. _inFlight.Keys], _claiming, _stoppedReason, SiloIdentity.Of(localSilo.SiloAddress), budget.Pooled));
 
     /// <summary>Stops claiming because the service is refused; jobs in flight go on.</summary>
     private Task RefusedAsync(string reason, string reportedBy)
@@ -205,7 +191,8 @@ public sealed partial class DispatcherGrain(
         _claiming = false;
         _stoppedReason = reason;
         health.SetFatal(reason);
-        return ReleaseStandingAsync();
+        budget.Want(NothingWanted);
+        return Task.CompletedTask;
     }
 
     /// <summary>A silo joining a cluster whose service is refused stops before its first claim.</summary>
@@ -246,17 +233,10 @@ public sealed partial class DispatcherGrain(
         {
             await ClaimAsync();
         }
-
-        // Standing slots are renewed before their hold ends, so that a job after a quiet minute starts as fast.
-        if (_inFlight.Count == 0 && now - _standingSince >= StandingRenewal)
-        {
-            QueueTopUp();
-        }
     }
 
     private async Task ClaimAsync()
     {
-        var drained = false;
         _lastPoll = time.GetUtcNow();
         if (_wakeAt <= _lastPoll)
         {
@@ -280,150 +260,100 @@ public sealed partial class DispatcherGrain(
                     return;
                 }
 
-                // Slots held ahead start the next jobs without asking the quota grain. While notifications arrive a
-                // wake-up nearly always means a new job, so claim on them at once; a poll nearly always finds nothing,
-                // so it asks the read-only peek first. Otherwise the next jobs' needs decide what to ask the quota grain
-                // for. Without a budget, claim directly.
-                if (notifications.IsHealthy && await ClaimOnStandingSlotsAsync(free) > 0)
+                if (!QuotaEnabled)
                 {
-                    continue;
-                }
-
-                var grant = Unlimited;
-                if (QuotaEnabled)
-                {
-                    var costs = await jobs.PeekCostsAsync(free, CancellationToken.None);
-                    if (costs.Count == 0)
+                    var any = await jobs.ClaimAsync(Owner, free, int.MaxValue, _options.LeaseDuration, CancellationToken.None);
+                    await StartJobsAsync(any);
+                    if (any.Count == 0)
                     {
-                        drained = true;
                         await ScheduleNextScheduledAsync();
                         return;
                     }
 
-                    if (!notifications.IsHealthy && costs[0] <= _standingLeft && await ClaimOnStandingSlotsAsync(free) > 0)
-                    {
-                        continue;
-                    }
-
-                    if (await AcquireBudgetAsync(costs) is not { } granted)
-                    {
-                        // Jobs that send no request (videos being polled) do not wait for the budget.
-                        if (!costs.Contains(0))
-                        {
-                            return;
-                        }
-
-                        granted = NoRequests;
-                    }
-
-                    grant = granted;
+                    continue;
                 }
 
-                var claimed = await jobs.ClaimAsync(Owner, free, grant.Granted, _options.LeaseDuration, CancellationToken.None);
-                if (claimed.Count == 0)
+                // free -> budget -> claim -> start: the next jobs of every client, routed to their models; the fair share
+                // of each model's permits in this silo's pool picks which start; the rest is what the pool must lease.
+                var candidates = await jobs.PeekCandidatesAsync(free, PerClient, Clients, _clientCursor, CancellationToken.None);
+                TurnClientCursor(candidates);
+                if (candidates.Count == 0)
                 {
-                    // Nothing claimed, though with a budget the peek had seen jobs: other silos took them, or the next
-                    // one no longer fits the grant. Look again soon rather than wait for the safety poll.
+                    budget.Want(NothingWanted);
                     await ScheduleNextScheduledAsync();
+                    return;
                 }
 
-                var unused = grant.Granted - claimed.Sum(job => job.Cost);
-                if (unused > 0 && QuotaEnabled)
+                var plan = _fairShare.Plan([.. candidates.Select(ToFairShareJob)], free, budget.Available);
+                budget.Want(plan.Wanted);
+                var held = plan.Chosen.Where(job => budget.Hold(job.Id, job.Key, job.Cost)).ToList();
+                if (held.Count == 0)
                 {
-                    await ReleaseUnusedAsync(grant.ReservationId, unused);
+                    // The pool leases what the plan wants and wakes this dispatcher when permits arrive; a job that
+                    // becomes due meanwhile (a video's next poll needs no permit) wakes it too.
+                    if (await jobs.NextFutureAsync(CancellationToken.None) is { } next)
+                    {
+                        ScheduleWake(next);
+                    }
+
+                    return;
                 }
 
-                await StartJobsAsync(claimed, grant.ReservationId);
+                var claimed = await jobs.ClaimIdsAsync(Owner, [.. held.Select(job => job.Id)], _options.LeaseDuration, CancellationToken.None);
+                foreach (var lost in held.Where(job => !claimed.Any(c => c.Id == job.Id)))
+                {
+                    // Another silo claimed it first: its permits go back to the pool.
+                    budget.EndJob(lost.Id);
+                }
+
+                await StartJobsAsync(claimed, held.ToDictionary(job => job.Id, job => job.Interactive));
                 if (claimed.Count == 0)
                 {
+                    // Other silos took them: look again soon rather than wait for the safety poll.
+                    await ScheduleNextScheduledAsync();
                     return;
                 }
             }
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            // The database or the quota grain is unreachable for now: the next wake or poll tries again.
+            // The database is unreachable for now: the next wake or poll tries again.
             LogClaimFailed(logger, exception);
             ScheduleWake(time.GetUtcNow() + _options.PollInterval);
         }
-        finally
-        {
-            // Slots are held ahead while nothing is left to claim: a busy silo asks for what its jobs need instead.
-            if (drained && _standingLeft < StandingTarget)
-            {
-                QueueTopUp();
-            }
-        }
     }
 
-    /// <summary>Claims what the standing slots cover, in queue order; returns how many jobs it started.</summary>
-    private async Task<int> ClaimOnStandingSlotsAsync(int free)
+    /// <summary>Permits arrived in the pool: claim in a turn of this grain's own.</summary>
+    private void OnPermitsArrived()
     {
-        if (_standingLeft <= 0 || time.GetUtcNow() - _standingSince >= StandingUsable)
+        if (_claiming && !_offItsSilo)
         {
-            return 0;
+            _ = grains.Dispatcher(Owner).WakeAsync();
         }
-
-        var claimed = await jobs.ClaimAsync(Owner, free, _standingLeft, _options.LeaseDuration, CancellationToken.None);
-        _standingLeft -= claimed.Sum(job => job.Cost);
-        await StartJobsAsync(claimed, _standingId);
-        return claimed.Count;
     }
 
-    /// <summary>
-    /// Asks for standing slots in a turn of its own, a moment after the claim: the jobs just started announce their
-    /// requests to the quota grain first, instead of waiting behind this grant's persisted write.
-    /// </summary>
-    private void QueueTopUp()
+    private FairShareJob ToFairShareJob(CandidateJob job)
     {
-        if (_topUpQueued || !_claiming || !QuotaEnabled || _offItsSilo)
-        {
-            return;
-        }
-
-        _topUpQueued = true;
-        _ = TopUpLaterAsync();
+        var model = ModelRoutes.FirstModel(_gemini, job.Type, job.Model, job.Quality, job.ImageModel, job.VideoModel);
+        return new FairShareJob(
+            job.Id, job.ClientId, job.Priority, budget.KeyOf(model, job.ClientId), job.Cost,
+            job.Priority <= _quota.InteractivePriority || job.Type == "image_edit");
     }
 
-    private async Task TopUpLaterAsync()
+    /// <summary>With more clients than one look reads, the next look starts after the last one read.</summary>
+    private void TurnClientCursor(IReadOnlyList<CandidateJob> candidates)
     {
-        await Task.Delay(TopUpDelay, time);
-        await this.AsReference<IDispatcherGrain>().TopUpBudgetAsync();
+        var clients = candidates.Select(c => c.ClientId).Distinct(StringComparer.Ordinal).ToList();
+        _clientCursor = clients.Count >= Clients ? clients.Max(StringComparer.Ordinal)! : "";
     }
 
-    /// <summary>
-    /// Gives back the slots a claim did not use. A failure leaves them to free when their hold ends: the jobs claimed
-    /// still start.
-    /// </summary>
-    private async Task ReleaseUnusedAsync(Guid reservationId, int unused)
-    {
-        try
-        {
-            await Quota.ReleaseAsync(reservationId, unused);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            LogClaimFailed(logger, exception);
-        }
-    }
+    /// <summary>How many clients one look reads the next jobs of.</summary>
+    private const int Clients = 64;
 
-    private async Task ReleaseStandingAsync()
-    {
-        if (_standingLeft > 0)
-        {
-            var (id, left) = (_standingId, _standingLeft);
-            (_standingId, _standingLeft) = (Guid.Empty, 0);
-            try
-            {
-                await Quota.ReleaseAsync(id, left);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                // Unreleased slots free when their hold ends.
-                LogClaimFailed(logger, exception);
-            }
-        }
-    }
+    /// <summary>How many of each client's next jobs one look reads.</summary>
+    private const int PerClient = 4;
+
+    private static readonly Dictionary<PoolKey, (int Requests, bool Interactive)> NothingWanted = [];
 
     /// <summary>How soon to look again for a pending job that is due but was not claimable a moment ago.</summary>
     private static readonly TimeSpan RecheckDelay = TimeSpan.FromMilliseconds(50);
@@ -431,52 +361,8 @@ public sealed partial class DispatcherGrain(
     /// <summary>How soon a job whose start was rejected (its grain on a dead silo) is claimed again.</summary>
     private static readonly TimeSpan RetryStartDelay = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long after its grant a standing reservation is used (the quota grain holds it for 2 minutes).</summary>
-    private static readonly TimeSpan StandingUsable = TimeSpan.FromSeconds(90);
-
-    /// <summary>When standing slots are exchanged for fresh ones though unused.</summary>
-    private static readonly TimeSpan StandingRenewal = TimeSpan.FromSeconds(60);
-
-    /// <summary>How long after a claim the standing slots are topped up.</summary>
-    private static readonly TimeSpan TopUpDelay = TimeSpan.FromMilliseconds(20);
-
-    /// <summary>What claiming runs with when the budget grants nothing: only jobs that send no request.</summary>
-    private static readonly QuotaGrant NoRequests = new(Guid.Empty, 0, null, false);
-
-    /// <summary>What claiming runs with when there is no budget: any number of Gemini requests.</summary>
-    private static readonly QuotaGrant Unlimited = new(Guid.Empty, int.MaxValue, null, false);
-
-    private IQuotaGrain Quota => grains.Quota;
-
-    /// <summary>Slots held ahead: enough for a job of 8 variants, at most an eighth of the budget, and no more than fit.</summary>
-    private int StandingTarget => Math.Min(_options.Concurrency, Math.Clamp(_budget / 8, 1, 8));
-
-    private async Task<QuotaGrant?> AcquireBudgetAsync(IReadOnlyList<int> costs)
-    {
-        var wanted = costs.Sum();
-        if (wanted == 0)
-        {
-            return new QuotaGrant(Guid.Empty, 0, null, false);
-        }
-
-        var grant = await Quota.AcquireAsync(Owner, wanted, Math.Max(costs[0], 1));
-        LogGrant(logger, grant.Granted, wanted, grant.RetryAt, grant.Paused);
-        health.SetQuotaPaused(grant.Paused);
-        WorkerTelemetry.QuotaPaused(Owner, grant.Paused);
-        if (grant.Granted > 0)
-        {
-            return grant;
-        }
-
-        // A pause ends at a known time. Otherwise slots also free when reserved ones are released or sent (a sent one
-        // frees one window after its send), which the grant cannot foresee: ask again within a poll interval.
-        var soon = time.GetUtcNow() + _options.PollInterval;
-        ScheduleWake(grant.Paused && grant.RetryAt is { } end ? end : grant.RetryAt is { } at && at < soon ? at : soon);
-        return null;
-    }
-
-    /// <summary>Hands each claimed job to its job grain, on the slots of <paramref name="reservationId"/>.</summary>
-    private async Task StartJobsAsync(IReadOnlyList<ClaimedJob> claimed, Guid reservationId)
+    /// <summary>Hands each claimed job to its job grain; the permits the silo's budget holds for it go with it.</summary>
+    private async Task StartJobsAsync(IReadOnlyList<ClaimedJob> claimed, IReadOnlyDictionary<string, bool>? interactive = null)
     {
         WorkerTelemetry.Claimed(claimed.Count);
         foreach (var job in claimed)
@@ -495,8 +381,8 @@ public sealed partial class DispatcherGrain(
             try
             {
                 await grain.StartAsync(new JobAssignment(
-                    job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, reservationId, job.Cost,
-                    job.ClientId, job.Type, job.PayloadJson, job.Stored, job.FlowId));
+                    job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, job.Cost,
+                    job.ClientId, job.Type, job.PayloadJson, job.Stored, job.FlowId, interactive?.GetValueOrDefault(job.Id) ?? false));
             }
             catch (OrleansMessageRejectionException exception)
             {
@@ -532,6 +418,7 @@ public sealed partial class DispatcherGrain(
 
     private async Task GiveBackAsync(ClaimedJob job)
     {
+        budget.EndJob(job.Id);
         try
         {
             await jobs.ReleaseAsync(job.Id, job.LeaseToken, null, RetryStartDelay, CancellationToken.None);

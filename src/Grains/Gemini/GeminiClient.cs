@@ -110,7 +110,7 @@ public sealed partial class GeminiClient : IGeminiClient
         var body = new GenerateContentRequest([new Content("user", parts)], new GenerationConfig(ImageOnly, imageConfig));
 
         // One buffer (not a string) so the request carries a Content-Length; input images are at most ~20 MB.
-        var content = new ByteArrayContent(JsonSerializer.SerializeToUtf8Bytes(body, GeminiJsonContext.Default.GenerateContentRequest));
+        var content = new WrittenContent(JsonSerializer.SerializeToUtf8Bytes(body, GeminiJsonContext.Default.GenerateContentRequest), request.Written);
         content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
 
         var uri = new Uri(

@@ -31,6 +31,12 @@ public sealed record GeminiImageRequest(
     string? AspectRatio,
     string? ImageSize)
 {
+    /// <summary>
+    /// Called once the request's body has been written to the connection (also when the write failed part way: some
+    /// of it may have reached Gemini). The budget counts the request's slot from that moment.
+    /// </summary>
+    public Action? Written { get; init; }
+
     /// <summary>A request of input images followed by one instruction.</summary>
     /// <param name="model">The model id.</param>
     /// <param name="prompt">The text instruction, sent after the images.</param>
@@ -43,7 +49,10 @@ public sealed record GeminiImageRequest(
     }
 
     /// <summary>The bytes of the request's input images together.</summary>
-    public long InputBytes => Parts.OfType<GeminiPart.Image>().Sum(part => (long)part.Value.Bytes.Length);
+    public long InputBytes => InputBytesOf(Parts);
+
+    /// <summary>The size of the input images among <paramref name="parts"/>.</summary>
+    public static long InputBytesOf(IReadOnlyList<GeminiPart> parts) => parts.OfType<GeminiPart.Image>().Sum(part => (long)part.Value.Bytes.Length);
 }
 
 /// <summary>Calls Gemini's <c>generateContent</c> for images.</summary>

@@ -40,15 +40,17 @@ public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, IL
         var model = route.Model;
         while (true)
         {
-            var request = new GeminiImageRequest(model, parts, aspectRatio, route.SizeFor(model));
+            var size = route.SizeFor(model);
             GeminiOutcome outcome;
-            using (await gate.EnterAsync(GeminiGate.ExpectedBytes(request.ImageSize, request.InputBytes), cancellationToken))
+            using (await gate.EnterAsync(GeminiGate.ExpectedBytes(size, GeminiImageRequest.InputBytesOf(parts)), cancellationToken))
             {
-                if (!await run.TakeRequestPermitAsync(cancellationToken))
+                using var permit = await run.TakeRequestPermitAsync(model, cancellationToken);
+                if (permit is null)
                 {
                     return null;
                 }
 
+                var request = new GeminiImageRequest(model, parts, aspectRatio, size) { Written = permit.Written };
                 using var call = WorkerTelemetry.StartGeminiCall(model, variant);
                 outcome = await gemini.GenerateImageAsync(request, cancellationToken);
                 call.Finish(outcome.GetType().Name);
@@ -58,7 +60,7 @@ public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, IL
             if (outcome is GeminiOutcome.Throttled throttled)
             {
                 // Pause the cluster now, not once the job's slower variants have come back.
-                await run.ReportThrottledAsync(throttled);
+                await run.ReportThrottledAsync(model, throttled);
             }
 
             if (route.Fallback is not { } fallback || model == fallback || !Warrants(outcome, fallbackOn))

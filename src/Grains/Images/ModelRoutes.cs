@@ -51,21 +51,37 @@ public static class ModelRoutes
     /// A generation: at 1K (or no quality) the payload's overrides win over <c>GEMINI_MODEL</c> and
     /// <c>GEMINI_FALLBACK_MODEL</c>; at 2K/4K the override is kept only when it can make the size.
     /// </summary>
-    public static ModelRoute ForGeneration(GeminiOptions options, GenerationRequest request)
+    public static ModelRoute ForGeneration(GeminiOptions options, GenerationRequest request) =>
+        ForGeneration(options, request.ImageSize, request.ModelOverride, request.FallbackOverride);
+
+    private static ModelRoute ForGeneration(GeminiOptions options, string? size, string? modelOverride, string? fallbackOverride)
     {
-        var size = request.ImageSize;
-        var fallback = Current(request.FallbackOverride ?? options.FallbackModel ?? options.Model);
+        var fallback = Current(fallbackOverride ?? options.FallbackModel ?? options.Model);
         if (size is null or "1K")
         {
-            var model = Current(request.ModelOverride ?? options.Model);
+            var model = Current(modelOverride ?? options.Model);
             return new ModelRoute(model, fallback == model ? null : fallback, size);
         }
 
-        var chosen = request.ModelOverride is { } over && GeminiImageSize.IsSupported(Current(over), size) ? Current(over) : null;
+        var chosen = modelOverride is { } over && GeminiImageSize.IsSupported(Current(over), size) ? Current(over) : null;
         var high = chosen ?? Current(options.HighResModel);
         var usableFallback = fallback != high && GeminiImageSize.IsSupported(fallback, size) ? fallback : null;
-        return new ModelRoute(high, usableFallback, size, chosen is null ? request.ModelOverride : null);
+        return new ModelRoute(high, usableFallback, size, chosen is null ? modelOverride : null);
     }
+
+    /// <summary>
+    /// The model a job of <paramref name="type"/> calls first, from the few payload fields that route it (what the
+    /// dispatcher reads before it claims, to take that model's budget): a job's recorded model (an earlier attempt's)
+    /// wins. An unreadable quality routes as none: the job fails on its payload without calling anything.
+    /// </summary>
+    public static string FirstModel(
+        GeminiOptions options, string? type, string? recordedModel, string? quality, string? imageModelOverride, string? videoModel) =>
+        Current(recordedModel ?? type switch
+        {
+            "image_edit" => options.EditModel,
+            "video_generation" => videoModel ?? options.VideoModel,
+            _ => ForGeneration(options, GeminiImageSize.TryFromQuality(quality, out var size) ? size : null, imageModelOverride, null).Model,
+        });
 
     /// <summary>An edit: <c>GEMINI_EDIT_MODEL</c>, falling back on <c>GEMINI_FALLBACK_MODEL</c>; overrides are ignored.</summary>
     public static ModelRoute ForEdit(GeminiOptions options, EditRequest request)

@@ -1,5 +1,6 @@
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Postgres;
+using GenerationWorker.Grains.Quota;
 using GenerationWorker.Interfaces;
 
 namespace GenerationWorker.Grains.Jobs;
@@ -56,13 +57,14 @@ public interface IJobRun
     Task NeedRequestsAsync(int requests);
 
     /// <summary>
-    /// Takes the budget's permit for one Gemini request, just before it is sent. False: the budget is paused (a 429),
-    /// and the job must go back to the queue without sending it.
+    /// Takes the budget's permit for one Gemini request to <paramref name="model"/>, just before it is sent (waiting
+    /// for the budget if the job's own permits do not cover it, as a fallback model's request). Null: the model is
+    /// paused (a 429), and the job must go back to the queue without sending it.
     /// </summary>
-    Task<bool> TakeRequestPermitAsync(CancellationToken cancellationToken);
+    Task<RequestPermit?> TakeRequestPermitAsync(string model, CancellationToken cancellationToken);
 
-    /// <summary>Reports a 429 at once, so the whole cluster pauses before the job's other requests come back.</summary>
-    Task ReportThrottledAsync(GeminiOutcome.Throttled throttled);
+    /// <summary>Reports a 429 of <paramref name="model"/> at once, so the cluster pauses it before the job's other requests come back.</summary>
+    Task ReportThrottledAsync(string model, GeminiOutcome.Throttled throttled);
 }
 
 /// <summary>The lease of the claim is gone (rescued, cancelled, claimed again): the claim must stop and write nothing.</summary>

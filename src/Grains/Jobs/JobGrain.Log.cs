@@ -34,6 +34,4 @@ public sealed partial class JobGrain
     [LoggerMessage(13, LogLevel.Debug, "Job {JobId} waits {DelaySeconds} s at progress {Progress}")]
     private static partial void LogSnoozed(ILogger logger, string jobId, double delaySeconds, int progress);
 
-    [LoggerMessage(12, LogLevel.Warning, "Job {JobId}: could not tell the dispatcher that the budget refused a request")]
-    private static partial void LogDispatcherUnreachable(ILogger logger, string jobId, Exception exception);
 }

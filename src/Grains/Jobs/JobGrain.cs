@@ -28,8 +28,8 @@ public sealed partial class JobGrain(
     GrainReferences grains,
     WorkerHealth health,
     RetryPolicy retryPolicy,
+    SiloBudget budget,
     IOptions<WorkerOptions> workerOptions,
-    IOptions<QuotaOptions> quotaOptions,
     TimeProvider time,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
@@ -38,7 +38,7 @@ public sealed partial class JobGrain(
     private readonly TimeProvider _time = time;
     private readonly ILogger<JobGrain> _logger = logger;
     private readonly WorkerOptions _options = workerOptions.Value;
-    private readonly bool _quotaEnabled = quotaOptions.Value.RequestsPerWindow > 0;
+    private readonly SiloBudget _budget = budget;
     private ClaimRun? _current;
 
     private enum StopCause
@@ -157,8 +157,10 @@ public sealed partial class JobGrain(
                     break;
                 case JobEnd.Handled { Result: JobResult.Throttle throttle }:
                     // With a budget the pause was reported when the 429 came, and claiming waits for it to end.
-                    var delay = _quotaEnabled ? TimeSpan.Zero : throttle.Outcome.RetryDelay ?? retryPolicy.Delay(job.Attempt);
-                    await _jobs.ReleaseAsync(job.JobId, job.LeaseToken, "Gemini quota exhausted (429): " + throttle.Outcome.Message, delay, ct);
+                    var delay = _budget.Enabled ? TimeSpan.Zero : throttle.Outcome.RetryDelay ?? retryPolicy.Delay(job.Attempt);
+                    // Waiting for the budget is not a failure: the attempt is refunded and no error is written (the app
+                    // reads an error on a pending row as "retrying"); the reason is in the log and the budget's status.
+                    await _jobs.ReleaseAsync(job.JobId, job.LeaseToken, null, delay, ct);
                     LogReleased(_logger, job.JobId, job.Attempt, "Gemini answered 429");
                     break;
                 case JobEnd.Handled { Result: JobResult.StopService stopService }:
@@ -178,7 +180,7 @@ public sealed partial class JobGrain(
 
         run.Written = true;
         renewal.Dispose();
-        await run.ReleaseUnusedAsync();
+        _budget.EndJob(job.JobId);
 
         // When a newer claim of the job already runs in this activation, its dispatcher must keep counting it in flight
         // and the grain must stay active (the newer claim's lease renewal timer lives here).
@@ -240,7 +242,6 @@ public sealed partial class JobGrain(
     {
         private readonly CancellationTokenSource _stop = new();
         private readonly long _started = grain._time.GetTimestamp();
-        private int _slotsAccounted;
 
         public JobAssignment Job => job;
 
@@ -254,8 +255,6 @@ public sealed partial class JobGrain(
         public CancellationToken StopToken => _stop.Token;
 
         public TimeSpan Elapsed => grain._time.GetElapsedTime(_started);
-
-        private IQuotaGrain Quota => grain._grains.Quota;
 
         public void Stop(StopCause cause)
         {
@@ -282,68 +281,27 @@ public sealed partial class JobGrain(
             Fenced(await grain._jobs.AddOutputAsync(
                 job.JobId, job.LeaseToken, output.Output, output.ContentType, output.SizeBytes, progress, cancellationToken));
 
-        public Task NeedRequestsAsync(int requests) => ReleaseAsync(Math.Max(0, job.ReservedRequests - requests));
-
-        public async Task<bool> TakeRequestPermitAsync(CancellationToken cancellationToken)
+        public Task NeedRequestsAsync(int requests)
         {
-            if (!grain._quotaEnabled)
-            {
-                return true;
-            }
-
-            if (!await Quota.BeginRequestAsync(job.ReservationId, cancellationToken))
-            {
-                await TellBudgetRefusedAsync();
-                return false;
-            }
-
-            _slotsAccounted++;
-            return true;
+            grain._budget.Trim(job.JobId, requests);
+            return Task.CompletedTask;
         }
 
-        public async Task ReportThrottledAsync(GeminiOutcome.Throttled throttled)
+        public async Task<RequestPermit?> TakeRequestPermitAsync(string model, CancellationToken cancellationToken)
         {
-            if (grain._quotaEnabled)
+            if (!grain._budget.Enabled)
             {
-                await Quota.ReportThrottledAsync(throttled.RetryDelay, throttled.PerDay, CancellationToken.None);
+                return RequestPermit.Unlimited;
             }
+
+            var key = grain._budget.KeyOf(model, job.ClientId);
+            return await grain._budget.TakeAsync(job.JobId, key, job.ClientId, job.Interactive, cancellationToken) is { } permit
+                ? new RequestPermit(grain._budget, permit)
+                : null;
         }
 
-        /// <summary>Gives back the reservation's slots this claim neither used nor released.</summary>
-        public Task ReleaseUnusedAsync() => ReleaseAsync(job.ReservedRequests - _slotsAccounted);
-
-        private async Task ReleaseAsync(int unused)
-        {
-            if (grain._quotaEnabled && unused > 0)
-            {
-                _slotsAccounted += unused;
-                try
-                {
-                    await Quota.ReleaseAsync(job.ReservationId, unused);
-                }
-                catch (Exception exception)
-                {
-                    // Unreleased slots only free later: the budget is under-used for a moment, never exceeded.
-                    LogFinishFailed(grain._logger, job.JobId, job.Attempt, exception);
-                }
-            }
-        }
-
-        /// <summary>
-        /// Before the job goes back to the queue: the dispatcher must not start it again on slots it holds ahead, which
-        /// the quota grain would refuse as well.
-        /// </summary>
-        private async Task TellBudgetRefusedAsync()
-        {
-            try
-            {
-                await grain._grains.Dispatcher(job.DispatcherKey).BudgetRefusedAsync(job.ReservationId);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                LogDispatcherUnreachable(grain._logger, job.JobId, exception);
-            }
-        }
+        public Task ReportThrottledAsync(string model, GeminiOutcome.Throttled throttled) =>
+            grain._budget.Enabled ? grain._budget.ThrottledAsync(model, throttled.RetryDelay, throttled.PerDay) : Task.CompletedTask;
 
         private void Fenced(bool applied)
         {

@@ -19,6 +19,19 @@ public sealed record ClaimedJob(
     string Id, Guid LeaseToken, int Attempt, int MaxAttempts, int Cost, int Stored, string ClientId, string Type, string PayloadJson,
     string? FlowId, string? Model);
 
+/// <summary>A claimable job as the dispatcher sees it before choosing what to claim.</summary>
+/// <param name="Id">The job id.</param>
+/// <param name="ClientId">The client ("" when NULL).</param>
+/// <param name="Priority">Lower goes first.</param>
+/// <param name="Type">The job type, or null.</param>
+/// <param name="Model">The model an earlier claim routed the job to, or null.</param>
+/// <param name="Quality"><c>settings.imageQuality</c>, or null.</param>
+/// <param name="ImageModel"><c>modelOverrides.imageModel</c>, or null.</param>
+/// <param name="VideoModel">A video's <c>settings.model</c>, or null.</param>
+/// <param name="Cost">Gemini requests the job still needs.</param>
+public sealed record CandidateJob(
+    string Id, string ClientId, int Priority, string? Type, string? Model, string? Quality, string? ImageModel, string? VideoModel, int Cost);
+
 /// <summary>A variant already generated and stored.</summary>
 /// <param name="Variant">The variant index, from 0.</param>
 /// <param name="ObjectKey">The storage key.</param>
@@ -69,6 +82,42 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         return costs;
     }
 
+    /// <summary>
+    /// The first <paramref name="limit"/> claimable jobs in claim order, and the first <paramref name="perClient"/> of
+    /// each of up to <paramref name="clients"/> clients after <paramref name="after"/>, in claim order.
+    /// </summary>
+    public async Task<IReadOnlyList<CandidateJob>> PeekCandidatesAsync(
+        int limit, int perClient, int clients, string after, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobPeekCandidates"));
+        command.Parameters.AddWithValue("Limit", limit);
+        command.Parameters.AddWithValue("PerClient", perClient);
+        command.Parameters.AddWithValue("Clients", clients);
+        command.Parameters.AddWithValue("After", after);
+        var candidates = new List<CandidateJob>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            string? Text(int column) => reader.IsDBNull(column) ? null : reader.GetString(column);
+            candidates.Add(new CandidateJob(
+                reader.GetString(0), Text(1) ?? "", reader.IsDBNull(2) ? 0 : reader.GetInt32(2), Text(4), Text(5), Text(6), Text(7),
+                Text(8), reader.GetInt32(9)));
+        }
+
+        return candidates;
+    }
+
+    /// <summary>Claims those of <paramref name="ids"/> still claimable (another silo may have taken some).</summary>
+    public async Task<IReadOnlyList<ClaimedJob>> ClaimIdsAsync(
+        string owner, IReadOnlyList<string> ids, TimeSpan lease, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobClaimIds"));
+        command.Parameters.AddWithValue("Owner", owner);
+        command.Parameters.AddWithValue("Ids", ids.ToArray());
+        command.Parameters.AddWithValue("LeaseSeconds", lease.TotalSeconds);
+        return await ReadClaimedAsync(command, ids.Count, cancellationToken);
+    }
+
     /// <summary>Claims up to <paramref name="limit"/> jobs whose requests fit in <paramref name="budget"/>.</summary>
     public async Task<IReadOnlyList<ClaimedJob>> ClaimAsync(
         string owner, int limit, int budget, TimeSpan lease, CancellationToken cancellationToken)
@@ -78,7 +127,12 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         command.Parameters.AddWithValue("Limit", limit);
         command.Parameters.AddWithValue("Budget", (long)budget);
         command.Parameters.AddWithValue("LeaseSeconds", lease.TotalSeconds);
-        var claimed = new List<ClaimedJob>(limit);
+        return await ReadClaimedAsync(command, limit, cancellationToken);
+    }
+
+    private static async Task<IReadOnlyList<ClaimedJob>> ReadClaimedAsync(NpgsqlCommand command, int expected, CancellationToken cancellationToken)
+    {
+        var claimed = new List<ClaimedJob>(expected);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -107,6 +161,14 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
     public async Task<DateTimeOffset?> NextScheduledAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(SqlQueries.Get("JobNextScheduled"));
+        var value = await command.ExecuteScalarAsync(cancellationToken);
+        return value is DateTime at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null;
+    }
+
+    /// <summary>When the earliest pending job that is not yet due becomes claimable, or null.</summary>
+    public async Task<DateTimeOffset?> NextFutureAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobNextFuture"));
         var value = await command.ExecuteScalarAsync(cancellationToken);
         return value is DateTime at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null;
     }

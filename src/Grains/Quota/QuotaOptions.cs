@@ -1,23 +1,61 @@
 namespace GenerationWorker.Grains.Quota;
 
-/// <summary>The cluster's one Gemini budget.</summary>
+/// <summary>The cluster's Gemini budgets: one per model, shared fairly between clients.</summary>
 public sealed class QuotaOptions
 {
-    /// <summary><c>MAX_JOBS_PER_MINUTE</c>: Gemini requests (every variant, every retry) per window; default 60.</summary>
+    /// <summary>
+    /// <c>MAX_JOBS_PER_MINUTE</c>: Gemini requests (every variant, every retry) per window for each model that
+    /// <see cref="ModelBudgets"/> does not name; default 60; 0 turns every budget off.
+    /// </summary>
     public int RequestsPerWindow { get; set; } = 60;
 
-    /// <summary><c>QUOTA_WINDOW_SECONDS</c>: the window length; default 60 s.</summary>
+    /// <summary><c>QUOTA_WINDOW_SECONDS</c>: the window of <see cref="RequestsPerWindow"/>; default 60 s.</summary>
     public TimeSpan Window { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// <c>QUOTA_MARGIN_MS</c>: added to the window before a slot is reused. A request reaches Gemini a little after it
-    /// was announced (a new connection's handshake, a busy CPU) and a later request on the same slot may reach it
-    /// faster; the margin absorbs that difference. Default: 2.5% of the window, at least 500 ms and at most 1.5 s
-    /// (1.5 s for the 60 s window: at most 97.6% of the budget can be used).
+    /// <c>QUOTA_MARGIN_MS</c>: how long after a request was written to the connection it may still reach Gemini (the
+    /// network's transit). A slot frees one window plus this margin after its request was written. Default 250 ms.
     /// </summary>
     public TimeSpan? Margin { get; set; }
 
-    /// <summary>The margin in force: <see cref="Margin"/>, or the default derived from the window.</summary>
-    public TimeSpan SafetyMargin =>
-        Margin ?? TimeSpan.FromTicks(Math.Clamp(Window.Ticks / 40, TimeSpan.TicksPerMillisecond * 500, TimeSpan.TicksPerMillisecond * 1500));
+    /// <summary><c>GEMINI_MODEL_BUDGETS</c>: each named model's own limits; empty by default.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<BudgetLimit>> ModelBudgets { get; set; } =
+        new Dictionary<string, IReadOnlyList<BudgetLimit>>(StringComparer.Ordinal);
+
+    /// <summary><c>CLIENT_BUDGETS</c>: each named client's weight and caps (<c>*</c>: every other client's); empty by default.</summary>
+    public IReadOnlyDictionary<string, ClientBudget> ClientBudgets { get; set; } =
+        new Dictionary<string, ClientBudget>(StringComparer.Ordinal);
+
+    /// <summary><c>INTERACTIVE_PRIORITY</c>: jobs of this priority or lower (and edits) are interactive; default 50.</summary>
+    public int InteractivePriority { get; set; } = 50;
+
+    /// <summary>
+    /// <c>INTERACTIVE_RESERVE_PERCENT</c>: the part of each model's budget that other work may borrow only while no
+    /// interactive job waits; default 10.
+    /// </summary>
+    public int InteractiveReservePercent { get; set; } = 10;
+
+    /// <summary>
+    /// <c>QUOTA_BURST_PERCENT</c>: the most of a window's budget granted at once; the rest is paced evenly through the
+    /// window (and a per-day limit through the day). Default 10.
+    /// </summary>
+    public int BurstPercent { get; set; } = 10;
+
+    /// <summary>The margin in force: <see cref="Margin"/>, or 250 ms.</summary>
+    public TimeSpan SafetyMargin => Margin ?? TimeSpan.FromMilliseconds(250);
+
+    /// <summary>False when every budget is off (<c>MAX_JOBS_PER_MINUTE=0</c> and no model named).</summary>
+    public bool Enabled => RequestsPerWindow > 0 || ModelBudgets.Count > 0;
+
+    /// <summary>The limits of <paramref name="model"/>: its own, or <see cref="RequestsPerWindow"/> per <see cref="Window"/>.</summary>
+    public IReadOnlyList<BudgetLimit> LimitsOf(string model) =>
+        ModelBudgets.TryGetValue(model, out var limits) ? limits
+        : RequestsPerWindow > 0 ? [new BudgetLimit(RequestsPerWindow, Window)]
+        : [];
+
+    /// <summary>The weight and caps of <paramref name="client"/>.</summary>
+    public ClientBudget ClientOf(string client) =>
+        ClientBudgets.TryGetValue(client, out var budget) ? budget
+        : ClientBudgets.TryGetValue("*", out var every) ? every
+        : ClientBudget.Default;
 }

@@ -1,44 +1,111 @@
 namespace GenerationWorker.Grains.Quota;
 
-/// <summary>What the quota grain persists: the reservations that still hold slots, and the 429 pause.</summary>
+/// <summary>What the quota grain persists: the open leases, when used permits were written, each day's use, the pauses.</summary>
 /// <remarks>Stored as JSON by the ADO.NET grain storage; public settable properties keep it readable in the table.</remarks>
-[GenerateSerializer, Alias("QuotaState")]
-public sealed class QuotaState
+[GenerateSerializer, Alias("BudgetState")]
+public sealed class BudgetState
 {
-    /// <summary>Reservations that still hold slots.</summary>
+    /// <summary>Leases with permits neither used nor given back.</summary>
     [Id(0)]
-    public List<QuotaReservation> Reservations { get; set; } = [];
+    public List<LeaseRecord> Leases { get; set; } = [];
 
-    /// <summary>When the pause after a 429 ends, or null.</summary>
+    /// <summary>Used permits still inside some window, by ledger and time slice.</summary>
     [Id(1)]
-    public DateTimeOffset? PausedUntil { get; set; }
+    public List<WrittenSlice> Written { get; set; } = [];
 
-    /// <summary>429s without a retryDelay in a row: drives the pause's exponential backoff.</summary>
+    /// <summary>Permits granted on the current Pacific day, by ledger.</summary>
     [Id(2)]
-    public int ConsecutiveThrottles { get; set; }
+    public List<DayUse> Days { get; set; } = [];
+
+    /// <summary>Models paused by a 429.</summary>
+    [Id(3)]
+    public List<ModelPause> Pauses { get; set; } = [];
 }
 
-/// <summary>Slots granted to one silo at once.</summary>
-[GenerateSerializer, Alias("QuotaReservation")]
-public sealed class QuotaReservation
+/// <summary>Permits leased to a silo at once.</summary>
+[GenerateSerializer, Alias("LeaseRecord")]
+public sealed class LeaseRecord
 {
-    /// <summary>The reservation's id, handed to the jobs that use it.</summary>
+    /// <summary>The lease's id.</summary>
     [Id(0)]
     public Guid Id { get; set; }
 
-    /// <summary>The silo it was granted to (for fair sharing).</summary>
+    /// <summary>The silo it was leased to.</summary>
     [Id(1)]
-    public string SiloId { get; set; } = "";
+    public string Silo { get; set; } = "";
 
-    /// <summary>Slots reserved and not yet sent nor released.</summary>
+    /// <summary>The model its permits are for.</summary>
     [Id(2)]
-    public int Pending { get; set; }
+    public string Model { get; set; } = "";
 
-    /// <summary>Until when the pending slots are held; after it they free, and a late request needs a fresh slot.</summary>
+    /// <summary>The capped client its permits also count against, or null.</summary>
     [Id(3)]
-    public DateTimeOffset HoldUntil { get; set; }
+    public string? Client { get; set; }
 
-    /// <summary>When each used slot's request was announced: each slot frees one window (plus margin) later.</summary>
+    /// <summary>Permits neither reported used nor given back.</summary>
     [Id(4)]
-    public List<DateTimeOffset> Sent { get; set; } = [];
+    public int Open { get; set; }
+
+    /// <summary>No permit of the lease is sent after this time.</summary>
+    [Id(5)]
+    public DateTimeOffset UseBy { get; set; }
+
+    /// <summary>When it was granted (the day its permits count in).</summary>
+    [Id(6)]
+    public DateTimeOffset GrantedAt { get; set; }
+}
+
+/// <summary>Used permits of a ledger written in one time slice (its end: the latest they may have been written).</summary>
+[GenerateSerializer, Alias("WrittenSlice")]
+public sealed class WrittenSlice
+{
+    /// <summary>The ledger: <c>m:</c> and a model, or <c>c:</c> and a capped client.</summary>
+    [Id(0)]
+    public string Ledger { get; set; } = "";
+
+    /// <summary>The slice's end.</summary>
+    [Id(1)]
+    public DateTimeOffset At { get; set; }
+
+    /// <summary>How many.</summary>
+    [Id(2)]
+    public int Count { get; set; }
+}
+
+/// <summary>A ledger's permits granted on one Pacific day.</summary>
+[GenerateSerializer, Alias("DayUse")]
+public sealed class DayUse
+{
+    /// <summary>The ledger.</summary>
+    [Id(0)]
+    public string Ledger { get; set; } = "";
+
+    /// <summary>The Pacific day.</summary>
+    [Id(1)]
+    public DateOnly Day { get; set; }
+
+    /// <summary>Permits granted that day, less those given back.</summary>
+    [Id(2)]
+    public int Used { get; set; }
+}
+
+/// <summary>A model paused by a 429.</summary>
+[GenerateSerializer, Alias("ModelPause")]
+public sealed class ModelPause
+{
+    /// <summary>The model.</summary>
+    [Id(0)]
+    public string Model { get; set; } = "";
+
+    /// <summary>When the pause ends.</summary>
+    [Id(1)]
+    public DateTimeOffset Until { get; set; }
+
+    /// <summary>True when a per-day quota was exhausted.</summary>
+    [Id(2)]
+    public bool PerDay { get; set; }
+
+    /// <summary>429s without a retryDelay in a row: drives the backoff.</summary>
+    [Id(3)]
+    public int Consecutive { get; set; }
 }

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Interfaces;
 
 namespace GenerationWorker.Grains.Telemetry;
 
@@ -24,7 +25,7 @@ public static class WorkerTelemetry
 
     private static readonly ConcurrentDictionary<string, int> InFlightBySilo = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<string, bool> PausedBySilo = new(StringComparer.Ordinal);
-    private static QuotaSample? _quota;
+    private static readonly ConcurrentDictionary<string, BudgetSample> BudgetByModel = new(StringComparer.Ordinal);
 
     /// <summary>The traces' source.</summary>
     public static readonly ActivitySource Source = new(Name);
@@ -42,9 +43,10 @@ public static class WorkerTelemetry
     static WorkerTelemetry()
     {
         Meter.CreateObservableGauge("generation_worker.jobs.in_flight", () => InFlightBySilo.Select(s => new Measurement<int>(s.Value, new KeyValuePair<string, object?>("silo", s.Key))), "{job}", "Jobs running on each silo.");
-        Meter.CreateObservableGauge("generation_worker.quota.paused", () => PausedBySilo.Select(s => new Measurement<int>(s.Value ? 1 : 0, new KeyValuePair<string, object?>("silo", s.Key))), null, "1 while a 429 pauses the cluster's Gemini budget, as each silo last saw it.");
-        Meter.CreateObservableGauge("generation_worker.quota.used", () => FreshQuota(q => q.Used), "{request}", "Budget slots in use (sent within the window or reserved).");
-        Meter.CreateObservableGauge("generation_worker.quota.remaining", () => FreshQuota(q => Math.Max(0, q.Budget - q.Used)), "{request}", "Budget slots free now.");
+        Meter.CreateObservableGauge("generation_worker.quota.paused", () => PausedBySilo.Select(s => new Measurement<int>(s.Value ? 1 : 0, new KeyValuePair<string, object?>("silo", s.Key))), null, "1 while a 429 pauses a Gemini model this silo's jobs wait for, as each silo last saw it.");
+        Meter.CreateObservableGauge("generation_worker.quota.used", () => FreshBudget(l => l.Used), "{request}", "Each model's limit in use: slots taken in the window (or granted today for a per-day limit), by model and limit.");
+        Meter.CreateObservableGauge("generation_worker.quota.limit", () => FreshBudget(l => l.Allowed), "{request}", "Each model's limit: N for a window, what the day's pacing released so far for a per-day limit.");
+        Meter.CreateObservableGauge("generation_worker.quota.model_paused", () => FreshModels(m => m.PausedUntil is null ? 0 : 1), null, "1 while a 429 pauses the model.");
     }
 
     /// <summary>Starts the span of one job attempt (null when nobody listens).</summary>
@@ -95,8 +97,8 @@ public static class WorkerTelemetry
     /// <summary>Sets whether <paramref name="silo"/> last saw the budget paused.</summary>
     public static void QuotaPaused(string silo, bool paused) => PausedBySilo[silo] = paused;
 
-    /// <summary>Sets the budget as the quota grain sees it now.</summary>
-    public static void Quota(int budget, int used) => _quota = new QuotaSample(budget, used, Stopwatch.GetTimestamp());
+    /// <summary>Sets a model's budget as the quota grain sees it now.</summary>
+    public static void Budget(ModelBudget model) => BudgetByModel[model.Model] = new BudgetSample(model, Stopwatch.GetTimestamp());
 
     /// <summary>Starts the span and timer of one Gemini request; finish it with <see cref="GeminiCall.Finish"/>.</summary>
     public static GeminiCall StartGeminiCall(string model, int variant)
@@ -115,10 +117,16 @@ public static class WorkerTelemetry
         return activity;
     }
 
-    private static IEnumerable<Measurement<int>> FreshQuota(Func<QuotaSample, int> value) =>
-        _quota is { } sample && Stopwatch.GetElapsedTime(sample.Timestamp) < QuotaFreshness ? [new Measurement<int>(value(sample))] : [];
+    private static IEnumerable<Measurement<int>> FreshBudget(Func<LimitUse, int> value) =>
+        BudgetByModel.Values.Where(s => Stopwatch.GetElapsedTime(s.Timestamp) < QuotaFreshness)
+            .SelectMany(s => s.Model.Limits.Select(l => new Measurement<int>(
+                value(l), new KeyValuePair<string, object?>("model", s.Model.Model), new KeyValuePair<string, object?>("limit", l.Limit))));
 
-    private sealed record QuotaSample(int Budget, int Used, long Timestamp);
+    private static IEnumerable<Measurement<int>> FreshModels(Func<ModelBudget, int> value) =>
+        BudgetByModel.Values.Where(s => Stopwatch.GetElapsedTime(s.Timestamp) < QuotaFreshness)
+            .Select(s => new Measurement<int>(value(s.Model), new KeyValuePair<string, object?>("model", s.Model.Model)));
+
+    private sealed record BudgetSample(ModelBudget Model, long Timestamp);
 
     /// <summary>One Gemini request in progress.</summary>
     public sealed class GeminiCall : IDisposable

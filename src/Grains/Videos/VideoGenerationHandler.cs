@@ -101,7 +101,8 @@ public sealed partial class VideoGenerationHandler(
         }
 
         await run.NeedRequestsAsync(1);
-        if (!await run.TakeRequestPermitAsync(cancellationToken))
+        using var permit = await run.TakeRequestPermitAsync(model, cancellationToken);
+        if (permit is null)
         {
             return new JobResult.Release("waiting for the Gemini budget after a 429", TimeSpan.Zero);
         }
@@ -112,9 +113,19 @@ public sealed partial class VideoGenerationHandler(
         }
 
         // From here the start runs to its answer whatever stops the claim: an operation it creates is paid for, and
-        // only its recorded name lets the job's next claim find it instead of failing.
-        var start = await veo.StartAsync(
-            new VeoRequest(model, request.VeoPrompt(), image, request.AspectRatio, request.Resolution), CancellationToken.None);
+        // only its recorded name lets the job's next claim find it instead of failing. Its slot counts from the answer
+        // (a later moment than the request's write: the budget only errs on the safe side).
+        VeoStart start;
+        try
+        {
+            start = await veo.StartAsync(
+                new VeoRequest(model, request.VeoPrompt(), image, request.AspectRatio, request.Resolution), CancellationToken.None);
+        }
+        finally
+        {
+            permit.Written();
+        }
+
         switch (start)
         {
             case VeoStart.Started started:
@@ -136,7 +147,7 @@ public sealed partial class VideoGenerationHandler(
 
                 if (refused.Outcome is GeminiOutcome.Throttled throttled)
                 {
-                    await run.ReportThrottledAsync(throttled);
+                    await run.ReportThrottledAsync(model, throttled);
                 }
 
                 return FromFailure(refused.Outcome, "Veo refused the start");

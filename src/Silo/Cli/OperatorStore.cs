@@ -218,6 +218,20 @@ public sealed class OperatorStore(NpgsqlDataSource dataSource)
         return new StoredQuotaState(reader.GetFieldValue<byte[]>(0), reader.GetFieldValue<DateTimeOffset>(1));
     }
 
+    /// <summary>The 20 clients with the most Gemini requests waiting in pending jobs: (client, jobs, requests).</summary>
+    public async Task<IReadOnlyList<(string Client, long Jobs, long Requests)>> WaitingByClientAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("CliWaitingByClient"));
+        var clients = new List<(string, long, long)>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            clients.Add((reader.IsDBNull(0) ? "" : reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+        }
+
+        return clients;
+    }
+
     /// <summary>Pending and processing jobs, and those ended within <paramref name="recent"/>, oldest first.</summary>
     public async Task<IReadOnlyList<WatchedJob>> WatchAsync(TimeSpan recent, int limit, CancellationToken cancellationToken)
     {

@@ -3,11 +3,11 @@ using System.Text.Json;
 namespace GenerationWorker.Silo.Cli;
 
 /// <summary>
-/// The cluster's Gemini budget as the quota grain last saved it, read from grain storage without joining the cluster.
+/// The cluster's Gemini budgets as the quota grain last saved them, read from grain storage without joining the cluster.
 /// </summary>
 /// <remarks>
-/// The budget size and window are the silos' settings (<c>MAX_JOBS_PER_MINUTE</c>, <c>QUOTA_WINDOW_SECONDS</c>) and are
-/// not in the state; what the state holds is every reservation's unsent slots and the send time of each request.
+/// The limits are the silos' settings (<c>GEMINI_MODEL_BUDGETS</c>, <c>MAX_JOBS_PER_MINUTE</c>) and are not in the
+/// state; what the state holds is each model's open leases, when used permits were written, today's use and the pauses.
 /// </remarks>
 public abstract record QuotaReading
 {
@@ -23,10 +23,16 @@ public abstract record QuotaReading
 
     /// <summary>The saved state.</summary>
     /// <param name="SavedAt">When the grain last wrote it.</param>
-    /// <param name="SentInLastMinute">Requests announced within the minute before the reading.</param>
-    /// <param name="ReservedUnsent">Slots reserved and still held, not sent yet.</param>
+    /// <param name="Models">Each model's figures, by model id.</param>
+    public sealed record Saved(DateTimeOffset SavedAt, IReadOnlyList<ModelReading> Models) : QuotaReading;
+
+    /// <summary>One model's budget as saved.</summary>
+    /// <param name="Model">The model id.</param>
+    /// <param name="SentInLastMinute">Requests written within the minute before the reading.</param>
+    /// <param name="Leased">Permits leased to silos, neither used nor given back.</param>
+    /// <param name="UsedToday">Permits granted on the current Pacific day.</param>
     /// <param name="PausedUntil">When a 429 pause ends, or null when not paused at the reading.</param>
-    public sealed record Saved(DateTimeOffset SavedAt, int SentInLastMinute, int ReservedUnsent, DateTimeOffset? PausedUntil) : QuotaReading;
+    public sealed record ModelReading(string Model, int SentInLastMinute, int Leased, int UsedToday, DateTimeOffset? PausedUntil);
 
     /// <summary>Reads <paramref name="stored"/> as of <paramref name="now"/>.</summary>
     public static QuotaReading From(StoredQuotaState? stored, DateTimeOffset now)
@@ -45,33 +51,56 @@ public abstract record QuotaReading
                 return new Unreadable("the saved state is not a JSON object");
             }
 
-            var sent = 0;
-            var reserved = 0;
-            foreach (var reservation in Items(Property(root, "Reservations")))
+            var models = new SortedDictionary<string, ModelReading>(StringComparer.Ordinal);
+            ModelReading Of(string model) => models.TryGetValue(model, out var reading) ? reading : models[model] = new ModelReading(model, 0, 0, 0, null);
+            foreach (var written in Items(Property(root, "Written")))
             {
-                foreach (var at in Items(Property(reservation, "Sent")))
+                if (ModelOf(written) is { } model && Time(Property(written, "At")) is { } at && now - at < TimeSpan.FromMinutes(1))
                 {
-                    if (Time(at) is { } time && now - time < TimeSpan.FromMinutes(1))
-                    {
-                        sent++;
-                    }
-                }
-
-                var pending = Property(reservation, "Pending") is { ValueKind: JsonValueKind.Number } p ? p.GetInt32() : 0;
-                if (pending > 0 && Time(Property(reservation, "HoldUntil")) is { } holdUntil && now < holdUntil)
-                {
-                    reserved += pending;
+                    models[model] = Of(model) with { SentInLastMinute = Of(model).SentInLastMinute + Int(Property(written, "Count")) };
                 }
             }
 
-            var paused = Time(Property(root, "PausedUntil")) is { } until && now < until ? until : (DateTimeOffset?)null;
-            return new Saved(stored.ModifiedOn, sent, reserved, paused);
+            foreach (var lease in Items(Property(root, "Leases")))
+            {
+                if (Property(lease, "Model") is { ValueKind: JsonValueKind.String } model)
+                {
+                    var id = model.GetString()!;
+                    models[id] = Of(id) with { Leased = Of(id).Leased + Int(Property(lease, "Open")) };
+                }
+            }
+
+            foreach (var day in Items(Property(root, "Days")))
+            {
+                if (ModelOf(day) is { } model)
+                {
+                    models[model] = Of(model) with { UsedToday = Of(model).UsedToday + Int(Property(day, "Used")) };
+                }
+            }
+
+            foreach (var pause in Items(Property(root, "Pauses")))
+            {
+                if (Property(pause, "Model") is { ValueKind: JsonValueKind.String } model
+                    && Time(Property(pause, "Until")) is { } until && now < until)
+                {
+                    models[model.GetString()!] = Of(model.GetString()!) with { PausedUntil = until };
+                }
+            }
+
+            return new Saved(stored.ModifiedOn, [.. models.Values]);
         }
         catch (Exception exception) when (exception is JsonException or FormatException or InvalidOperationException)
         {
             return new Unreadable("the saved state is not readable JSON: " + exception.Message);
         }
     }
+
+    /// <summary>The model of a model ledger's entry (<c>m:</c> and the id); null for a client's.</summary>
+    private static string? ModelOf(JsonElement entry) =>
+        Property(entry, "Ledger") is { ValueKind: JsonValueKind.String } ledger && ledger.GetString() is { } text
+            && text.StartsWith("m:", StringComparison.Ordinal) ? text[2..] : null;
+
+    private static int Int(JsonElement? element) => element is { ValueKind: JsonValueKind.Number } number ? number.GetInt32() : 0;
 
     private static JsonElement? Property(JsonElement element, string name)
     {

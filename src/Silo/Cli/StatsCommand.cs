@@ -28,17 +28,20 @@ internal static class StatsCommand
         await output.WriteLineAsync($"  {"completed",-34}{recent.Completed}");
         await output.WriteLineAsync($"  {"failed",-34}{recent.Failed}");
         await output.WriteLineAsync($"  {"images stored",-34}{recent.ImagesStored}");
-        var waiting = recent.OldestClaimable is { } oldest ? Seconds(recent.Now - oldest) : "none waiting";
-        await output.WriteLineAsync($"  {"oldest claimable job waited",-34}{waiting}");
+        var oldestWait = recent.OldestClaimable is { } oldest ? Seconds(recent.Now - oldest) : "none waiting";
+        await output.WriteLineAsync($"  {"oldest claimable job waited",-34}{oldestWait}");
 
         switch (quota)
         {
             case QuotaReading.Saved saved:
                 await output.WriteLineAsync($"gemini budget (saved by the quota grain {Seconds(recent.Now - saved.SavedAt)} ago)");
-                await output.WriteLineAsync($"  {"requests sent in the last minute",-34}{saved.SentInLastMinute}");
-                await output.WriteLineAsync($"  {"slots reserved, not yet sent",-34}{saved.ReservedUnsent}");
-                await output.WriteLineAsync($"  {"in use",-34}{saved.SentInLastMinute + saved.ReservedUnsent}");
-                await output.WriteLineAsync($"  {"paused",-34}{(saved.PausedUntil is { } until ? "until " + Text.When(until) : "no")}");
+                await output.WriteLineAsync($"  {"model",-34}{"sent/min",10}{"leased",8}{"today",8}  paused");
+                foreach (var model in saved.Models)
+                {
+                    var paused = model.PausedUntil is { } until ? "until " + Text.When(until) : "no";
+                    await output.WriteLineAsync($"  {model.Model,-34}{model.SentInLastMinute,10}{model.Leased,8}{model.UsedToday,8}  {paused}");
+                }
+
                 break;
             case QuotaReading.Unreadable unreadable:
                 await output.WriteLineAsync($"gemini budget: {unreadable.Reason}");
@@ -48,7 +51,17 @@ internal static class StatsCommand
                 break;
         }
 
-        await output.WriteLineAsync("  (the budget's size is the silos' MAX_JOBS_PER_MINUTE; live view: GET /status on a silo)");
+        var waiting = await context.Store.WaitingByClientAsync(ct);
+        if (waiting.Count > 0)
+        {
+            await output.WriteLineAsync("waiting Gemini requests by client (top 20)");
+            foreach (var (client, jobs, requests) in waiting)
+            {
+                await output.WriteLineAsync($"  {client,-34}{requests,10} requests in {jobs} jobs");
+            }
+        }
+
+        await output.WriteLineAsync("  (the limits are the silos' GEMINI_MODEL_BUDGETS / MAX_JOBS_PER_MINUTE; live view with shares: GET /status on a silo)");
         return OperatorCli.Success;
     }
 

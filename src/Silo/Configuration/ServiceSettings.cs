@@ -167,6 +167,13 @@ public sealed class ServiceSettings
         {
             RequestsPerWindow = read.Int("MAX_JOBS_PER_MINUTE", 60, 0, 10_000_000),
             Window = read.Seconds("QUOTA_WINDOW_SECONDS", 60, 1, 86_400),
+            ModelBudgets = read.Optional("GEMINI_MODEL_BUDGETS", BudgetSettings.ParseModelBudgets, "model=N/Ws|N/day[,...] entries separated by ;")
+                ?? new Dictionary<string, IReadOnlyList<BudgetLimit>>(StringComparer.Ordinal),
+            ClientBudgets = read.Optional("CLIENT_BUDGETS", BudgetSettings.ParseClientBudgets, "client=weight:W|N/Ws|N/day[,...] entries separated by ;")
+                ?? new Dictionary<string, ClientBudget>(StringComparer.Ordinal),
+            InteractivePriority = read.Int("INTERACTIVE_PRIORITY", 50, int.MinValue, int.MaxValue),
+            InteractiveReservePercent = read.Int("INTERACTIVE_RESERVE_PERCENT", 10, 0, 50),
+            BurstPercent = read.Int("QUOTA_BURST_PERCENT", 10, 1, 100),
         };
         if (read.Text("QUOTA_MARGIN_MS") is not null)
         {
@@ -175,6 +182,11 @@ public sealed class ServiceSettings
         if (quota.RequestsPerWindow is > 0 and < 8)
         {
             read.Error("MAX_JOBS_PER_MINUTE", "must be 0 (no budget) or at least 8, so that a job of 8 variants fits in one window");
+        }
+
+        if (quota.ModelBudgets.FirstOrDefault(m => m.Value.Any(l => l.Requests < 8)) is { Key: { } tooSmall })
+        {
+            read.Error("GEMINI_MODEL_BUDGETS", $"gives {tooSmall} a limit under 8 requests: a job of 8 variants must fit in it");
         }
 
         var gemini = new GeminiOptions

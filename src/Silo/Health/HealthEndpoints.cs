@@ -88,16 +88,24 @@ public static partial class HealthEndpoints
                 jobsEndedSinceStart = worker.Ended,
                 claiming = dispatcher.Claiming,
                 stoppedReason = dispatcher.StoppedReason,
-                quota = new
+                budgets = quota.Models.Select(model => new
                 {
-                    budget = quota.Budget,
-                    windowSeconds = quota.Window.TotalSeconds,
-                    inUse = quota.InUse,
-                    sentInWindow = quota.SentInWindow,
-                    remaining = Math.Max(0, quota.Budget - quota.InUse),
-                    pausedUntil = quota.PausedUntil,
-                    heldAheadBySilo = dispatcher.StandingSlots,
-                },
+                    model = model.Model,
+                    limits = model.Limits.Select(limit => new
+                    {
+                        limit = limit.Limit,
+                        requests = limit.Requests,
+                        windowSeconds = limit.Window?.TotalSeconds,
+                        used = limit.Used,
+                        allowedNow = limit.Allowed,
+                        remaining = Math.Max(0, limit.Allowed - limit.Used),
+                    }),
+                    leased = model.Leased,
+                    pausedUntil = model.PausedUntil,
+                    pausedWhy = model.PausedWhy,
+                }),
+                clients = quota.Clients.Select(client => new { client = client.Client, requests = client.Requests, share = client.Share }),
+                pooledBySilo = dispatcher.StandingSlots,
                 draining = worker.Draining,
             });
         });

@@ -66,6 +66,16 @@ public static class JobsPageHtml
 
         html.Append("</table>");
 
+        html.Append("<h2>Clients' shares of the last window</h2><table id=\"shares\"><tr><th>client</th><th>requests</th><th>share</th></tr>");
+        foreach (var client in page.Clients)
+        {
+            html.Append("<tr data-client=\"").Append(Encode(client.Client)).Append("\"><td>").Append(Encode(client.Client)).Append("</td>")
+                .Append(Number("requests", client.Requests))
+                .Append("<td>").Append((client.Share * 100).ToString("0.#", CultureInfo.InvariantCulture)).Append(" %</td></tr>");
+        }
+
+        html.Append("</table>");
+
         html.Append("<h2>In flight by silo</h2><table id=\"silos\"><tr><th>silo</th><th>name</th><th>in flight</th><th>claiming</th></tr>");
         foreach (var silo in page.Silos)
         {

@@ -1,19 +1,18 @@
 using GenerationWorker.Grains.Dispatch;
-using GenerationWorker.Grains.Quota;
 using GenerationWorker.Interfaces;
 using Orleans.Runtime;
 
 namespace GenerationWorker.Silo.Operators;
 
 /// <summary>One Gemini budget as it stands.</summary>
-/// <param name="Scope">What it covers: today the one budget of all models (a list, so per-model rows can join it).</param>
+/// <param name="Scope">What it covers: a model and one of its limits.</param>
 /// <param name="Limit">Requests allowed per window (0: no budget).</param>
 /// <param name="Window">The window.</param>
 /// <param name="InUse">Slots taken now: sent within the window plus reserved and not yet sent.</param>
 /// <param name="SentInWindow">Requests sent within the last window.</param>
 /// <param name="PausedUntil">When a 429 pause ends, or null.</param>
 /// <param name="PausedWhy">Why it is paused, or null.</param>
-/// <param name="UsedToday">Requests sent today, or null when not tracked (today's budget keeps no day count).</param>
+/// <param name="UsedToday">For a per-day limit, requests granted today; else null.</param>
 public sealed record BudgetRow(
     string Scope, int Limit, TimeSpan Window, int InUse, int SentInWindow, DateTimeOffset? PausedUntil, string? PausedWhy,
     long? UsedToday);
@@ -28,9 +27,10 @@ public sealed record SiloWork(string Silo, string Name, int InFlight, bool Claim
 
 /// <summary>Everything the operator page shows, read at one moment.</summary>
 /// <param name="Jobs">The job table's figures.</param>
-/// <param name="Budgets">The Gemini budgets (one today).</param>
+/// <param name="Budgets">The Gemini budgets: a row per model and limit.</param>
 /// <param name="Silos">Each active silo's work.</param>
-public sealed record JobsPage(JobsOverview Jobs, IReadOnlyList<BudgetRow> Budgets, IReadOnlyList<SiloWork> Silos);
+/// <param name="Clients">Each client's share of the requests written in the last window (top 20).</param>
+public sealed record JobsPage(JobsOverview Jobs, IReadOnlyList<BudgetRow> Budgets, IReadOnlyList<SiloWork> Silos, IReadOnlyList<ClientShare> Clients);
 
 /// <summary>
 /// The operator page's read model: the job table's figures, the budget and every active silo's dispatcher, read
@@ -73,20 +73,12 @@ public sealed class JobsPageReader
             var status = await _grains.GetGrain<IDispatcherGrain>(key).GetStatusAsync(timeout.Token);
             return new SiloWork(key, member.Name, status.InFlight.Count, status.Claiming, status.StoppedReason);
         }));
-        return new JobsPage(await jobs, [Budget(await quota)], await silos);
+        var budget = await quota;
+        return new JobsPage(await jobs, [.. budget.Models.SelectMany(Rows)], await silos, budget.Clients);
     }
 
-    private static BudgetRow Budget(QuotaStatus quota)
-    {
-        string? why = null;
-        if (quota.PausedUntil is { } until)
-        {
-            // The only pause today is a 429; one that ends at Pacific midnight was a per-day quota.
-            why = until == QuotaGrain.NextPacificMidnight(until.AddTicks(-1))
-                ? "Gemini answered 429 for a per-day quota (until midnight Pacific)"
-                : "Gemini answered 429 (quota exhausted)";
-        }
-
-        return new BudgetRow("all models", quota.Budget, quota.Window, quota.InUse, quota.SentInWindow, quota.PausedUntil, why, UsedToday: null);
-    }
+    private static IEnumerable<BudgetRow> Rows(ModelBudget model) => model.Limits.Select(limit => new BudgetRow(
+        $"{model.Model} {limit.Limit}", limit.Allowed, limit.Window ?? TimeSpan.FromDays(1), limit.Used,
+        limit.Window is null ? limit.Used : Math.Max(0, limit.Used - model.Leased), model.PausedUntil, model.PausedWhy,
+        limit.Window is null ? limit.Used : null));
 }

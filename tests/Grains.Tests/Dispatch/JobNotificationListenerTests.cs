@@ -73,9 +73,8 @@ public sealed class JobNotificationListenerTests : IAsyncLifetime
 
         public Task JobFinishedAsync(string jobId) => Task.CompletedTask;
 
-        public Task TopUpBudgetAsync() => Task.CompletedTask;
+        public Task ModelPausedAsync(string model, TimeSpan pause) => Task.CompletedTask;
 
-        public Task BudgetRefusedAsync(Guid reservationId) => Task.CompletedTask;
 
         public Task CancelJobAsync(string jobId) => Task.CompletedTask;
 

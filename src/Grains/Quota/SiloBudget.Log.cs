@@ -1,0 +1,9 @@
+using Microsoft.Extensions.Logging;
+
+namespace GenerationWorker.Grains.Quota;
+
+public sealed partial class SiloBudget
+{
+    [LoggerMessage(1, LogLevel.Warning, "Exchanging permits with the quota grain failed; asks and reports wait for the next exchange")]
+    private static partial void LogExchangeFailed(ILogger logger, Exception exception);
+}
