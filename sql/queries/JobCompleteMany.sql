@@ -1,6 +1,8 @@
 -- Completes many claims in one statement, each with its result and, where @Variants has one, the variant it stored
 -- last. Returns the (id, lease token) of each claim completed; a claim whose lease is lost is left as it is. Rows are
 -- locked in id order, as a rescue of many rows might be at the same moment.
+-- The result gains costUsd: the job's exact Gemini spend over all its attempts (billed and possibly billed), from the
+-- cost ledger.
 WITH input AS (
     SELECT * FROM unnest(@Ids::text[], @LeaseTokens::uuid[], @Results::text[], @Variants::integer[], @ObjectKeys::text[],
                          @Urls::text[], @ImageIds::text[], @ContentTypes::text[], @SizeBytes::integer[], @OriginalKeys::text[], @OriginalUrls::text[])
@@ -13,7 +15,11 @@ WITH input AS (
     FOR UPDATE OF j
 ), done AS (
     UPDATE generation_job j
-    SET status = 'completed', result = i.result::jsonb, progress = 100, error = NULL, completed_at = now(),
+    SET status = 'completed',
+        result = i.result::jsonb || jsonb_build_object('costUsd', (
+            SELECT trim_scale(coalesce(sum(c.cost_micros), 0) / 1000000.0) FROM gemini_cost_ledger c
+            WHERE c.job_id = h.id AND c.state IN ('billed', 'possibly_billed'))),
+        progress = 100, error = NULL, completed_at = now(),
         lease_token = NULL, lease_expires_at = NULL, updated_at = now()
     FROM held h JOIN input i ON i.id = h.id AND i.lease_token = h.lease_token
     WHERE j.id = h.id

@@ -1,4 +1,5 @@
 using GenerationWorker.Grains.Assets;
+using GenerationWorker.Grains.Cost;
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Images;
@@ -83,6 +84,8 @@ public static class WorkerServiceCollectionExtensions
         services.AddHttpClient<ReferenceImageFetcher>(client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(() => ReferenceImageFetcher.CreateHandler(worker.ImageUrlAllowPrivate));
         services.AddGeminiClient(gemini);
+        services.AddSingleton<CostStore>();
+        services.AddSingleton<CostLedger>();
         services.AddSingleton<ImageCalls>();
         services.AddSingleton<ImageOutputs>();
         services.AddSingleton<IJobHandler, ImageGenerationHandler>();

@@ -57,6 +57,19 @@ public sealed class AppSchema(string connectionString)
     /// <summary>Creates the app's tables.</summary>
     public Task CreateAsync() => ExecuteAsync(Ddl);
 
+    /// <summary>The app's cost table (app-contract.md section 6), as the app creates it.</summary>
+    public const string CostTrackingDdl = """
+        CREATE TABLE ai_cost_tracking (
+            id text PRIMARY KEY, client_id text NOT NULL, user_id text NULL, request_id text, job_id text,
+            operation_type text NOT NULL, model text NOT NULL, provider text NOT NULL DEFAULT 'google-gemini',
+            cost_usd_cents integer NOT NULL, input_tokens int, output_tokens int, image_count int,
+            video_duration_seconds int, metadata jsonb, success integer NOT NULL DEFAULT 1, error_message text,
+            duration_ms int, created_at timestamp NOT NULL DEFAULT now());
+        """;
+
+    /// <summary>Creates the app's <c>ai_cost_tracking</c>.</summary>
+    public Task CreateCostTrackingAsync() => ExecuteAsync(CostTrackingDdl);
+
     /// <summary>Inserts a client with <paramref name="products"/>.</summary>
     public async Task AddClientAsync(string clientId, params string[] products)
     {

@@ -5,8 +5,10 @@ using Microsoft.Extensions.Logging;
 namespace GenerationWorker.Grains.Assets;
 
 /// <summary>
-/// Whether the web app's asset tables (<c>generated_asset</c>, <c>generated_asset_product</c>, <c>generation_flow</c>,
-/// <c>collection_session</c>, <c>product</c>) exist: when they do, every stored image also becomes an asset row.
+/// Whether the web app's tables exist: its asset tables (<c>generated_asset</c>, <c>generated_asset_product</c>,
+/// <c>generation_flow</c>, <c>collection_session</c>, <c>product</c>), when every stored image also becomes an asset
+/// row; and its cost table (<c>ai_cost_tracking</c>), where every billed Gemini request is recorded (else in the
+/// service's own <c>worker_cost_tracking</c>).
 /// </summary>
 /// <remarks>
 /// Checked at start-up and then again at most once a minute, when a job asks: the app may create its tables after the
@@ -17,34 +19,34 @@ public sealed partial class AppTables(AppAssetStore store, TimeProvider time, IL
     /// <summary>How long an answer is trusted before the database is asked again.</summary>
     public static readonly TimeSpan RecheckInterval = TimeSpan.FromMinutes(1);
 
-    private readonly Lock _lock = new();
-    private bool? _present;
-    private DateTimeOffset _checkedAt;
+    private readonly Presence _assets = new(
+        store.TablesPresentAsync,
+        "on: stored images become generated_asset rows",
+        "off: the app's asset tables are not in this database");
 
-    /// <summary>True when the app's tables exist (as of at most <see cref="RecheckInterval"/> ago).</summary>
-    public async ValueTask<bool> PresentAsync(CancellationToken cancellationToken)
+    private readonly Presence _costs = new(
+        store.CostTablePresentAsync,
+        "on: billed Gemini requests become ai_cost_tracking rows",
+        "off: the app's ai_cost_tracking is not in this database; costs are recorded in worker_cost_tracking");
+
+    /// <summary>True when the app's asset tables exist (as of at most <see cref="RecheckInterval"/> ago).</summary>
+    public ValueTask<bool> PresentAsync(CancellationToken cancellationToken) => CheckAsync(_assets, cancellationToken);
+
+    /// <summary>True when the app's <c>ai_cost_tracking</c> exists (as of at most <see cref="RecheckInterval"/> ago).</summary>
+    public ValueTask<bool> CostTrackingPresentAsync(CancellationToken cancellationToken) => CheckAsync(_costs, cancellationToken);
+
+    private async ValueTask<bool> CheckAsync(Presence presence, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        lock (_lock)
+        if (presence.Known(now) is { } known)
         {
-            if (_present is { } known && now - _checkedAt < RecheckInterval)
-            {
-                return known;
-            }
+            return known;
         }
 
-        var present = await store.TablesPresentAsync(cancellationToken);
-        bool changed;
-        lock (_lock)
+        var present = await presence.Query(cancellationToken);
+        if (presence.Record(present, now))
         {
-            changed = _present != present;
-            _present = present;
-            _checkedAt = now;
-        }
-
-        if (changed)
-        {
-            LogIntegration(logger, present ? "on: stored images become generated_asset rows" : "off: the app's asset tables are not in this database");
+            LogIntegration(logger, present ? presence.On : presence.Off);
         }
 
         return present;
@@ -56,6 +58,7 @@ public sealed partial class AppTables(AppAssetStore store, TimeProvider time, IL
         try
         {
             await PresentAsync(cancellationToken);
+            await CostTrackingPresentAsync(cancellationToken);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -67,9 +70,44 @@ public sealed partial class AppTables(AppAssetStore store, TimeProvider time, IL
     /// <inheritdoc />
     Task IHostedService.StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(2, LogLevel.Warning, "Could not check for the web app's asset tables at start-up; the first job checks again")]
+    [LoggerMessage(2, LogLevel.Warning, "Could not check for the web app's tables at start-up; the first job checks again")]
     private static partial void LogCheckFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(1, LogLevel.Information, "Web app asset integration {State}")]
+    [LoggerMessage(1, LogLevel.Information, "Web app integration {State}")]
     private static partial void LogIntegration(ILogger logger, string state);
+
+    /// <summary>One cached answer: whether some of the app's tables exist, and when it was asked.</summary>
+    private sealed class Presence(Func<CancellationToken, Task<bool>> query, string on, string off)
+    {
+        private readonly Lock _lock = new();
+        private bool? _present;
+        private DateTimeOffset _checkedAt;
+
+        public Func<CancellationToken, Task<bool>> Query => query;
+
+        public string On => on;
+
+        public string Off => off;
+
+        /// <summary>The answer, while it is fresh.</summary>
+        public bool? Known(DateTimeOffset now)
+        {
+            lock (_lock)
+            {
+                return _present is { } known && now - _checkedAt < RecheckInterval ? known : null;
+            }
+        }
+
+        /// <summary>Keeps a new answer; true when it differs from the previous one.</summary>
+        public bool Record(bool present, DateTimeOffset now)
+        {
+            lock (_lock)
+            {
+                var changed = _present != present;
+                _present = present;
+                _checkedAt = now;
+                return changed;
+            }
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Cost;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Telemetry;
@@ -26,6 +27,7 @@ public sealed partial class WorkerLifecycle(
     IClusterMembershipService membership,
     JobNotificationListener listener,
     JobStore jobs,
+    CostLedger costs,
     WorkerHealth health,
     JobSummaryLog summary,
     IOptions<WorkerOptions> options,
@@ -226,6 +228,9 @@ public sealed partial class WorkerLifecycle(
                             LogRescued(logger, job.Id, job.Status);
                             WorkerTelemetry.Rescued(job.Status);
                         }
+
+                        // Their requests still awaiting an answer may have been billed: priced in full.
+                        await costs.SettleOwnersAsync(owners, cancellationToken);
                     }
 
                     await Dispatcher.WakeAsync();

@@ -158,19 +158,19 @@ public sealed partial class GeminiClient : IGeminiClient
     {
         if (!response.HasCandidate)
         {
-            return new GeminiOutcome.Blocked(response.BlockReason ?? NoImage, null);
+            return new GeminiOutcome.Blocked(response.BlockReason ?? NoImage, null) { Usage = response.Usage };
         }
 
         if (response.Image is { } image)
         {
-            return new GeminiOutcome.Image(image, response.Text);
+            return new GeminiOutcome.Image(image, response.Text) { Usage = response.Usage };
         }
 
         // STOP (or no reason) without an image is a refusal or an empty answer: Gemini's own NO_IMAGE.
         var reason = response.FinishReason is null or "STOP" or "FINISH_REASON_UNSPECIFIED"
             ? response.BlockReason ?? NoImage
             : response.FinishReason;
-        return new GeminiOutcome.Blocked(reason, response.Text);
+        return new GeminiOutcome.Blocked(reason, response.Text) { Usage = response.Usage };
     }
 
     /// <summary>Maps a non-2xx answer per the error table of the Gemini API (Veo's requests answer with the same).</summary>

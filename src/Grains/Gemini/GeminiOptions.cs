@@ -33,6 +33,12 @@ public sealed class GeminiOptions
     /// <summary><c>VIDEO_TIMEOUT_MINUTES</c>: how long a video operation may run before the job gives up on it; default 30 min.</summary>
     public TimeSpan VideoTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// <c>GEMINI_PRICES</c>: what each model's requests cost, for the cost ledger; default
+    /// <see cref="Cost.PriceTable.Defaults"/> (Google's list prices as of <see cref="Cost.PriceTable.DefaultsAsOf"/>).
+    /// </summary>
+    public Cost.PriceTable Prices { get; set; } = Cost.PriceTable.Defaults;
+
     /// <summary><c>GEMINI_TIMEOUT_SECONDS</c>: one request's time limit; default 300 s.</summary>
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(300);
 

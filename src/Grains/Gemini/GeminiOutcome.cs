@@ -16,6 +16,9 @@ public abstract record GeminiOutcome
         /// <summary>The MIME type Gemini reported, for example <c>image/png</c>.</summary>
         public string MimeType => Data.MimeType;
 
+        /// <summary>The answer's <c>usageMetadata</c>, or null when it had none.</summary>
+        public GeminiUsage? Usage { get; init; }
+
         /// <inheritdoc />
         public void Dispose() => Data.Dispose();
     }
@@ -30,6 +33,9 @@ public abstract record GeminiOutcome
     {
         /// <summary>True for reasons that may succeed on a second try (NO_IMAGE, IMAGE_OTHER).</summary>
         public bool RetryOnce => Reason is "NO_IMAGE" or "IMAGE_OTHER";
+
+        /// <summary>The answer's <c>usageMetadata</c>, or null when it had none: a block still bills its input.</summary>
+        public GeminiUsage? Usage { get; init; }
     }
 
     /// <summary>A transient failure (500, 502, 503, 504, 408, a timeout or a dropped connection): retry later.</summary>
@@ -70,3 +76,9 @@ public abstract record GeminiOutcome
     /// <param name="Message">Gemini's message.</param>
     public sealed record Rejected(string Message) : GeminiOutcome;
 }
+
+/// <summary>The token counts of a 200 answer's <c>usageMetadata</c>; each null when the answer left it out.</summary>
+/// <param name="PromptTokens"><c>promptTokenCount</c>: the input (text and images).</param>
+/// <param name="CandidatesTokens"><c>candidatesTokenCount</c>: the output (text and images).</param>
+/// <param name="TotalTokens"><c>totalTokenCount</c>.</param>
+public sealed record GeminiUsage(int? PromptTokens, int? CandidatesTokens, int? TotalTokens);

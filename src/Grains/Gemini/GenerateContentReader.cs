@@ -11,8 +11,9 @@ namespace GenerationWorker.Grains.Gemini;
 /// <param name="Text">The non-thought text parts of <c>candidates[0]</c> without an image, concatenated, or null.</param>
 /// <param name="FinishReason"><c>candidates[0].finishReason</c>, or null.</param>
 /// <param name="BlockReason"><c>promptFeedback.blockReason</c>, or null.</param>
+/// <param name="Usage"><c>usageMetadata</c>'s token counts, or null when the answer has none.</param>
 internal sealed record GenerateContentSummary(
-    bool HasCandidate, GeneratedImage? Image, string? Text, string? FinishReason, string? BlockReason);
+    bool HasCandidate, GeneratedImage? Image, string? Text, string? FinishReason, string? BlockReason, GeminiUsage? Usage = null);
 
 /// <summary>
 /// Reads a generateContent 200 body from the response stream in one pass over pooled buffers, decoding each
@@ -58,6 +59,7 @@ internal sealed class GenerateContentReader : IDisposable
     private bool _collecting;
     private string? _finishReason;
     private string? _blockReason;
+    private GeminiUsage? _usage;
     private string? _text;
     private PartState? _part;
     private ImagePart? _lastImage;
@@ -93,6 +95,7 @@ internal sealed class GenerateContentReader : IDisposable
         Part,
         InlineData,
         PromptFeedback,
+        UsageMetadata,
         Skip,
     }
 
@@ -112,6 +115,10 @@ internal sealed class GenerateContentReader : IDisposable
         MimeType,
         Data,
         BlockReason,
+        UsageMetadata,
+        PromptTokenCount,
+        CandidatesTokenCount,
+        TotalTokenCount,
     }
 
     /// <summary>Reads the whole body of <paramref name="stream"/>.</summary>
@@ -353,7 +360,33 @@ internal sealed class GenerateContentReader : IDisposable
                 }
 
                 break;
+            case Frame.UsageMetadata:
+                OnUsageMember(token, ref reader);
+                break;
         }
+    }
+
+    private void OnUsageMember(JsonTokenType token, ref Utf8JsonReader reader)
+    {
+        if (_member is not (Member.PromptTokenCount or Member.CandidatesTokenCount or Member.TotalTokenCount))
+        {
+            SkipValue(token);
+            return;
+        }
+
+        int? count = token switch
+        {
+            JsonTokenType.Number when reader.TryGetInt32(out var value) && value >= 0 => value,
+            JsonTokenType.Null => null,
+            _ => throw NotAResponse("A usageMetadata token count is not a non-negative integer."),
+        };
+        var usage = _usage ?? new GeminiUsage(null, null, null);
+        _usage = _member switch
+        {
+            Member.PromptTokenCount => usage with { PromptTokens = count },
+            Member.CandidatesTokenCount => usage with { CandidatesTokens = count },
+            _ => usage with { TotalTokens = count },
+        };
     }
 
     private void OnResponseMember(JsonTokenType token)
@@ -387,6 +420,11 @@ internal sealed class GenerateContentReader : IDisposable
                     throw NotAResponse("promptFeedback is not an object.");
                 }
 
+                break;
+            case Member.UsageMetadata:
+                // A repeated member replaces the earlier one.
+                _usage = token == JsonTokenType.StartObject ? new GeminiUsage(null, null, null) : null;
+                Push(token, JsonTokenType.StartObject, Frame.UsageMetadata, "usageMetadata");
                 break;
             default:
                 SkipValue(token);
@@ -593,7 +631,7 @@ internal sealed class GenerateContentReader : IDisposable
 
         var winner = _lastFinalImage ?? _lastImage;
         var image = winner?.Spool.Complete(winner.MimeType ?? "application/octet-stream");
-        return new GenerateContentSummary(_hasCandidate, image, _text, _finishReason, _blockReason);
+        return new GenerateContentSummary(_hasCandidate, image, _text, _finishReason, _blockReason, _usage);
     }
 
     private void BeginData()
@@ -776,6 +814,10 @@ internal sealed class GenerateContentReader : IDisposable
     {
         Frame.Response when reader.ValueTextEquals("candidates"u8) => Member.Candidates,
         Frame.Response when reader.ValueTextEquals("promptFeedback"u8) => Member.PromptFeedback,
+        Frame.Response when reader.ValueTextEquals("usageMetadata"u8) => Member.UsageMetadata,
+        Frame.UsageMetadata when reader.ValueTextEquals("promptTokenCount"u8) => Member.PromptTokenCount,
+        Frame.UsageMetadata when reader.ValueTextEquals("candidatesTokenCount"u8) => Member.CandidatesTokenCount,
+        Frame.UsageMetadata when reader.ValueTextEquals("totalTokenCount"u8) => Member.TotalTokenCount,
         Frame.Candidate when reader.ValueTextEquals("content"u8) => Member.Content,
         Frame.Candidate when reader.ValueTextEquals("finishReason"u8) => Member.FinishReason,
         Frame.Content when reader.ValueTextEquals("parts"u8) => Member.Parts,

@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Cost;
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Jobs;
@@ -18,9 +19,9 @@ public enum FallbackOn
 
 /// <summary>
 /// Sends one image request to Gemini for a job, within the silo's gate and the budget's permit for each request, and
-/// calls the route's fallback model when the first answer allows it.
+/// calls the route's fallback model when the first answer allows it. Each request is recorded in the cost ledger.
 /// </summary>
-public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, ILogger<ImageCalls> logger)
+public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, CostLedger costs, ILogger<ImageCalls> logger)
 {
     /// <summary>
     /// Asks for one image. Returns Gemini's last answer, or null when the budget refused a permit (paused by a 429):
@@ -52,7 +53,7 @@ public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, IL
 
                 var request = new GeminiImageRequest(model, parts, aspectRatio, size) { Written = permit.Written };
                 using var call = WorkerTelemetry.StartGeminiCall(model, variant);
-                outcome = await gemini.GenerateImageAsync(request, cancellationToken);
+                outcome = await costs.ImageRequestAsync(run.Job, request, variant, ct => gemini.GenerateImageAsync(request, ct), cancellationToken);
                 call.Finish(outcome.GetType().Name);
             }
 

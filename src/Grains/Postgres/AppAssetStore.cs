@@ -41,6 +41,13 @@ public sealed class AppAssetStore(NpgsqlDataSource dataSource)
         return await command.ExecuteScalarAsync(cancellationToken) is true;
     }
 
+    /// <summary>True when the app's cost table (<c>ai_cost_tracking</c>) exists in the database.</summary>
+    public async Task<bool> CostTablePresentAsync(CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("AppCostTablePresent"));
+        return await command.ExecuteScalarAsync(cancellationToken) is true;
+    }
+
     /// <summary>The ids of the placeholders the app inserted for a job, in the order they are completed.</summary>
     public async Task<IReadOnlyList<string>> PlaceholdersAsync(string jobId, CancellationToken cancellationToken)
     {

@@ -38,6 +38,7 @@ public static class WorkerTelemetry
     private static readonly Counter<long> JobsRescued = Meter.CreateCounter<long>("generation_worker.jobs.rescued", "{job}", "Claims of lost workers put back, by new status.");
     private static readonly Histogram<double> JobDuration = Meter.CreateHistogram<double>("generation_worker.job.duration", "s", "Duration of a job attempt, by outcome.");
     private static readonly Counter<long> GeminiRequests = Meter.CreateCounter<long>("generation_worker.gemini.requests", "{request}", "Gemini requests, by model and outcome kind.");
+    private static readonly Counter<long> GeminiCost = Meter.CreateCounter<long>("generation_worker.gemini.cost", "u{USD}", "Gemini spend in micro-dollars, by model, client and billing (billed or possibly_billed).");
     private static readonly Histogram<double> GeminiDuration = Meter.CreateHistogram<double>("generation_worker.gemini.request.duration", "s", "Duration of a Gemini request, by model and outcome kind.");
 
     static WorkerTelemetry()
@@ -76,6 +77,19 @@ public static class WorkerTelemetry
         if (outcome == "failed")
         {
             Activity.Current?.SetStatus(ActivityStatusCode.Error, outcome);
+        }
+    }
+
+    /// <summary>Records a settled request's spend, in micro-dollars (nothing for 0).</summary>
+    public static void Cost(string model, string clientId, string billing, long micros)
+    {
+        if (micros > 0)
+        {
+            GeminiCost.Add(
+                micros,
+                new KeyValuePair<string, object?>("model", model),
+                new KeyValuePair<string, object?>("client", clientId),
+                new KeyValuePair<string, object?>("billing", billing));
         }
     }
 

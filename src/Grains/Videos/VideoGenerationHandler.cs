@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.Json.Nodes;
 using GenerationWorker.Grains.Assets;
+using GenerationWorker.Grains.Cost;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Images;
 using GenerationWorker.Grains.Jobs;
@@ -27,6 +28,7 @@ namespace GenerationWorker.Grains.Videos;
 public sealed partial class VideoGenerationHandler(
     VeoClient veo,
     VideoOperationStore operations,
+    CostLedger costs,
     ReferenceImageFetcher fetcher,
     IImageStore store,
     AppTables appTables,
@@ -107,14 +109,17 @@ public sealed partial class VideoGenerationHandler(
             return new JobResult.Release("waiting for the Gemini budget after a 429", TimeSpan.Zero);
         }
 
+        var requestId = await costs.VideoStartingAsync(job, model, cancellationToken);
         if (!await operations.StartingAsync(job.JobId, job.LeaseToken, cancellationToken))
         {
+            await costs.NotSentAsync(requestId, "lease lost before the start was sent");
             throw new LeaseLostException();
         }
 
         // From here the start runs to its answer whatever stops the claim: an operation it creates is paid for, and
         // only its recorded name lets the job's next claim find it instead of failing. Its slot counts from the answer
         // (a later moment than the request's write: the budget only errs on the safe side).
+        var sent = time.GetTimestamp();
         VeoStart start;
         try
         {
@@ -126,6 +131,7 @@ public sealed partial class VideoGenerationHandler(
             permit.Written();
         }
 
+        await costs.VideoStartAnsweredAsync(requestId, model, start, time.GetElapsedTime(sent));
         switch (start)
         {
             case VeoStart.Started started:
@@ -182,6 +188,7 @@ public sealed partial class VideoGenerationHandler(
         var job = run.Job;
         if (state.Age > _options.VideoTimeout)
         {
+            await costs.VideoEndedAsync(job.JobId, operationName, Billing.PossiblyBilled, "given up: no video within VIDEO_TIMEOUT_MINUTES");
             return new JobResult.Fail(string.Create(
                 CultureInfo.InvariantCulture,
                 $"video not ready {_options.VideoTimeout.TotalMinutes:0} min after its start (VIDEO_TIMEOUT_MINUTES); operation {operationName} given up"));
@@ -193,10 +200,13 @@ public sealed partial class VideoGenerationHandler(
             case VeoPoll.Running:
                 return new JobResult.Snooze(_options.VideoPollInterval, Math.Min(MaxPollingProgress, state.Progress + ProgressPerPoll));
             case VeoPoll.Done done:
+                await costs.VideoEndedAsync(job.JobId, operationName, Billing.Billed, null);
                 return await StoreAsync(run, request, state, done.VideoUri, cancellationToken);
             case VeoPoll.Filtered filtered:
+                await costs.VideoEndedAsync(job.JobId, operationName, Billing.NotBilled, "filtered: " + string.Join("; ", filtered.Reasons));
                 return new JobResult.Fail("video blocked by Veo's safety filters: " + string.Join("; ", filtered.Reasons));
             case VeoPoll.Failed failed:
+                await costs.VideoEndedAsync(job.JobId, operationName, Billing.NotBilled, "operation failed: " + failed.Message);
                 // The operation produced nothing and will not: the retry policy may start another one.
                 if (!await operations.ForgetAsync(job.JobId, job.LeaseToken, CancellationToken.None))
                 {

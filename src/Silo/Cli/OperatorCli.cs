@@ -33,6 +33,7 @@ public static class OperatorCli
         ["retry"] = JobCommands.RetryAsync,
         ["cancel"] = JobCommands.CancelAsync,
         ["stats"] = StatsCommand.RunAsync,
+        ["cost"] = CostCommand.RunAsync,
         ["watch"] = WatchCommand.RunAsync,
     };
 
@@ -44,6 +45,7 @@ public static class OperatorCli
         ["retry"] = [],
         ["cancel"] = [],
         ["stats"] = [],
+        ["cost"] = ["client", "since"],
         ["watch"] = ["interval-ms"],
     };
 
@@ -78,6 +80,8 @@ public static class OperatorCli
                                         images already stored are kept
           cancel <id>                   cancel a pending or processing job, as the web app does
           stats                         jobs by status, the last minute's throughput, the Gemini budget
+          cost [--client C] [--since D] Gemini spend (billed, and possibly billed: no answer came) by
+                                        client, model and UTC day, newest first (D: yyyy-MM-dd)
           watch [--interval-ms N]       live progress until no job is pending or processing (Ctrl+C stops)
           help                          this text
 

@@ -4,6 +4,10 @@ using NpgsqlTypes;
 
 namespace GenerationWorker.Silo.Cli;
 
+/// <summary>One line of <c>cost</c>: a client's spend on a model during one UTC day, in exact micro-dollars.</summary>
+public sealed record CostLine(
+    string ClientId, string Model, DateOnly Day, long BilledMicros, long PossiblyBilledMicros, long BilledRequests, long PossiblyBilledRequests);
+
 /// <summary>A job as <c>status</c> shows it.</summary>
 public sealed record JobDetails(
     string Id,
@@ -202,6 +206,24 @@ public sealed class OperatorStore(NpgsqlDataSource dataSource)
         await reader.ReadAsync(cancellationToken);
         return new RecentActivity(
             reader.GetFieldValue<DateTimeOffset>(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3), NullableTime(reader, 4));
+    }
+
+    /// <summary>The Gemini spend by client, model and UTC day, newest day first; optionally one client, since a day.</summary>
+    public async Task<IReadOnlyList<CostLine>> CostAsync(string? clientId, DateOnly? since, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("CliCost"));
+        command.Parameters.Add(new NpgsqlParameter("ClientId", NpgsqlDbType.Text) { Value = (object?)clientId ?? DBNull.Value });
+        command.Parameters.Add(new NpgsqlParameter("Since", NpgsqlDbType.Date) { Value = (object?)since ?? DBNull.Value });
+        var lines = new List<CostLine>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            lines.Add(new CostLine(
+                reader.GetString(0), reader.GetString(1), reader.GetFieldValue<DateOnly>(2), reader.GetInt64(3), reader.GetInt64(4),
+                reader.GetInt64(5), reader.GetInt64(6)));
+        }
+
+        return lines;
     }
 
     /// <summary>The quota grain's persisted state of service <paramref name="serviceId"/>, or null when none was saved.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using GenerationWorker.Grains.Cost;
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Quota;
@@ -202,6 +203,7 @@ public sealed class ServiceSettings
             VideoTimeout = TimeSpan.FromMinutes(read.Int("VIDEO_TIMEOUT_MINUTES", 30, 1, 1440)),
             Timeout = read.Seconds("GEMINI_TIMEOUT_SECONDS", 300, 1, 3600),
             ImageSpoolDirectory = read.Optional("IMAGE_SPOOL_DIR", ParseExistingDirectory, "an existing directory"),
+            Prices = read.Optional("GEMINI_PRICES", PriceTable.Parse, "a JSON object of model prices or the path of a file holding one") ?? PriceTable.Defaults,
         };
         if (gemini.VideoPollInterval >= gemini.VideoTimeout)
         {

@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Cost;
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Interfaces;
@@ -77,8 +78,9 @@ public static partial class HealthEndpoints
             BasicAuth.IsAuthorized(context.HttpContext.Request.Headers.Authorization.ToString(), expected)
                 ? await next(context)
                 : (object?)BasicAuth.Challenge(context.HttpContext));
-        operators.MapGet("/status", async (IGrainFactory grains, ILocalSiloDetails silo, WorkerHealth worker) =>
+        operators.MapGet("/status", async (IGrainFactory grains, ILocalSiloDetails silo, WorkerHealth worker, CostStore costs, CancellationToken ct) =>
         {
+            var spend = await costs.SpendTodayAsync(ct);
             var quota = await grains.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey).GetStatusAsync();
             var dispatcher = await grains.GetGrain<IDispatcherGrain>(SiloIdentity.Of(silo.SiloAddress)).GetStatusAsync();
             return Results.Json(new
@@ -107,6 +109,17 @@ public static partial class HealthEndpoints
                 clients = quota.Clients.Select(client => new { client = client.Client, requests = client.Requests, share = client.Share }),
                 pooledBySilo = dispatcher.StandingSlots,
                 draining = worker.Draining,
+
+                // Today's (UTC) Gemini spend, exact: billed, and possibly billed (requests whose answer never came).
+                spendToday = new
+                {
+                    billedUsd = PriceTable.Dollars(spend.BilledMicros),
+                    billedRequests = spend.BilledRequests,
+                    possiblyBilledUsd = PriceTable.Dollars(spend.PossiblyBilledMicros),
+                    possiblyBilledRequests = spend.PossiblyBilledRequests,
+                    totalUsd = PriceTable.Dollars(spend.BilledMicros + spend.PossiblyBilledMicros),
+                    awaitingAnswerUsd = PriceTable.Dollars(spend.PendingMicros),
+                },
             });
         });
         operators.MapGet("/cluster", async (IGrainFactory grains, IClusterMembershipService membership) =>

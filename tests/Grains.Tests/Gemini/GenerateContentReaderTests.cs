@@ -57,6 +57,37 @@ public sealed class GenerateContentReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task UsageMetadata_OfTheRecordedImageAnswer_IsReadBesideTheImage_InPiecesOfEverySize()
+    {
+        var body = Body("recording:GenerateContentResponseConfigTest.GenerateContentResponseModalityImageGeminiTest.json#0");
+        using var document = JsonDocument.Parse(body);
+        var usage = document.RootElement.GetProperty("usageMetadata");
+        var expected = new GeminiUsage(
+            usage.TryGetProperty("promptTokenCount", out var prompt) ? prompt.GetInt32() : null,
+            usage.GetProperty("candidatesTokenCount").GetInt32(),
+            usage.GetProperty("totalTokenCount").GetInt32());
+
+        foreach (var stream in new Stream[] { new MemoryStream(Encoding.UTF8.GetBytes(body)), new TrickleStream(Encoding.UTF8.GetBytes(body), seed: 3) })
+        {
+            var summary = await ReadAsync(stream);
+            using (summary.Image)
+            {
+                Assert.NotNull(summary.Image);
+                Assert.Equal(expected, summary.Usage);
+                Assert.Equal(1341, summary.Usage!.CandidatesTokens);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task UsageMetadata_WithATokenCountOfTheWrongType_IsNotAResponse()
+    {
+        var body = """{"candidates":[{"content":{"parts":[{"text":"no"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":"ten"}}""";
+
+        await Assert.ThrowsAsync<JsonException>(() => ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(body))));
+    }
+
+    [Fact]
     public async Task Base64SplitAtEveryByte_WithAndWithoutEscapes_DecodesTheSameImage()
     {
         var image = RandomBytes(301, seed: 1);

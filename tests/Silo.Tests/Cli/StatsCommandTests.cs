@@ -60,6 +60,44 @@ public sealed class StatsCommandTests(GeminiEmulatorFixture gemini) : IClassFixt
     }
 
     [Fact]
+    public async Task Cost_TotalsTheLedgerByClientModelAndDay_FilteredByClient()
+    {
+        var cs = await PostgresServer.CreateDatabaseAsync("cli");
+        try
+        {
+            await new SchemaMigrator(NullLogger<SchemaMigrator>.Instance).MigrateAsync(cs, CancellationToken.None);
+            await using (var connection = new Npgsql.NpgsqlConnection(cs))
+            {
+                await connection.OpenAsync();
+                await using var insert = new Npgsql.NpgsqlCommand(
+                    """
+                    INSERT INTO gemini_cost_ledger (request_id, job_id, client_id, attempt, call, operation_type, model, owner, expected_micros, state, cost_micros)
+                    VALUES (gen_random_uuid(), 'j1', 'acme', 1, 'variant 0', 'image_generation', 'gemini-2.5-flash-image', 's', 39000, 'billed', 39000),
+                           (gen_random_uuid(), 'j1', 'acme', 1, 'variant 1', 'image_generation', 'gemini-2.5-flash-image', 's', 39000, 'possibly_billed', 39000),
+                           (gen_random_uuid(), 'j2', 'other', 1, 'variant 0', 'image_generation', 'gemini-3-pro-image', 's', 240000, 'billed', 240000),
+                           (gen_random_uuid(), 'j2', 'other', 1, 'variant 1', 'image_generation', 'gemini-3-pro-image', 's', 240000, 'not_billed', 0)
+                    """, connection);
+                await insert.ExecuteNonQueryAsync();
+            }
+
+            var all = await Cli.RunAsync(cs, "cost");
+            var acme = await Cli.RunAsync(cs, "cost", "--client", "acme", "--since", "2020-01-01");
+            var bad = await Cli.RunAsync(cs, "cost", "--since", "yesterday");
+
+            Assert.Equal(0, all.ExitCode);
+            var total = all.Out.Split('\n').Single(line => line.StartsWith("total", StringComparison.Ordinal));
+            Assert.Equal(["total", "0.279000", "2", "0.039000", "1"], total.Split(' ', StringSplitOptions.RemoveEmptyEntries));
+            Assert.DoesNotContain("other", acme.Out, StringComparison.Ordinal);
+            Assert.Contains("acme", acme.Out, StringComparison.Ordinal);
+            Assert.Equal(2, bad.ExitCode);
+        }
+        finally
+        {
+            await PostgresServer.DropDatabaseAsync(cs);
+        }
+    }
+
+    [Fact]
     public async Task Stats_OnADatabaseNoSiloWorkedOn_SaysNothingIsSavedYet()
     {
         var cs = await PostgresServer.CreateDatabaseAsync("cli");

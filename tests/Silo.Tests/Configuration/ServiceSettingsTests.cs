@@ -111,6 +111,8 @@ public sealed class ServiceSettingsTests
     [InlineData("RETRY_BASE_SECONDS", "NaN")]
     [InlineData("IMAGE_FETCH_TIMEOUT_SECONDS", "nan")]
     [InlineData("SHUTDOWN_TIMEOUT_SECONDS", "-Infinity")]
+    [InlineData("GEMINI_PRICES", "{\"gemini-3-pro-image\": {\"image\": 0.1345678}}")]
+    [InlineData("GEMINI_PRICES", "/no/such/prices.json")]
     public void MalformedVariable_FailsNamingIt(string name, string value)
     {
         var env = Valid();
@@ -133,6 +135,19 @@ public sealed class ServiceSettingsTests
         Assert.Null(settings.Worker.AppUrl);
         Assert.Equal(TimeSpan.Zero, settings.Worker.PendingExpiry);
         Assert.Null(settings.Silo.WorkerId);
+        Assert.Same(GenerationWorker.Grains.Cost.PriceTable.Defaults, settings.Gemini.Prices);
+    }
+
+    [Fact]
+    public void GeminiPrices_ReplaceTheDefaultsModelByModel()
+    {
+        var env = Valid();
+        env["GEMINI_PRICES"] = """{"gemini-2.5-flash-image": {"image": 0.05}}""";
+
+        var prices = Load(env).Gemini.Prices;
+
+        Assert.Equal(50_000, prices.For("gemini-2.5-flash-image", out _).ImageMicros);
+        Assert.Equal(134_000, prices.For("gemini-3-pro-image", out _).ImageMicros);
     }
 
     [Fact]
