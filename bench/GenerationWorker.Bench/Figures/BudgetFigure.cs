@@ -175,7 +175,7 @@ internal static class BudgetFigure
             var cpuBound = run.Cpu.MachineBusyPercent >= 90;
             result.Notes.Add(
                 $"{run.Label}: arrivals {run.SteadyRate:0.0}/s of {run.EvenRate:0.0}/s after the first window " +
-                (reached ? "(rate reached)" : cpuBound ? "(rate NOT reached: the machine was CPU-bound)" : "(rate NOT reached, the machine was not CPU-bound)") +
+                (reached ? "(rate reached)" : cpuBound ? "(rate NOT reached; the machine was CPU-bound)" : "(rate NOT reached; the machine was not CPU-bound)") +
                 $"; {run.Cpu}; WORKER_CONCURRENCY {run.ConcurrencyPerSilo} per silo; {run.Requests} requests, {run.Claims} claims" +
                 (run.LogComplete ? "" : "; the emulator's log dropped early requests: raise EMULATOR_LOG_CAPACITY"));
         }

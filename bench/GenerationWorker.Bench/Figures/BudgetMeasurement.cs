@@ -78,9 +78,12 @@ internal sealed record ModelRun(
 internal sealed record CpuSpan(
     double Seconds, int Cores, double? MachineBusyPercent, double? MachineStealPercent, double Silos, double Emulator, double? Postgres)
 {
+    /// <summary>The share of every core the scenario's own processes used, in percent.</summary>
+    public double OwnPercent => Math.Round(100 * (Silos + Emulator + (Postgres ?? 0)) / (Seconds * Cores), 1);
+
     /// <summary>One line for the notes.</summary>
     public override string ToString() =>
-        $"machine busy {Table.Format(MachineBusyPercent)}% of {Cores} cores (steal {Table.Format(MachineStealPercent)}%); " +
+        $"machine busy {Table.Format(MachineBusyPercent)}% of {Cores} cores, this run's processes {OwnPercent:0.0}% (steal {Table.Format(MachineStealPercent)}%); " +
         $"CPU s: silos {Silos:0.0}, emulator {Emulator:0.0}, Postgres {Table.Format(Postgres)} over {Seconds:0} s";
 }
 
