@@ -171,7 +171,7 @@ internal static class BudgetMeasurement
 
         // The log lists requests as they finish: wait for the last ones that arrived within the span, with room for a
         // machine too busy to answer on time.
-        await DelayUntilAsync(end + scenario.MaxLatency + TimeSpan.FromSeconds(5), cancellationToken);
+        await DelayUntilAsync(end + scenario.MaxLatency + TimeSpan.FromSeconds(3), cancellationToken);
         var stats = await emulator.StatsAsync(cancellationToken);
         var claims = await jobs.ScalarAsync<long>("SELECT count(*) FROM generation_job_event WHERE to_status = 'processing'", cancellationToken);
 
