@@ -4,7 +4,7 @@
 #   scripts/bench.sh                      -> every figure, full sizes
 #   scripts/bench.sh all --short          -> every figure, CI sizes (a few minutes)
 #   scripts/bench.sh pickup|throughput|idle|memory|budget|failover|successor [--short] [--json out.json]
-#   scripts/bench.sh budget --kill-quota-silo | --throttle
+#   scripts/bench.sh budget --kill-quota-silo | --two-models | --throttle
 # The silo and the emulator are built in Release first (incremental). No figure asserts a time: the exit code is non-zero
 # only when a figure could not be measured.
 set -euo pipefail

@@ -1,6 +1,6 @@
 namespace GenerationWorker.Bench;
 
-/// <summary>The command line: <c>&lt;figure&gt; [--short] [--json out.json] [--kill-quota-silo] [--throttle]</c>.</summary>
+/// <summary>The command line: <c>&lt;figure&gt; [--short] [--json out.json] [--kill-quota-silo] [--two-models] [--throttle]</c>.</summary>
 internal sealed class BenchOptions
 {
     /// <summary>Every figure <c>all</c> runs, in order.</summary>
@@ -8,12 +8,12 @@ internal sealed class BenchOptions
         ["pickup", "throughput", "idle", "memory", "budget", "budget-kill-quota-silo", "budget-throttle", "failover", "successor"];
 
     /// <summary>Figures run only when named (not part of <c>all</c>).</summary>
-    public static readonly IReadOnlyList<string> OnDemandFigures = ["encode", "quota"];
+    public static readonly IReadOnlyList<string> OnDemandFigures = ["encode", "quota", "budget-two-models"];
 
     /// <summary>The usage text.</summary>
     public const string Usage =
         "usage: GenerationWorker.Bench <pickup|throughput|idle|memory|budget|failover|successor|encode|quota|all> [--short] [--json out.json]\n" +
-        "       GenerationWorker.Bench budget --kill-quota-silo | --throttle";
+        "       GenerationWorker.Bench budget --kill-quota-silo | --two-models | --throttle";
 
     /// <summary>The figures to run.</summary>
     public required IReadOnlyList<string> Figures { get; init; }
@@ -33,6 +33,7 @@ internal sealed class BenchOptions
         var isShort = false;
         var killQuota = false;
         var throttle = false;
+        var twoModels = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -45,6 +46,9 @@ internal sealed class BenchOptions
                     break;
                 case "--kill-quota-silo":
                     killQuota = true;
+                    break;
+                case "--two-models":
+                    twoModels = true;
                     break;
                 case "--throttle":
                     throttle = true;
@@ -62,6 +66,7 @@ internal sealed class BenchOptions
             null => throw new ArgumentException("name a figure"),
             "all" => AllFigures,
             "budget" when killQuota => ["budget-kill-quota-silo"],
+            "budget" when twoModels => ["budget-two-models"],
             "budget" when throttle => ["budget-throttle"],
             _ when AllFigures.Contains(figure) || OnDemandFigures.Contains(figure) => [figure],
             _ => throw new ArgumentException("unknown figure: " + figure),

@@ -4,50 +4,82 @@ using GenerationWorker.Bench.Harness;
 namespace GenerationWorker.Bench;
 
 /// <summary>
-/// The cluster's one Gemini budget against an emulator that enforces exactly that budget (EMULATOR_RPM =
-/// MAX_JOBS_PER_MINUTE per EMULATOR_WINDOW_SECONDS = QUOTA_WINDOW_SECONDS) with a backlog of 1-4 variant jobs: the most
-/// requests in any sliding window, the utilization, and the 429s, for 1, 2 and 3 silos; then with the silo that holds
-/// the quota grain killed (-9) and restarted mid-run; then a 429 with retryDelay sent by the emulator.
+/// The Gemini budget against an emulator that enforces the same limits (EMULATOR_RPM per EMULATOR_WINDOW_SECONDS =
+/// MAX_JOBS_PER_MINUTE per QUOTA_WINDOW_SECONDS), with a backlog that never runs dry: the most requests in any sliding
+/// window, the utilization, the 429s and the most requests in any one second, at 60, 1,500 and 6,000 requests per 10 s
+/// with 3 silos and 2 s latency (<c>--short</c>: 60 per 5 s with 1, 2 and 3 silos); the same with the silo that holds
+/// the quota grain killed (-9) and restarted mid-run; two models with limits of their own side by side; a 429 with
+/// retryDelay sent by the emulator.
 /// </summary>
 internal static class BudgetFigure
 {
-    private const int Budget = 60;
-    private const string Model = "gemini-2.5-flash-image";
+    private const string FlashModel = "gemini-2.5-flash-image";
+    private const string ProModel = "gemini-3-pro-image";
 
-    /// <summary>1, 2 and 3 silos.</summary>
-    public static async Task<FigureResult> RunAsync(BenchOptions options, CancellationToken cancellationToken)
+    /// <summary>The three rates (<c>--short</c>: 1, 2 and 3 silos at 60 per 5 s).</summary>
+    public static Task<FigureResult> RunAsync(BenchOptions options, CancellationToken cancellationToken) =>
+        RunRowsAsync("budget", options, kill: false, cancellationToken);
+
+    /// <summary>The same with the silo that activated the quota grain killed -9 after 1.5 windows and started again.</summary>
+    public static Task<FigureResult> RunKillQuotaSiloAsync(BenchOptions options, CancellationToken cancellationToken) =>
+        RunRowsAsync("budget-kill-quota-silo", options, kill: true, cancellationToken);
+
+    /// <summary>
+    /// Jobs for gemini-2.5-flash-image (60 per 10 s) and gemini-3-pro-image (20 per 10 s) in equal numbers, the emulator
+    /// enforcing each model's limit, the silos told both (GEMINI_MODEL_BUDGETS) and MAX_JOBS_PER_MINUTE their sum.
+    /// </summary>
+    public static async Task<FigureResult> RunTwoModelsAsync(BenchOptions options, CancellationToken cancellationToken)
     {
         var window = TimeSpan.FromSeconds(options.Short ? 5 : 10);
-        var windows = options.Short ? 3 : 6;
-        var result = new FigureResult("budget");
-        var table = Header($"budget {Budget} requests per {window.TotalSeconds:0} s window, emulator enforcing the same; {windows} windows measured from the first request");
-        var runs = new List<BudgetRun>();
-        foreach (var silos in new[] { 1, 2, 3 })
+        var scenario = new BudgetScenario(
+            "budget-two-models", 3, window, options.Short ? 3 : 5,
+            [new ModelBudget(FlashModel, 60), new ModelBudget(ProModel, 20, ProModel)], "2000", MaxVariants: 1, Kill: false);
+        var result = new FigureResult("budget-two-models");
+        var table = Header($"two models side by side, 3 silos, {scenario.Windows} windows of {window.TotalSeconds:0} s from the first request, latency 2 s, " +
+            $"GEMINI_MODEL_BUDGETS=\"{scenario.ModelBudgets}\", MAX_JOBS_PER_MINUTE={scenario.TotalBudget}");
+        var measured = await BudgetMeasurement.MeasureAsync(scenario, cancellationToken);
+        foreach (var model in measured.Models)
         {
-            var measured = await MeasureAsync($"budget-{silos}", silos, window, windows, kill: false, cancellationToken);
-            runs.Add(measured);
-            AddRow(table, $"{silos} silo{(silos == 1 ? "" : "s")}", measured);
+            AddRow(table, $"{model.Model} {model.Budget}/{window.TotalSeconds:0}s", model);
         }
 
+        table.Row("both models", "", measured.Models.Sum(m => m.QuotaRejections), "", "",
+            $"{measured.SteadyRate:0.0} / {measured.EvenRate:0.0}", "", "", "", "", "sum of the rates");
         result.Tables.Add(table);
-        AddDefinitions(result, window);
-        result.Set("runs", runs);
+        AddNotes(result, [measured], window);
+        result.Notes.Add("jobs alternate between the models (1 variant each); a gemini-3-pro-image job carries modelOverrides.imageModel at 1K quality.");
+        result.Set("run", measured);
         return result;
     }
 
-    /// <summary>3 silos; the one that activated the quota grain is killed -9 after 1.5 windows and started again.</summary>
-    public static async Task<FigureResult> RunKillQuotaSiloAsync(BenchOptions options, CancellationToken cancellationToken)
+    private static async Task<FigureResult> RunRowsAsync(string name, BenchOptions options, bool kill, CancellationToken cancellationToken)
     {
         var window = TimeSpan.FromSeconds(options.Short ? 5 : 10);
-        var windows = options.Short ? 4 : 6;
-        var result = new FigureResult("budget-kill-quota-silo");
-        var measured = await MeasureAsync("budget-kill", 3, window, windows, kill: true, cancellationToken);
-        var table = Header($"budget {Budget} per {window.TotalSeconds:0} s, 3 silos, quota grain's silo killed -9 at 1.5 windows and restarted");
-        AddRow(table, "3 silos, kill -9 + restart", measured);
+        var windows = options.Short ? (kill ? 4 : 3) : 5;
+        List<BudgetScenario> scenarios = options.Short
+            ? [.. (kill ? [3] : new[] { 1, 2, 3 }).Select(silos =>
+                new BudgetScenario($"{name}-{silos}", silos, window, windows, [new ModelBudget(FlashModel, 60)], "300-1500", MaxVariants: 4, kill))]
+            : [.. new[] { 60, 1_500, 6_000 }.Select(budget =>
+                new BudgetScenario($"{name}-{budget}", 3, window, windows, [new ModelBudget(FlashModel, budget)], "2000", budget > 60 ? 1 : 4, kill))];
+        var result = new FigureResult(name);
+        var table = Header($"budget per {window.TotalSeconds:0} s window, emulator enforcing the same; {windows} windows measured from the first request; " +
+            (options.Short ? "latency 300-1500 ms, jobs of 1-4 variants" : "3 silos, latency 2 s, jobs of 1-4 variants at 60 and of 1 variant above") +
+            (kill ? "; the quota grain's silo killed -9 at 1.5 windows and restarted" : ""));
+        var runs = new List<BudgetRun>();
+        foreach (var scenario in scenarios)
+        {
+            var measured = await BudgetMeasurement.MeasureAsync(scenario, cancellationToken);
+            runs.Add(measured);
+            AddRow(table, $"{scenario.TotalBudget} per {window.TotalSeconds:0} s, {scenario.Silos} silo{(scenario.Silos == 1 ? "" : "s")}", measured.Models[0]);
+            if (measured.Kill is { } killed)
+            {
+                result.Notes.Add($"{scenario.TotalBudget} per window: {killed.Description}");
+            }
+        }
+
         result.Tables.Add(table);
-        result.Notes.Add(measured.Kill?.Description ?? "no kill happened");
-        AddDefinitions(result, window);
-        result.Set("run", measured);
+        AddNotes(result, runs, window);
+        result.Set("runs", runs);
         return result;
     }
 
@@ -125,131 +157,33 @@ internal static class BudgetFigure
         return result;
     }
 
-    private static async Task<BudgetRun> MeasureAsync(
-        string label, int siloCount, TimeSpan window, int windows, bool kill, CancellationToken cancellationToken)
-    {
-        await using var run = await BenchRun.CreateAsync(label, cancellationToken);
-        var emulator = await run.StartEmulatorAsync(new Dictionary<string, string?>
-        {
-            ["EMULATOR_RPM"] = Budget.ToString(CultureInfo.InvariantCulture),
-            ["EMULATOR_WINDOW_SECONDS"] = window.TotalSeconds.ToString(CultureInfo.InvariantCulture),
-            ["EMULATOR_LATENCY_MS"] = "300-1500",
-            ["EMULATOR_LOG_CAPACITY"] = "100000",
-        }, cancellationToken);
-        var env = run.SiloEnvironment(emulator);
-        env["MAX_JOBS_PER_MINUTE"] = Budget.ToString(CultureInfo.InvariantCulture);
-        env["QUOTA_WINDOW_SECONDS"] = window.TotalSeconds.ToString(CultureInfo.InvariantCulture);
-        env["WORKER_CONCURRENCY"] = "20";
-        var silos = await run.StartSilosAsync(siloCount, env, cancellationToken);
-        var jobs = new Jobs(run.ConnectionString);
-        var tag = run.DatabaseName[6..14];
-
-        // Enough backlog that it never runs dry while measured: 2.5 requests per job on average, so 2.5x the budget.
-        var jobCount = Budget * (windows + 2);
-        await jobs.CopyAsync(
-            Enumerable.Range(0, jobCount).Select(i => new NewJob(Jobs.NewId(tag, i), Jobs.Payload($"budget {tag} {i}", i % 4 + 1))),
-            cancellationToken);
-
-        var t0 = await FirstArrivalAsync(emulator, cancellationToken);
-        KillReport? killReport = null;
-        var end = t0 + window * windows;
-        if (kill)
-        {
-            var victim = silos.FirstOrDefault(s => s.Process.LogContains("Gemini budget active"));
-            var found = victim is not null;
-            victim ??= silos[0];
-            await DelayUntilAsync(t0 + window * 1.5, cancellationToken);
-            var killedAt = DateTimeOffset.UtcNow;
-            victim.Process.Kill();
-            var replacement = run.StartSilo(env);
-            await replacement.WaitHealthyAsync(TimeSpan.FromSeconds(120), cancellationToken);
-            var healthyAfter = (DateTimeOffset.UtcNow - killedAt).TotalSeconds;
-            var reactivatedOn = run.Silos.Where(s => s != victim && s.Process.LogContains("Gemini budget active")).Select(s => s.Name).ToList();
-            killReport = new KillReport(
-                victim.Name, found, (killedAt - t0).TotalSeconds, Math.Round(healthyAfter, 1), reactivatedOn,
-                $"{victim.Name} ({(found ? "its log shows the quota grain's activation" : "quota grain not found in any log: killed silo1")}) killed -9 at {(killedAt - t0).TotalSeconds:0.0} s; " +
-                $"replacement healthy {healthyAfter:0.0} s after the kill; quota grain activated again on: {string.Join(", ", reactivatedOn.DefaultIfEmpty("(no log line)"))}.");
-        }
-
-        await DelayUntilAsync(end + TimeSpan.FromSeconds(2), cancellationToken);
-        var stats = await emulator.StatsAsync(cancellationToken);
-
-        // The request log lists requests as they finish: the first one seen finished first, not necessarily arrived
-        // first. The windows start at the true first arrival.
-        t0 = stats.RecentRequests.Min(r => r.ArrivedAt);
-        end = t0 + window * windows;
-        var accepted = stats.RecentRequests.Where(r => r.Status != 429).Select(r => r.ArrivedAt).Order().ToList();
-        var inSpan = accepted.Count(a => a >= t0 && a < end);
-        var perWindow = CountBySlice(accepted, t0, window, windows);
-        var firstWindowBySecond = CountBySlice(accepted, t0, TimeSpan.FromSeconds(1), (int)Math.Ceiling(window.TotalSeconds));
-        var model = stats.Models.GetValueOrDefault(Model);
-        var claims = await jobs.ScalarAsync<long>("SELECT count(*) FROM generation_job_event WHERE to_status = 'processing'", cancellationToken);
-        return new BudgetRun(
-            siloCount, Budget, window.TotalSeconds, windows, stats.MaxRequestsInAnyWindow, inSpan,
-            Math.Round(100.0 * inSpan / (Budget * windows), 1),
-            Math.Round(100.0 * perWindow.Skip(1).Sum() / (Budget * (windows - 1)), 1),
-            stats.QuotaRejections, model?.Requests ?? 0, perWindow, firstWindowBySecond, claims, killReport);
-    }
-
-    /// <summary>How many of <paramref name="arrivals"/> fall in each of <paramref name="count"/> slices of <paramref name="width"/> from <paramref name="start"/>.</summary>
-    private static List<int> CountBySlice(List<DateTimeOffset> arrivals, DateTimeOffset start, TimeSpan width, int count) =>
-        [.. Enumerable.Range(0, count).Select(k => arrivals.Count(a => a >= start + width * k && a < start + width * (k + 1)))];
-
-    private static async Task<DateTimeOffset> FirstArrivalAsync(EmulatorProcess emulator, CancellationToken cancellationToken)
-    {
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var stats = await emulator.StatsAsync(cancellationToken);
-            if (stats.RecentRequests.Count > 0)
-            {
-                return stats.RecentRequests.Min(r => r.ArrivedAt);
-            }
-
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                throw new TimeoutException("no Gemini request within 60 s of the backlog");
-            }
-
-            await Task.Delay(100, cancellationToken);
-        }
-    }
-
-    private static async Task DelayUntilAsync(DateTimeOffset at, CancellationToken cancellationToken)
-    {
-        var wait = at - DateTimeOffset.UtcNow;
-        if (wait > TimeSpan.Zero)
-        {
-            await Task.Delay(wait, cancellationToken);
-        }
-    }
-
     private static Table Header(string title) => new(
-        title, "cluster", "max in any window", "/ budget", "utilization", "steady util.", "429s", "requests per window", "first window, per second", "target");
+        title, "budget", "max in any window", "429s", "utilization", "steady util.", "arrivals/s steady / even", "max in any 1 s / even",
+        "max in any 1 s after window 1", "requests per window", "backlog left", "target");
 
-    private static void AddRow(Table table, string name, BudgetRun run)
+    private static void AddRow(Table table, string name, ModelRun run) =>
+        table.Row(name, $"{run.MaxInAnyWindow} / {run.Budget}", run.QuotaRejections, $"{run.UtilizationPercent:0.0}%",
+            $"{run.SteadyUtilizationPercent:0.0}%", $"{run.SteadyRate:0.0} / {run.EvenRate:0.0}", $"{run.MaxInAnySecond} / {run.EvenRate:0.0}",
+            run.MaxInAnySecondSteady, string.Join(' ', run.PerWindow), run.BacklogLeft,
+            $"max <= budget, >= 95%, 0 429s: {Figures.Verdict(run.Met)}");
+
+    private static void AddNotes(FigureResult result, IReadOnlyList<BudgetRun> runs, TimeSpan window)
     {
-        var met = run.MaxInAnyWindow <= run.Budget && run.UtilizationPercent >= 95 && run.QuotaRejections == 0;
-        table.Row(name, run.MaxInAnyWindow, $"{100.0 * run.MaxInAnyWindow / run.Budget:0}%", $"{run.UtilizationPercent:0.0}%",
-            $"{run.SteadyUtilizationPercent:0.0}%", run.QuotaRejections, string.Join(' ', run.PerWindow),
-            string.Join(' ', run.FirstWindowBySecond), $"max <= budget, >= 95%, 0 429s: {Figures.Verdict(met)}");
+        foreach (var run in runs)
+        {
+            var reached = run.SteadyRate >= 0.95 * run.EvenRate;
+            var cpuBound = run.Cpu.MachineBusyPercent >= 90;
+            result.Notes.Add(
+                $"{run.Label}: arrivals {run.SteadyRate:0.0}/s of {run.EvenRate:0.0}/s after the first window " +
+                (reached ? "(rate reached)" : cpuBound ? "(rate NOT reached; the machine was CPU-bound)" : "(rate NOT reached; the machine was not CPU-bound)") +
+                $"; {run.Cpu}; WORKER_CONCURRENCY {run.ConcurrencyPerSilo} per silo; {run.Requests} requests, {run.Claims} claims" +
+                (run.LogComplete ? "" : "; the emulator's log dropped early requests: raise EMULATOR_LOG_CAPACITY"));
+        }
+
+        result.Notes.Add($"max in any window: the emulator's maxRequestsInAnyWindow of the model, the most requests (any answer) arriving within any sliding window (t - {window.TotalSeconds:0} s, t], over the whole run.");
+        result.Notes.Add("utilization: requests the emulator accepted (not 429) arriving in [t0, t0 + k*window), t0 = the first request, divided by budget * k; steady util.: the same without the first window (whose burst of a full budget is free after an idle period).");
+        result.Notes.Add("max in any 1 s: the most requests (any answer) arriving within any sliding second of the measured span, against the even rate budget / window; backlog left: the model's jobs still pending when the span ended (> 0: it never ran dry).");
     }
-
-    private static void AddDefinitions(FigureResult result, TimeSpan window)
-    {
-        result.Notes.Add($"max in any window: the emulator's maxRequestsInAnyWindow, the most requests (any answer) arriving within any sliding window (t - {window.TotalSeconds:0} s, t].");
-        result.Notes.Add("utilization: requests the emulator accepted (not 429) arriving in [t0, t0 + k*window), t0 = the first request, divided by budget * k.");
-        result.Notes.Add("steady util.: the same without the first window (whose burst of a full budget is free after an idle period).");
-    }
-
-    private sealed record BudgetRun(
-        int Silos, int Budget, double WindowSeconds, int Windows, int MaxInAnyWindow, int AcceptedInSpan, double UtilizationPercent,
-        double SteadyUtilizationPercent, long QuotaRejections, long Requests, List<int> PerWindow,
-        List<int> FirstWindowBySecond, long Claims, KillReport? Kill);
-
-    private sealed record KillReport(
-        string Victim, bool VictimHeldQuotaGrain, double KilledAtSeconds, double ReplacementHealthyAfterSeconds,
-        List<string> QuotaReactivatedOn, string Description);
 
     private sealed record JobEventRow(string Status, int Attempt, string? Worker, DateTimeOffset At);
 }

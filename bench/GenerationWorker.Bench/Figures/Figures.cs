@@ -14,6 +14,7 @@ internal static class Figures
         "memory" => MemoryFigure.RunAsync(options, cancellationToken),
         "budget" => BudgetFigure.RunAsync(options, cancellationToken),
         "budget-kill-quota-silo" => BudgetFigure.RunKillQuotaSiloAsync(options, cancellationToken),
+        "budget-two-models" => BudgetFigure.RunTwoModelsAsync(options, cancellationToken),
         "budget-throttle" => BudgetFigure.RunThrottleAsync(options, cancellationToken),
         "failover" => FailoverFigure.RunAsync(options, cancellationToken),
         "successor" => SuccessorFigure.RunAsync(options, cancellationToken),

@@ -13,15 +13,23 @@ internal sealed class Jobs(string connectionString)
     /// <summary>A job id that sorts in insertion order.</summary>
     public static string NewId(string tag, int index) => $"job_{tag}_{index:D6}";
 
-    /// <summary>An image_generation payload.</summary>
-    public static string Payload(string prompt, int variants = 1, string? imageQuality = null) =>
-        JsonSerializer.Serialize(new
+    /// <summary>An image_generation payload; <paramref name="imageModel"/> is its <c>modelOverrides.imageModel</c>.</summary>
+    public static string Payload(string prompt, int variants = 1, string? imageQuality = null, string? imageModel = null)
+    {
+        var settings = new Dictionary<string, object> { ["numberOfVariants"] = variants };
+        if (imageQuality is not null)
         {
-            prompt,
-            settings = imageQuality is null
-                ? (object)new { numberOfVariants = variants }
-                : new { numberOfVariants = variants, imageQuality },
-        });
+            settings["imageQuality"] = imageQuality;
+        }
+
+        var payload = new Dictionary<string, object> { ["prompt"] = prompt, ["settings"] = settings };
+        if (imageModel is not null)
+        {
+            payload["modelOverrides"] = new Dictionary<string, object> { ["imageModel"] = imageModel };
+        }
+
+        return JsonSerializer.Serialize(payload);
+    }
 
     /// <summary>Inserts one job in its own transaction and returns the statement's <c>clock_timestamp()</c>.</summary>
     public static async Task<DateTimeOffset> InsertOneAsync(
