@@ -48,7 +48,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton(Options.Create(quota));
         services.AddSingleton(Options.Create(gemini));
         services.AddSingleton(Options.Create(storage));
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(worker.ClockOffset == TimeSpan.Zero ? TimeProvider.System : new OffsetTimeProvider(worker.ClockOffset));
         // The service's statements set no session state, so pooled connections need no DISCARD ALL on return. Its few
         // statements run thousands of times: prepared, Postgres plans each once per connection.
         var pooled = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };

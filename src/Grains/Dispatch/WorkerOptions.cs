@@ -23,6 +23,12 @@ public sealed class WorkerOptions
     /// </summary>
     public bool PrepareStatements { get; set; } = true;
 
+    /// <summary>
+    /// <c>CLOCK_OFFSET_SECONDS</c>: shifts this silo's wall clock (its <see cref="TimeProvider"/>) by this much; default
+    /// 0. For tests of clock skew between silos and of the Pacific day's end; leave it unset in production.
+    /// </summary>
+    public TimeSpan ClockOffset { get; set; }
+
     /// <summary>The safety poll while notifications arrive: default 30 s.</summary>
     public TimeSpan ListenSafetyPollInterval { get; set; } = TimeSpan.FromSeconds(30);
 

@@ -163,6 +163,7 @@ public sealed class ServiceSettings
             AppUrl = read.Optional("NEXT_PUBLIC_APP_URL", ParseHttpUrl, "the web app's absolute http(s) URL"),
             PendingExpiry = TimeSpan.FromMinutes(read.Int("PENDING_EXPIRY_MINUTES", 0, 0, 525_600)),
             AuditRetention = TimeSpan.FromDays(read.Int("AUDIT_RETENTION_DAYS", 30, 0, 36_500)),
+            ClockOffset = TimeSpan.FromSeconds(read.Int("CLOCK_OFFSET_SECONDS", 0, -31_536_000, 31_536_000)),
         };
         var quota = new QuotaOptions
         {
