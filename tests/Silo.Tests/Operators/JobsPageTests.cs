@@ -33,6 +33,10 @@ public sealed partial class JobsPageTests(JobsPageFixture fixture) : IClassFixtu
         Assert.Contains("<h1>Generation jobs</h1>", dom, StringComparison.Ordinal);
         Assert.Contains("http-equiv=\"refresh\"", dom, StringComparison.Ordinal);
         Assert.Matches(PausedCell(), dom);
+
+        // A row per model and limit (the 429 named the default model), and the clients' shares of the last window.
+        Assert.Matches("""<tr data-budget="gemini-2\.5-flash-image \d+/\d+s">""", Table(dom, "budgets"));
+        Assert.Contains("<th>share</th>", Table(dom, "shares"), StringComparison.Ordinal);
         Assert.Contains($"{backlog} due jobs wait for it", dom, StringComparison.Ordinal);
         Assert.Contains("data-figure=\"failed-last-hour\">1<", dom, StringComparison.Ordinal);
         var failures = Table(dom, "failures");
@@ -190,9 +194,14 @@ public sealed partial class JobsPageTests(JobsPageFixture fixture) : IClassFixtu
     {
         foreach (var body in fixture.Otlp.Bodies("/v1/metrics").Reverse())
         {
-            var points = OtlpGauges.Read(body).Where(p => p.Metric.StartsWith("generation_worker.backlog.", StringComparison.Ordinal)).ToList();
+            var all = OtlpGauges.Read(body).Where(p => p.Metric.StartsWith("generation_worker.backlog.", StringComparison.Ordinal)).ToList();
+            var points = all.Where(p => p.Metric is "generation_worker.backlog.jobs" or "generation_worker.backlog.requests").ToList();
             if (points.Count > 0)
             {
+                // By client too (fair share): the same requests, split by client.
+                Assert.Equal(
+                    points.Where(p => p.Metric == "generation_worker.backlog.requests").Sum(p => p.Value),
+                    all.Where(p => p.Metric == "generation_worker.backlog.client_requests").Sum(p => p.Value));
                 return points.GroupBy(p => p.Attributes["model"]).ToDictionary(
                     g => g.Key,
                     g => ((long)g.Single(p => p.Metric == "generation_worker.backlog.jobs").Value,
