@@ -21,11 +21,12 @@ public interface IQuotaGrain : IGrainWithIntegerKey
     /// <param name="asks">What the silo's jobs need now, per model (and per capped client).</param>
     /// <param name="used">Permits whose requests were written, with how long ago (durations: silos' clocks may differ).</param>
     /// <param name="returned">Permits of leases that will not be used.</param>
+    /// <param name="priced">What used permits' requests cost, once answered (for the spend caps).</param>
     /// <param name="cancellationToken">Cancels the call.</param>
     [Alias("ExchangeAsync")]
     Task<IReadOnlyList<BudgetAnswer>> ExchangeAsync(
         string siloId, IReadOnlyList<BudgetAsk> asks, IReadOnlyList<PermitUse> used, IReadOnlyList<PermitReturn> returned,
-        CancellationToken cancellationToken = default);
+        IReadOnlyList<PermitCost> priced, CancellationToken cancellationToken = default);
 
     /// <summary>Pauses <paramref name="model"/> after Gemini answered 429 for it.</summary>
     /// <param name="model">The model the 429 named.</param>
@@ -57,6 +58,10 @@ public sealed record BudgetAsk(
 [GenerateSerializer, Immutable, Alias("PermitUse")]
 public sealed record PermitUse([property: Id(0)] Guid Lease, [property: Id(1)] string Client, [property: Id(2)] int Count, [property: Id(3)] TimeSpan Age);
 
+/// <summary>What one permit's request cost (billed, or possibly billed: full price), in micro-dollars.</summary>
+[GenerateSerializer, Immutable, Alias("PermitCost")]
+public sealed record PermitCost([property: Id(0)] Guid Lease, [property: Id(1)] long Micros);
+
 /// <summary>Permits of a lease given back unused.</summary>
 [GenerateSerializer, Immutable, Alias("PermitReturn")]
 public sealed record PermitReturn([property: Id(0)] Guid Lease, [property: Id(1)] int Count);
@@ -82,8 +87,22 @@ public sealed record BudgetAnswer(
 /// <summary>A snapshot of every budget.</summary>
 /// <param name="Models">Each model's limits and use.</param>
 /// <param name="Clients">Each client's requests in the last window of the default budget, and its share of them.</param>
+/// <param name="Caps">Each spend cap's period so far (for a cap of each client, the clients that spent).</param>
 [GenerateSerializer, Immutable, Alias("BudgetStatus")]
-public sealed record BudgetStatus([property: Id(0)] IReadOnlyList<ModelBudget> Models, [property: Id(1)] IReadOnlyList<ClientShare> Clients);
+public sealed record BudgetStatus(
+    [property: Id(0)] IReadOnlyList<ModelBudget> Models, [property: Id(1)] IReadOnlyList<ClientShare> Clients,
+    [property: Id(2)] IReadOnlyList<CapUse>? Caps = null);
+
+/// <summary>A spend cap's current period.</summary>
+/// <param name="Cap">As written in settings (<c>global=300/day</c>), with the client for a cap of each client.</param>
+/// <param name="CapMicros">The cap.</param>
+/// <param name="SpentMicros">Charged so far this period.</param>
+/// <param name="ReservedMicros">Reserved for permits leased and not yet priced.</param>
+/// <param name="Period">The Pacific day or month.</param>
+[GenerateSerializer, Immutable, Alias("CapUse")]
+public sealed record CapUse(
+    [property: Id(0)] string Cap, [property: Id(1)] long CapMicros, [property: Id(2)] long SpentMicros, [property: Id(3)] long ReservedMicros,
+    [property: Id(4)] string Period);
 
 /// <summary>One model's budget now.</summary>
 /// <param name="Model">The model.</param>

@@ -55,7 +55,7 @@ internal static class QuotaFigure
         List<PermitUse> used = Leases.TryGetValue(caller, out var last) && last.Granted > 0
             ? [new PermitUse(last.Id, "bench", last.Granted, TimeSpan.Zero)]
             : [];
-        var answers = await quota.ExchangeAsync(caller, [new BudgetAsk(Model, null, Block, false)], used, [], cancellationToken);
+        var answers = await quota.ExchangeAsync(caller, [new BudgetAsk(Model, null, Block, false)], used, [], [], cancellationToken);
         Leases[caller] = new Lease(answers[0].LeaseId, answers[0].Granted);
         return answers[0].Granted;
     }

@@ -45,10 +45,11 @@ public sealed partial class CostLedger(
     /// <param name="variant">The variant, for the ledger's call.</param>
     /// <param name="send">Sends the request.</param>
     /// <param name="cancellationToken">Stops the intent's write and the request.</param>
+    /// <param name="charged">Told what the request is charged once answered (0 when not billed), for the spend caps.</param>
     /// <exception cref="DbException">The intent could not be recorded: nothing was sent.</exception>
     public async Task<GeminiOutcome> ImageRequestAsync(
         JobAssignment job, GeminiImageRequest request, int variant, Func<CancellationToken, Task<GeminiOutcome>> send,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, Action<long>? charged = null)
     {
         var expected = ExpectedMicros(request);
         var operationType = job.Type == "image_edit" ? "image_edit" : "image_generation";
@@ -62,13 +63,16 @@ public sealed partial class CostLedger(
         catch (Exception exception)
         {
             // Stopped mid-call: the request may have reached Gemini, which bills it whether or not we read the answer.
+            charged?.Invoke(expected);
             await FinalizeAsync(requestId, new CostAnswer(
                 Billing.PossiblyBilled, expected, null, null, null, "stopped before the answer (" + exception.GetType().Name + ")",
                 time.GetElapsedTime(started)));
             throw;
         }
 
-        await FinalizeAsync(requestId, Answer(outcome, request, expected, time.GetElapsedTime(started)));
+        var answer = Answer(outcome, request, expected, time.GetElapsedTime(started));
+        charged?.Invoke(answer.Billing == Billing.NotBilled ? 0 : answer.CostMicros ?? expected);
+        await FinalizeAsync(requestId, answer);
         return outcome;
     }
 

@@ -39,4 +39,7 @@ public sealed partial class DispatcherGrain
 
     [LoggerMessage(11, LogLevel.Warning, "Job {JobId} is no longer held by this silo and could not be told to stop")]
     private static partial void LogStopFailed(ILogger logger, string jobId, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Warning, "{Failed} waiting jobs failed: Gemini {Why} (SPEND_CAP_ACTION=fail)")]
+    private static partial void LogCapFailed(ILogger logger, int failed, string why);
 }

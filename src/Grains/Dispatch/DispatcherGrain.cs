@@ -284,8 +284,14 @@ public sealed partial class DispatcherGrain(
                     return;
                 }
 
-                var plan = _fairShare.Plan([.. candidates.Select(ToFairShareJob)], free, budget.Available);
+                var routed = candidates.Select(ToFairShareJob).ToList();
+                var plan = _fairShare.Plan(routed, free, budget.Available);
                 budget.Want(plan.Wanted);
+                if (_quota.FailOnSpendCap)
+                {
+                    await FailCappedAsync(routed.Except(plan.Chosen).ToList());
+                }
+
                 var held = plan.Chosen.Where(job => budget.Hold(job.Id, job.Key, job.Cost)).ToList();
                 if (held.Count == 0)
                 {
@@ -320,6 +326,23 @@ public sealed partial class DispatcherGrain(
             // The database is unreachable for now: the next wake or poll tries again.
             LogClaimFailed(logger, exception);
             ScheduleWake(time.GetUtcNow() + _options.PollInterval);
+        }
+    }
+
+    /// <summary>
+    /// With <c>SPEND_CAP_ACTION=fail</c>: the waiting jobs whose permits a spend cap refuses fail now, with a message
+    /// naming the cap, instead of waiting for its next period.
+    /// </summary>
+    private async Task FailCappedAsync(IReadOnlyList<FairShareJob> waiting)
+    {
+        foreach (var group in waiting.GroupBy(job => job.Key))
+        {
+            if (budget.WaitingReason(group.Key) is { } why && why.StartsWith("spend cap", StringComparison.Ordinal))
+            {
+                var failed = await jobs.FailPendingAsync(
+                    [.. group.Select(job => job.Id)], $"Gemini {why} (SPEND_CAP_ACTION=fail)", CancellationToken.None);
+                LogCapFailed(logger, failed, why);
+            }
         }
     }
 

@@ -45,7 +45,7 @@ public sealed class FairShare(Func<string, int> weightOf)
             var blocked = new HashSet<string>(StringComparer.Ordinal);
             foreach (var level in waiting.GroupBy(j => j.Priority).OrderBy(g => g.Key))
             {
-                if (slots == 0 || blocked.Contains(""))
+                if (slots == 0)
                 {
                     break;
                 }
@@ -56,15 +56,17 @@ public sealed class FairShare(Func<string, int> weightOf)
                 var start = _lastServed.TryGetValue(model.Key, out var last) ? ring.FindIndex(c => string.CompareOrdinal(c, last) > 0) : 0;
                 var turn = start < 0 ? 0 : start;
                 var idleTurns = 0;
-                while (slots > 0 && !blocked.Contains("") && idleTurns < ring.Count * 9)
+                bool Blocked(string client, Queue<FairShareJob> queue) =>
+                    queue.Count == 0 || blocked.Contains(client) || (blocked.Contains("") && queue.Peek().Key.Client is null);
+                while (slots > 0 && idleTurns < ring.Count * 9)
                 {
                     var client = ring[turn % ring.Count];
                     turn++;
                     var queue = queues[client];
-                    if (queue.Count == 0 || blocked.Contains(client))
+                    if (Blocked(client, queue))
                     {
                         idleTurns++;
-                        if (queues.All(q => q.Value.Count == 0 || blocked.Contains(q.Key)))
+                        if (queues.All(q => Blocked(q.Key, q.Value)))
                         {
                             break;
                         }
@@ -80,7 +82,8 @@ public sealed class FairShare(Func<string, int> weightOf)
                         var job = queue.Peek();
                         if (Left(job.Key) < job.Cost)
                         {
-                            // A capped client waits alone for its own permits; the model's own permits short stop the model.
+                            // A client counted apart waits alone for its own permits; the model's shared permits short stop
+                            // every client that draws on them (no job skips ahead of one they cannot cover yet).
                             blocked.Add(job.Key.Client is null ? "" : client);
                             break;
                         }

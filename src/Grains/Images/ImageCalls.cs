@@ -53,7 +53,8 @@ public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, Co
 
                 var request = new GeminiImageRequest(model, parts, aspectRatio, size) { Written = permit.Written };
                 using var call = WorkerTelemetry.StartGeminiCall(model, variant);
-                outcome = await costs.ImageRequestAsync(run.Job, request, variant, ct => gemini.GenerateImageAsync(request, ct), cancellationToken);
+                outcome = await costs.ImageRequestAsync(
+                    run.Job, request, variant, ct => gemini.GenerateImageAsync(request, ct), cancellationToken, permit.Priced);
                 call.Finish(outcome.GetType().Name);
             }
 

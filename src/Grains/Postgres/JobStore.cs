@@ -107,6 +107,22 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
         return candidates;
     }
 
+    /// <summary>Fails those of the pending jobs <paramref name="ids"/> no claim holds, with <paramref name="error"/>; returns how many.</summary>
+    public async Task<int> FailPendingAsync(IReadOnlyList<string> ids, string error, CancellationToken cancellationToken)
+    {
+        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobFailCapped"));
+        command.Parameters.AddWithValue("Ids", ids.ToArray());
+        command.Parameters.AddWithValue("Error", error);
+        var failed = 0;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            failed++;
+        }
+
+        return failed;
+    }
+
     /// <summary>Claims those of <paramref name="ids"/> still claimable (another silo may have taken some).</summary>
     public async Task<IReadOnlyList<ClaimedJob>> ClaimIdsAsync(
         string owner, IReadOnlyList<string> ids, TimeSpan lease, CancellationToken cancellationToken)

@@ -128,3 +128,86 @@ public static class BudgetSettings
         }
     }
 }
+
+/// <summary>What a spend cap covers.</summary>
+public enum SpendScope
+{
+    /// <summary>Every request of the cluster.</summary>
+    Global,
+
+    /// <summary>One client's requests.</summary>
+    Client,
+
+    /// <summary>Each client's requests, separately (<c>*</c>).</summary>
+    EachClient,
+}
+
+/// <summary>One spend cap of <c>SPEND_CAPS</c>: at most <see cref="Micros"/> micro-dollars per Pacific day or month.</summary>
+/// <param name="Scope">What it covers.</param>
+/// <param name="Client">The client, for <see cref="SpendScope.Client"/>.</param>
+/// <param name="Micros">The cap in micro-dollars.</param>
+/// <param name="Monthly">True for a Pacific calendar month, false for a Pacific day.</param>
+public sealed record SpendCap(SpendScope Scope, string? Client, long Micros, bool Monthly)
+{
+    /// <summary>The cap as written in settings: <c>global=300/day</c>.</summary>
+    public override string ToString() =>
+        string.Create(CultureInfo.InvariantCulture, $"{(Scope == SpendScope.Global ? "global" : Scope == SpendScope.EachClient ? "*" : Client)}={Micros / 1_000_000m:0.######}/{(Monthly ? "month" : "day")}");
+
+    /// <summary>True when the cap counts the requests of <paramref name="client"/>.</summary>
+    public bool Covers(string client) => Scope switch
+    {
+        SpendScope.Global => true,
+        SpendScope.EachClient => true,
+        _ => Client == client,
+    };
+
+    /// <summary>The ledger a request of <paramref name="client"/> is counted in under this cap.</summary>
+    public string Ledger(string client) => Scope == SpendScope.Global ? "$global" : "$c:" + client;
+
+    /// <summary>The Pacific day or month of <paramref name="now"/>, as the ledger's period.</summary>
+    public string Period(DateTimeOffset now)
+    {
+        var day = QuotaClock.PacificDay(now);
+        return Monthly ? day.ToString("yyyy-MM", CultureInfo.InvariantCulture) : day.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>When the period of <paramref name="now"/> ends (midnight Pacific, of the month's last day for a month).</summary>
+    public DateTimeOffset PeriodEnd(DateTimeOffset now)
+    {
+        var end = QuotaClock.NextPacificMidnight(now);
+        while (Monthly && QuotaClock.PacificDay(end).Day != 1)
+        {
+            end = QuotaClock.NextPacificMidnight(end + TimeSpan.FromHours(1));
+        }
+
+        return end;
+    }
+
+    /// <summary>
+    /// Reads <c>SPEND_CAPS</c>: entries separated by <c>;</c>, each <c>global</c>, a client id or <c>*</c>, <c>=</c>, an
+    /// amount in dollars, <c>/day</c> or <c>/month</c>; e.g. <c>global=300/day;*=20/day;client_42=500/month</c>.
+    /// </summary>
+    /// <exception cref="FormatException">An entry is not of that form.</exception>
+    public static IReadOnlyList<SpendCap> ParseAll(string text)
+    {
+        var caps = new List<SpendCap>();
+        foreach (var entry in text.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var equals = entry.IndexOf('=', StringComparison.Ordinal);
+            var slash = entry.LastIndexOf('/');
+            var who = equals > 0 ? entry[..equals].Trim() : "";
+            var per = slash > equals ? entry[(slash + 1)..].Trim().ToLowerInvariant() : "";
+            if (who.Length == 0 || per is not ("day" or "month")
+                || !decimal.TryParse(entry.AsSpan(equals + 1, slash - equals - 1).Trim().TrimStart('$'), NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var dollars)
+                || dollars <= 0 || dollars > 10_000_000)
+            {
+                throw new FormatException($"'{entry}' is not a cap: write global, a client id or * = dollars /day or /month (e.g. global=300/day)");
+            }
+
+            var scope = who == "global" ? SpendScope.Global : who == "*" ? SpendScope.EachClient : SpendScope.Client;
+            caps.Add(new SpendCap(scope, scope == SpendScope.Client ? who : null, (long)(dollars * 1_000_000m), per == "month"));
+        }
+
+        return caps;
+    }
+}

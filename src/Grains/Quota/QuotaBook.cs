@@ -18,7 +18,10 @@ namespace GenerationWorker.Grains.Quota;
 /// start. A per-day limit releases its N evenly through the Pacific day (plus the burst); what a quiet morning did not
 /// use stays available later the same day.</para>
 /// </remarks>
-public sealed class QuotaBook(BudgetState state, QuotaOptions options)
+/// <para>Spend caps (<see cref="QuotaOptions.SpendCaps"/>): each permit reserves its model's dearest request price
+/// against every cap that covers it, until the silo reports what its request cost; a grant never lets what was charged
+/// plus what is reserved pass a cap, so a cap is passed only by what requests cost beyond their reservation.</para>
+public sealed class QuotaBook(BudgetState state, QuotaOptions options, Func<string, long>? priceOf = null)
 {
     /// <summary>Written times are rounded up to this slice, which keeps the state small at any rate.</summary>
     public static readonly TimeSpan Slice = TimeSpan.FromMilliseconds(50);
@@ -34,6 +37,9 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options)
 
     /// <summary>An interactive job that asked within this time still waits for the reserve.</summary>
     private static readonly TimeSpan DemandMemory = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long after its use-by a lease's unpriced permits are charged at their reserved price.</summary>
+    private static readonly TimeSpan PriceBound = TimeSpan.FromMinutes(15);
 
     /// <summary>How soon a silo asks again when the limit cannot say when a slot frees (permits leased, not yet used).</summary>
     private static readonly TimeSpan AskAgain = TimeSpan.FromMilliseconds(100);
@@ -54,11 +60,21 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options)
     /// <summary>Records uses and returns, then answers each ask (interactive ones first).</summary>
     /// <returns>The answers, in the asks' order, and whether anything was granted (the state must be persisted first).</returns>
     public (IReadOnlyList<BudgetAnswer> Answers, bool Granted) Exchange(
-        DateTimeOffset now, string silo, IReadOnlyList<BudgetAsk> asks, IReadOnlyList<PermitUse> used, IReadOnlyList<PermitReturn> returned)
+        DateTimeOffset now, string silo, IReadOnlyList<BudgetAsk> asks, IReadOnlyList<PermitUse> used, IReadOnlyList<PermitReturn> returned,
+        IReadOnlyList<PermitCost>? priced = null)
     {
         foreach (var use in used)
         {
             Use(now, use);
+        }
+
+        foreach (var cost in priced ?? [])
+        {
+            if (state.Leases.Find(l => l.Id == cost.Lease) is { Unpriced: > 0 } lease)
+            {
+                lease.Unpriced--;
+                Charge(lease, now, cost.Micros);
+            }
         }
 
         foreach (var give in returned)
@@ -120,10 +136,16 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options)
     public bool SiloDied(DateTimeOffset now, string silo)
     {
         var changed = false;
-        foreach (var lease in state.Leases.Where(l => l.Silo == silo && l.Open > 0))
+        foreach (var lease in state.Leases.Where(l => l.Silo == silo && (l.Open > 0 || l.Unpriced > 0)))
         {
-            AddWritten(lease, now, lease.Open);
-            lease.Open = 0;
+            if (lease.Open > 0)
+            {
+                AddWritten(lease, now, lease.Open);
+            }
+
+            // Whether its requests were answered is unknown: each is charged its reserved price (possibly billed).
+            Charge(lease, now, lease.Unpriced * lease.PriceEach);
+            (lease.Open, lease.Unpriced) = (0, 0);
             changed = true;
         }
 
@@ -154,7 +176,32 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options)
         var clients = _recentUses.GroupBy(u => u.Client, StringComparer.Ordinal)
             .Select(g => new ClientShare(g.Key, g.Sum(u => u.Count), total == 0 ? 0 : (double)g.Sum(u => u.Count) / total))
             .OrderByDescending(c => c.Requests).Take(20).ToList();
-        return new BudgetStatus(rows, clients);
+        return new BudgetStatus(rows, clients, CapUses(now));
+    }
+
+    /// <summary>Each cap's period: the global ones, a named client's, and for a cap of each client every client that spent.</summary>
+    private List<CapUse> CapUses(DateTimeOffset now)
+    {
+        var uses = new List<CapUse>();
+        foreach (var cap in options.SpendCaps)
+        {
+            var period = cap.Period(now);
+            var clients = cap.Scope switch
+            {
+                SpendScope.Global => [""],
+                SpendScope.Client => [cap.Client!],
+                _ => state.Spend.Where(s => s.Period == period && s.Ledger.StartsWith("$c:", StringComparison.Ordinal)).Select(s => s.Ledger[3..])
+                    .Concat(state.Leases.Where(l => l.Client is not null && l.Unpriced > 0).Select(l => l.Client!)).Distinct(StringComparer.Ordinal).ToList(),
+            };
+            foreach (var client in clients)
+            {
+                var ledger = cap.Ledger(client);
+                uses.Add(new CapUse(
+                    cap.Scope == SpendScope.EachClient ? $"{cap} ({client})" : cap.ToString(), cap.Micros, Spent(ledger, period), Reserved(ledger), period));
+            }
+        }
+
+        return uses;
     }
 
     /// <summary>Permits of <paramref name="model"/>'s ledger taken now, under its first window limit (for gauges).</summary>
@@ -179,6 +226,23 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options)
             }
         }
 
+        var price = options.SpendCaps.Count > 0 ? priceOf?.Invoke(ask.Model) ?? 0 : 0;
+        if (price > 0)
+        {
+            // Uncounted clients (ask.Client null) have no cap of their own: only the global caps cover them.
+            var payer = ask.Client ?? "";
+            foreach (var cap in options.SpendCaps.Where(c => c.Scope == SpendScope.Global || (ask.Client is not null && c.Covers(payer))))
+            {
+                var ledger = cap.Ledger(payer);
+                var left = cap.Micros - Spent(ledger, cap.Period(now)) - Reserved(ledger);
+                var affordable = (int)Math.Clamp(left / price, 0, int.MaxValue);
+                if (affordable < room)
+                {
+                    (room, retryAfter, why) = (affordable, Min(cap.PeriodEnd(now) - now, TimeSpan.FromSeconds(2)), $"spend cap {cap} reached");
+                }
+            }
+        }
+
         var bucket = Bucket(ask.Model, now);
         if (!ask.Interactive && bucket is not null && (int)bucket.Tokens < room)
         {
@@ -197,7 +261,7 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options)
         var lease = new LeaseRecord
         {
             Id = Guid.NewGuid(), Silo = silo, Model = ask.Model, Client = CappedClient(ask.Client), Open = granted,
-            GrantedAt = now, UseBy = now + LeaseHold,
+            GrantedAt = now, UseBy = now + LeaseHold, PriceEach = price, Unpriced = price > 0 ? granted : 0,
         };
         state.Leases.Add(lease);
         foreach (var ledger in Ledgers(lease))
@@ -287,6 +351,7 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options)
         }
 
         lease.Open -= count;
+        lease.Unpriced = Math.Max(0, lease.Unpriced - count);
         if (QuotaClock.PacificDay(lease.GrantedAt) == QuotaClock.PacificDay(now))
         {
             foreach (var ledger in Ledgers(lease))
@@ -324,7 +389,14 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options)
             lease.Open = 0;
         }
 
-        state.Leases.RemoveAll(l => l.Open == 0);
+        foreach (var lease in state.Leases.Where(l => l.Unpriced > 0 && now > l.UseBy + PriceBound))
+        {
+            // Never priced (a report lost with a quota grain's crash): charged what was reserved.
+            Charge(lease, now, lease.Unpriced * lease.PriceEach);
+            lease.Unpriced = 0;
+        }
+
+        state.Leases.RemoveAll(l => l.Open == 0 && l.Unpriced == 0);
         var longest = options.ModelBudgets.Values.Concat(options.ClientBudgets.Values.Select(c => c.Caps))
             .SelectMany(limits => limits).Select(l => l.Window ?? TimeSpan.Zero).Append(options.Window).Max();
         var cutoff = now - longest - options.SafetyMargin;
@@ -332,11 +404,45 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options)
         var today = QuotaClock.PacificDay(now);
         state.Days.RemoveAll(d => d.Day != today);
         state.Pauses.RemoveAll(p => p.Until < now - TimeSpan.FromMinutes(5));
+        var periods = options.SpendCaps.Select(c => c.Period(now)).ToHashSet(StringComparer.Ordinal);
+        state.Spend.RemoveAll(s => !periods.Contains(s.Period));
         while (_recentUses.TryPeek(out var oldest) && now - oldest.At > options.Window)
         {
             _recentUses.Dequeue();
         }
     }
+
+    /// <summary>Charges <paramref name="micros"/> to every spend ledger the lease's permits count in, in each cap's period.</summary>
+    private void Charge(LeaseRecord lease, DateTimeOffset now, long micros)
+    {
+        if (micros <= 0 || options.SpendCaps.Count == 0)
+        {
+            return;
+        }
+
+        var client = lease.Client ?? "";
+        var ledgers = options.SpendCaps.Where(c => c.Scope == SpendScope.Global || (lease.Client is not null && c.Covers(client)))
+            .Select(cap => (Ledger: cap.Ledger(client), Period: cap.Period(now))).Distinct();
+        foreach (var (ledger, period) in ledgers)
+        {
+            if (state.Spend.Find(s => s.Ledger == ledger && s.Period == period) is { } use)
+            {
+                use.Micros += micros;
+            }
+            else
+            {
+                state.Spend.Add(new SpendUse { Ledger = ledger, Period = period, Micros = micros });
+            }
+        }
+    }
+
+    private long Spent(string ledger, string period) => state.Spend.Where(s => s.Ledger == ledger && s.Period == period).Sum(s => s.Micros);
+
+    private long Reserved(string ledger) => state.Leases
+        .Where(l => l.Unpriced > 0 && (ledger == "$global" || (l.Client is not null && ledger == "$c:" + l.Client)))
+        .Sum(l => l.Unpriced * l.PriceEach);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
     private ModelPause? PauseOf(string model, DateTimeOffset now) => state.Pauses.Find(p => p.Model == model && now < p.Until);
 
@@ -353,7 +459,7 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options)
         return day;
     }
 
-    private string? CappedClient(string? client) => client is not null && options.ClientOf(client).Caps.Count > 0 ? client : null;
+    private string? CappedClient(string? client) => client is not null && options.CountsApart(client) ? client : null;
 
     private static IEnumerable<string> Ledgers(LeaseRecord lease) =>
         lease.Client is { } client ? [ModelLedger(lease.Model), ClientLedger(client)] : [ModelLedger(lease.Model)];

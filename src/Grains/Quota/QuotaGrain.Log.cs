@@ -13,6 +13,9 @@ public sealed partial class QuotaGrain
     [LoggerMessage(3, LogLevel.Warning, "Another activation of the quota grain wrote its state first: this one steps aside")]
     private static partial void LogSteppingAside(ILogger logger, Exception exception);
 
+    [LoggerMessage(5, LogLevel.Warning, "Gemini {Cap}: the requests it covers wait for its next period (SPEND_CAP_ACTION=fail fails them)")]
+    private static partial void LogCapReached(ILogger logger, string cap);
+
     [LoggerMessage(4, LogLevel.Information, "Gemini budget of {Model}: {Use} used, paused until {PausedUntil}")]
     private static partial void LogSummary(ILogger logger, string model, string use, DateTimeOffset? pausedUntil);
 }

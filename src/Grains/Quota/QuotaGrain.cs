@@ -1,4 +1,5 @@
 using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
 using Microsoft.Extensions.Logging;
@@ -21,12 +22,14 @@ namespace GenerationWorker.Grains.Quota;
 public sealed partial class QuotaGrain(
     [PersistentState("budget", "quota")] IPersistentState<BudgetState> state,
     IOptions<QuotaOptions> options,
+    IOptions<GeminiOptions> prices,
     IClusterMembershipService membership,
     GrainReferences grains,
     TimeProvider time,
     ILogger<QuotaGrain> logger) : Grain, IQuotaGrain
 {
     private readonly QuotaOptions _options = options.Value;
+    private readonly HashSet<string> _capsReached = new(StringComparer.Ordinal);
     private QuotaBook _book = null!;
     private bool _dirty;
     private DateTimeOffset _lastSummary;
@@ -34,7 +37,7 @@ public sealed partial class QuotaGrain(
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _book = new QuotaBook(state.State, _options);
+        _book = new QuotaBook(state.State, _options, model => MostPerRequest(prices.Value.Prices.For(model, out _)));
         this.RegisterGrainTimer(FlushAsync, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         LogActivated(logger, Describe(_options), state.State.Leases.Sum(l => l.Open));
         return Task.CompletedTask;
@@ -43,10 +46,18 @@ public sealed partial class QuotaGrain(
     /// <inheritdoc />
     public async Task<IReadOnlyList<BudgetAnswer>> ExchangeAsync(
         string siloId, IReadOnlyList<BudgetAsk> asks, IReadOnlyList<PermitUse> used, IReadOnlyList<PermitReturn> returned,
-        CancellationToken cancellationToken = default)
+        IReadOnlyList<PermitCost> priced, CancellationToken cancellationToken = default)
     {
-        var (answers, granted) = _book.Exchange(time.GetUtcNow(), siloId, asks, used, returned);
-        _dirty |= used.Count > 0 || returned.Count > 0;
+        var (answers, granted) = _book.Exchange(time.GetUtcNow(), siloId, asks, used, returned, priced);
+        _dirty |= used.Count > 0 || returned.Count > 0 || priced.Count > 0;
+        foreach (var capped in answers.Where(a => a.Waiting?.StartsWith("spend cap", StringComparison.Ordinal) == true).Select(a => a.Waiting!).Distinct())
+        {
+            if (_capsReached.Add(capped))
+            {
+                LogCapReached(logger, capped);
+            }
+        }
+
         if (granted)
         {
             await WriteOrStepAsideAsync();
@@ -81,6 +92,10 @@ public sealed partial class QuotaGrain(
     /// <summary>Midnight in Pacific time after <paramref name="now"/>: when per-day Gemini quotas reset.</summary>
     public static DateTimeOffset NextPacificMidnight(DateTimeOffset now) => QuotaClock.NextPacificMidnight(now);
 
+    /// <summary>The dearest request of a model: what each permit reserves against the spend caps.</summary>
+    private static long MostPerRequest(Cost.ModelPrice price) =>
+        Math.Max(Math.Max(price.ImageMicros, price.Image4KMicros), price.VideoMicros(Cost.CostLedger.VeoSeconds));
+
     private static string Describe(QuotaOptions options) =>
         (options.RequestsPerWindow > 0 ? $"{options.RequestsPerWindow} per {options.Window.TotalSeconds:0.###} s per model" : "no default")
         + string.Concat(options.ModelBudgets.Select(m => $"; {m.Key}: {string.Join(", ", m.Value)}"));
@@ -100,6 +115,12 @@ public sealed partial class QuotaGrain(
         }
 
         WorkerTelemetry.Shares(status.Clients);
+
+        if (status.Caps is { Count: > 0 } caps && now - _lastSummary >= _options.Window)
+        {
+            // A new period forgets which caps were reached.
+            _capsReached.RemoveWhere(reached => !caps.Any(c => c.SpentMicros + c.ReservedMicros >= c.CapMicros && reached.Contains(c.Cap, StringComparison.Ordinal)));
+        }
 
         if (now - _lastSummary >= _options.Window)
         {

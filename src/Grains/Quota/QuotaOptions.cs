@@ -41,11 +41,24 @@ public sealed class QuotaOptions
     /// </summary>
     public int BurstPercent { get; set; } = 10;
 
+    /// <summary><c>SPEND_CAPS</c>: caps on what Gemini requests cost, cluster-wide, per client or each client; none by default.</summary>
+    public IReadOnlyList<SpendCap> SpendCaps { get; set; } = [];
+
+    /// <summary>
+    /// <c>SPEND_CAP_ACTION</c>: <c>wait</c> (default: a job whose request would pass a cap stays pending until the period
+    /// ends) or <c>fail</c> (it fails with a message naming the cap).
+    /// </summary>
+    public bool FailOnSpendCap { get; set; }
+
     /// <summary>The margin in force: <see cref="Margin"/>, or 250 ms.</summary>
     public TimeSpan SafetyMargin => Margin ?? TimeSpan.FromMilliseconds(250);
 
-    /// <summary>False when every budget is off (<c>MAX_JOBS_PER_MINUTE=0</c> and no model named).</summary>
-    public bool Enabled => RequestsPerWindow > 0 || ModelBudgets.Count > 0;
+    /// <summary>False when every budget is off (<c>MAX_JOBS_PER_MINUTE=0</c>, no model named, no spend cap).</summary>
+    public bool Enabled => RequestsPerWindow > 0 || ModelBudgets.Count > 0 || SpendCaps.Count > 0;
+
+    /// <summary>True when <paramref name="client"/>'s permits are counted apart: it has request caps or spend caps.</summary>
+    public bool CountsApart(string client) =>
+        ClientOf(client).Caps.Count > 0 || SpendCaps.Any(cap => cap.Scope != SpendScope.Global && cap.Covers(client));
 
     /// <summary>The limits of <paramref name="model"/>: its own, or <see cref="RequestsPerWindow"/> per <see cref="Window"/>.</summary>
     public IReadOnlyList<BudgetLimit> LimitsOf(string model) =>

@@ -20,6 +20,27 @@ public sealed class BudgetState
     /// <summary>Models paused by a 429.</summary>
     [Id(3)]
     public List<ModelPause> Pauses { get; set; } = [];
+
+    /// <summary>What requests cost, per spend ledger and period (Pacific day or month).</summary>
+    [Id(4)]
+    public List<SpendUse> Spend { get; set; } = [];
+}
+
+/// <summary>What a spend ledger's requests cost in one period.</summary>
+[GenerateSerializer, Alias("SpendUse")]
+public sealed class SpendUse
+{
+    /// <summary>The ledger: <c>$global</c>, or <c>$c:</c> and a client.</summary>
+    [Id(0)]
+    public string Ledger { get; set; } = "";
+
+    /// <summary>The period: a Pacific day (yyyy-MM-dd) or month (yyyy-MM).</summary>
+    [Id(1)]
+    public string Period { get; set; } = "";
+
+    /// <summary>Micro-dollars charged (billed, or possibly billed).</summary>
+    [Id(2)]
+    public long Micros { get; set; }
 }
 
 /// <summary>Permits leased to a silo at once.</summary>
@@ -53,6 +74,14 @@ public sealed class LeaseRecord
     /// <summary>When it was granted (the day its permits count in).</summary>
     [Id(6)]
     public DateTimeOffset GrantedAt { get; set; }
+
+    /// <summary>The price reserved for each permit against the spend caps (the model's dearest request), in micro-dollars.</summary>
+    [Id(7)]
+    public long PriceEach { get; set; }
+
+    /// <summary>Permits whose cost is not yet known (neither priced after their answer nor given back).</summary>
+    [Id(8)]
+    public int Unpriced { get; set; }
 }
 
 /// <summary>Used permits of a ledger written in one time slice (its end: the latest they may have been written).</summary>

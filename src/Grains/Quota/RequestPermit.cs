@@ -32,6 +32,15 @@ public sealed class RequestPermit : IDisposable
         }
     }
 
+    /// <summary>Records what the request cost once answered (billed, or possibly billed), for the spend caps.</summary>
+    public void Priced(long micros)
+    {
+        if (_permit is not null)
+        {
+            _budget!.Priced(_permit, micros);
+        }
+    }
+
     /// <inheritdoc />
     public void Dispose()
     {

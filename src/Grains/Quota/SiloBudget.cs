@@ -45,6 +45,7 @@ public sealed partial class SiloBudget(
     private readonly Dictionary<string, DateTimeOffset> _paused = new(StringComparer.Ordinal);
     private readonly List<(Guid Lease, string Client, long Stamp)> _used = [];
     private readonly List<PermitReturn> _returned = [];
+    private readonly List<PermitCost> _priced = [];
     private readonly SemaphoreSlim _signal = new(0);
     private DateTimeOffset _nextAsk = DateTimeOffset.MinValue;
 
@@ -57,8 +58,7 @@ public sealed partial class SiloBudget(
     private string Silo => SiloIdentity.Of(localSilo.SiloAddress);
 
     /// <summary>The key of <paramref name="client"/>'s permits for <paramref name="model"/>: per client only when it has caps.</summary>
-    public PoolKey KeyOf(string model, string client) =>
-        new(model, options.Value.ClientOf(client).Caps.Count > 0 ? client : null);
+    public PoolKey KeyOf(string model, string client) => new(model, options.Value.CountsApart(client) ? client : null);
 
     /// <summary>Permits in the pool, usable now, not yet given to a job.</summary>
     public int Pooled
@@ -201,6 +201,20 @@ public sealed partial class SiloBudget(
         {
             _used.Add((permit.Lease, permit.Client, time.GetTimestamp()));
             permit.Reported = true;
+        }
+    }
+
+    /// <summary>What the request of <paramref name="permit"/> cost, once answered (for the spend caps).</summary>
+    public void Priced(Permit permit, long micros)
+    {
+        if (options.Value.SpendCaps.Count == 0)
+        {
+            return;
+        }
+
+        lock (_sync)
+        {
+            _priced.Add(new PermitCost(permit.Lease, micros));
         }
     }
 
@@ -390,6 +404,7 @@ public sealed partial class SiloBudget(
         List<BudgetAsk> asks;
         List<(Guid Lease, string Client, long Stamp)> written;
         List<PermitReturn> returned;
+        List<PermitCost> priced;
         lock (_sync)
         {
             var now = time.GetUtcNow();
@@ -397,9 +412,11 @@ public sealed partial class SiloBudget(
             asks = ask && now >= _nextAsk ? Asks(now) : [];
             written = [.. _used];
             returned = [.. _returned];
+            priced = [.. _priced];
             _used.Clear();
             _returned.Clear();
-            if (asks.Count == 0 && written.Count == 0 && returned.Count == 0)
+            _priced.Clear();
+            if (asks.Count == 0 && written.Count == 0 && returned.Count == 0 && priced.Count == 0)
             {
                 return;
             }
@@ -416,7 +433,7 @@ public sealed partial class SiloBudget(
         IReadOnlyList<BudgetAnswer> answers;
         try
         {
-            answers = await grains.Quota.ExchangeAsync(Silo, asks, used, returned, cancellationToken);
+            answers = await grains.Quota.ExchangeAsync(Silo, asks, used, returned, priced, cancellationToken);
         }
         catch
         {
@@ -425,6 +442,7 @@ public sealed partial class SiloBudget(
                 // Reported with the next exchange.
                 _used.AddRange(written);
                 _returned.AddRange(returned);
+                _priced.AddRange(priced);
             }
 
             throw;
@@ -457,6 +475,9 @@ public sealed partial class SiloBudget(
                     }
 
                     _refused[key] = (now, why);
+
+                    // The dispatcher fails the jobs a spend cap refuses, when told to (SPEND_CAP_ACTION=fail).
+                    arrived |= options.Value.FailOnSpendCap && why.StartsWith("spend cap", StringComparison.Ordinal);
                     if (answer.Waiting?.StartsWith("paused", StringComparison.Ordinal) == true)
                     {
                         _paused[answer.Model] = now + after;

@@ -132,6 +132,9 @@ public sealed partial class VideoGenerationHandler(
         }
 
         await costs.VideoStartAnsweredAsync(requestId, model, start, time.GetElapsedTime(sent));
+
+        // Against the spend caps a started video counts at its full price from its start (its bill comes when it ends).
+        permit.Priced(start is VeoStart.Refused ? 0 : costs.ExpectedVideoMicros(model));
         switch (start)
         {
             case VeoStart.Started started:

@@ -176,6 +176,13 @@ public sealed class ServiceSettings
             InteractivePriority = read.Int("INTERACTIVE_PRIORITY", 50, int.MinValue, int.MaxValue),
             InteractiveReservePercent = read.Int("INTERACTIVE_RESERVE_PERCENT", 10, 0, 50),
             BurstPercent = read.Int("QUOTA_BURST_PERCENT", 10, 1, 100),
+            SpendCaps = read.Optional("SPEND_CAPS", SpendCap.ParseAll, "global|client|*=dollars/day|/month entries separated by ;") ?? [],
+            FailOnSpendCap = read.Choice("SPEND_CAP_ACTION", value => value.ToLowerInvariant() switch
+            {
+                "wait" => false,
+                "fail" => true,
+                _ => throw new FormatException(),
+            }, "wait or fail") ?? false,
         };
         if (read.Text("QUOTA_MARGIN_MS") is not null)
         {

@@ -108,6 +108,15 @@ public static partial class HealthEndpoints
                     pausedWhy = model.PausedWhy,
                 }),
                 clients = quota.Clients.Select(client => new { client = client.Client, requests = client.Requests, share = client.Share }),
+                spendCaps = (quota.Caps ?? []).Select(cap => new
+                {
+                    cap = cap.Cap,
+                    period = cap.Period,
+                    capUsd = cap.CapMicros / 1_000_000m,
+                    spentUsd = cap.SpentMicros / 1_000_000m,
+                    reservedUsd = cap.ReservedMicros / 1_000_000m,
+                    reached = cap.SpentMicros + cap.ReservedMicros >= cap.CapMicros,
+                }),
                 pooledBySilo = dispatcher.StandingSlots,
                 waitingForBudget = budget.Waiting().Select(w => new { model = w.Key.Model, cappedClient = w.Key.Client, why = w.Why }),
                 draining = worker.Draining,

@@ -65,6 +65,18 @@ public sealed class FairShareTests
     }
 
     [Fact]
+    public void AClientCountedApart_UsesItsOwnPermits_WhileTheSharedOnesAreShort()
+    {
+        var share = new FairShare(_ => 1);
+        var own = Flash with { Client = "b" };
+        var queue = Jobs("a", 5).Concat(Enumerable.Range(0, 3).Select(i => new FairShareJob($"b-{i}", "b", 100, own, 1, Interactive: false))).ToList();
+
+        var plan = share.Plan(queue, slots: 10, key => key == own ? 2 : 0);
+
+        Assert.Equal(["b", "b"], plan.Chosen.Select(j => j.Client));
+    }
+
+    [Fact]
     public void AnInteractiveJobsWant_IsMarkedInteractive()
     {
         var share = new FairShare(_ => 1);

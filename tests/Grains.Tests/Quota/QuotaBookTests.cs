@@ -142,6 +142,74 @@ public sealed class QuotaBookTests
         Assert.Equal(20, Ask(book, Start + TimeSpan.FromSeconds(11.5), Flash, 20).Granted);
     }
 
+    [Fact]
+    public void AGlobalSpendCap_GrantsOnlyWhatItsRemainderCovers_AndAnsweredPricesFreeTheRest()
+    {
+        var options = new QuotaOptions { RequestsPerWindow = 1000, BurstPercent = 100, SpendCaps = SpendCap.ParseAll("global=0.39/day") };
+        var book = new QuotaBook(new BudgetState(), options, _ => 39_000);
+
+        var first = Ask(book, Start, Flash, 20);
+        Assert.Equal(10, first.Granted);
+        var refused = Ask(book, Start, Flash, 1);
+        Assert.Equal(0, refused.Granted);
+        Assert.Equal("spend cap global=0.39/day reached", refused.Waiting);
+
+        // Five answered and billed, two not billed (a 503), three given back unused: five more fit.
+        book.Exchange(Start, "s1", [], [], [new PermitReturn(first.LeaseId, 3)],
+            [.. Enumerable.Repeat(new PermitCost(first.LeaseId, 39_000), 5), .. Enumerable.Repeat(new PermitCost(first.LeaseId, 0), 2)]);
+        Assert.Equal(5, Ask(book, Start, Flash, 20).Granted);
+
+        var cap = Assert.Single(book.Status(Start, []).Caps!);
+        Assert.Equal((390_000, 195_000, 195_000), (cap.CapMicros, cap.SpentMicros, cap.ReservedMicros));
+    }
+
+    [Fact]
+    public void AClientsSpendCap_HoldsThatClient_WhileOthersRunOn_AndANewPacificDayReleasesIt()
+    {
+        var options = new QuotaOptions
+        {
+            RequestsPerWindow = 1000, BurstPercent = 100, SpendCaps = SpendCap.ParseAll("*=0.078/day;client_42=1/month"),
+        };
+        var book = new QuotaBook(new BudgetState(), options, _ => 39_000);
+
+        var a = Ask(book, Start, Flash, 5, client: "a");
+        Assert.Equal(2, a.Granted);
+        Assert.Equal(0, Ask(book, Start, Flash, 1, client: "a").Granted);
+        Assert.Equal(2, Ask(book, Start, Flash, 5, client: "b").Granted);
+        book.Exchange(Start, "s1", [], [], [], [new PermitCost(a.LeaseId, 39_000), new PermitCost(a.LeaseId, 39_000)]);
+        Assert.Equal(0, Ask(book, Start, Flash, 1, client: "a").Granted);
+
+        // Midnight Pacific: a's daily cap starts again.
+        var tomorrow = QuotaClock.NextPacificMidnight(Start) + TimeSpan.FromSeconds(1);
+        Assert.Equal(2, Ask(book, tomorrow, Flash, 5, client: "a").Granted);
+    }
+
+    [Fact]
+    public void ADeadSilosUnpricedPermits_AreChargedTheirReservedPrice()
+    {
+        var options = new QuotaOptions { RequestsPerWindow = 1000, BurstPercent = 100, SpendCaps = SpendCap.ParseAll("global=1/day") };
+        var book = new QuotaBook(new BudgetState(), options, _ => 100_000);
+        Assert.Equal(4, Ask(book, Start, Flash, 4, silo: "dead").Granted);
+
+        book.SiloDied(Start + TimeSpan.FromSeconds(1), "dead");
+
+        var cap = Assert.Single(book.Status(Start + TimeSpan.FromSeconds(1), []).Caps!);
+        Assert.Equal((400_000L, 0L), (cap.SpentMicros, cap.ReservedMicros));
+        Assert.Equal(6, Ask(book, Start + TimeSpan.FromSeconds(2), Flash, 10).Granted);
+    }
+
+    [Theory]
+    [InlineData("global=300/day;*=20/day;client_42=500/month", 3)]
+    [InlineData("global=$0.5/day", 1)]
+    public void SpendCaps_Parse(string text, int caps) => Assert.Equal(caps, SpendCap.ParseAll(text).Count);
+
+    [Theory]
+    [InlineData("global=300")]
+    [InlineData("global=300/week")]
+    [InlineData("=3/day")]
+    [InlineData("global=-1/day")]
+    public void SpendCaps_RejectWhatIsNotACap(string text) => Assert.Throws<FormatException>(() => SpendCap.ParseAll(text));
+
     [Theory]
     [InlineData("gemini-3-pro-image=10/60s,250/day;gemini-2.5-flash-image=500/60s", 2)]
     [InlineData(" a = 8/1.5s ", 1)]
