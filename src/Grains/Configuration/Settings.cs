@@ -92,7 +92,7 @@ public static class Settings
     /// <summary><c>R2_ACCOUNT_ID</c>.</summary>
     public static readonly Setting<string?> R2AccountId = Setting.Parsed<string?>(
         "R2_ACCOUNT_ID", null, HostLabel,
-        "the Cloudflare account id (letters, digits and '-', as in https://<id>.r2.cloudflarestorage.com)",
+        "the Cloudflare account id (letters, digits and '-')",
         "the endpoint is `https://<id>.r2.cloudflarestorage.com`", "required for r2 (unless `R2_ENDPOINT`)");
 
     /// <summary><c>R2_ENDPOINT</c>.</summary>

@@ -326,7 +326,7 @@ public sealed class ServiceSettings
         public string? Given(Setting setting) => Text(Source(setting));
 
         /// <summary>The value of <paramref name="setting"/>, or its default when it is unset or refused (the refusal is an error).</summary>
-        public T Value<T>(Setting<T> setting) => Read(setting, setting.Required, "");
+        public T Value<T>(Setting<T> setting) => Read(setting, setting.Required, null);
 
         /// <summary>As <see cref="Value{T}"/>, and unset is an error; <paramref name="orElse"/> ends its message with the other ways.</summary>
         public T Required<T>(Setting<T> setting, string? orElse = null) => Read(setting, true, orElse);
