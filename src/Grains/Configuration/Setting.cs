@@ -48,6 +48,9 @@ public abstract class Setting
     /// <summary>The default as the README shows it: a value, <c>none</c>, <c>required</c>, or how it is decided.</summary>
     public abstract string DefaultText { get; }
 
+    /// <summary>Why <paramref name="value"/> is refused, completing "NAME ...", or null when it is accepted.</summary>
+    public abstract string? Problem(string value);
+
     /// <summary>True when two names of the setting are set to <paramref name="first"/> and <paramref name="second"/> that mean the same.</summary>
     public virtual bool SameValue(string first, string second) => string.Equals(first, second, StringComparison.Ordinal);
 
@@ -170,6 +173,9 @@ public class Setting<T> : Setting
         _rule = rule;
         return this;
     }
+
+    /// <inheritdoc/>
+    public override string? Problem(string value) => TryRead(value, out _, out var problem) ? null : problem;
 
     /// <summary>Reads <paramref name="value"/> (trimmed, not empty); false with the reason, completing "NAME ...", when it is refused.</summary>
     public bool TryRead(string value, out T result, out string? problem)
