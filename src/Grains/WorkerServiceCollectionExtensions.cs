@@ -46,7 +46,7 @@ public static class WorkerServiceCollectionExtensions
         StorageOptions storage)
     {
         services.AddOptionsOnce(worker).AddOptionsOnce(quota).AddOptionsOnce(gemini).AddOptionsOnce(storage);
-        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(worker.ClockOffset == TimeSpan.Zero ? TimeProvider.System : new OffsetTimeProvider(worker.ClockOffset));
         // The service's statements set no session state, so pooled connections need no DISCARD ALL on return. Its few
         // statements run thousands of times: prepared, Postgres plans each once per connection.
         var pooled = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };

@@ -291,9 +291,9 @@ public sealed partial class DispatcherGrain(
                 {
                     // The pool leases what the plan wants and wakes this dispatcher when permits arrive; a job that
                     // becomes due meanwhile (a video's next poll needs no permit) wakes it too.
-                    if (await jobs.NextFutureAsync(CancellationToken.None) is { } next)
+                    if (await jobs.NextFutureAsync(CancellationToken.None) is { } dueIn)
                     {
-                        ScheduleWake(next);
+                        ScheduleWake(time.GetUtcNow() + dueIn);
                     }
 
                     return;
@@ -434,12 +434,10 @@ public sealed partial class DispatcherGrain(
 
     private async Task ScheduleNextScheduledAsync()
     {
-        var next = await jobs.NextScheduledAsync(CancellationToken.None);
-        if (next is { } at)
+        if (await jobs.NextScheduledAsync(CancellationToken.None) is { } dueIn)
         {
             // Already due: it became claimable just after the look that found nothing, or other silos hold it.
-            var soonest = time.GetUtcNow() + RecheckDelay;
-            ScheduleWake(at > soonest ? at : soonest);
+            ScheduleWake(time.GetUtcNow() + (dueIn > RecheckDelay ? dueIn : RecheckDelay));
         }
     }
 

@@ -25,6 +25,12 @@ public sealed class WorkerOptions
     /// </summary>
     public bool PrepareStatements { get; set; } = true;
 
+    /// <summary>
+    /// <see cref="Settings.ClockOffset"/>: shifts this silo's wall clock (its <see cref="TimeProvider"/>) by this much.
+    /// For tests of clock skew between silos and of the Pacific day's end; leave it unset in production.
+    /// </summary>
+    public TimeSpan ClockOffset { get; set; } = Settings.ClockOffset.Default;
+
     /// <summary>The safety poll while notifications arrive: default 30 s.</summary>
     public TimeSpan ListenSafetyPollInterval { get; set; } = TimeSpan.FromSeconds(30);
 

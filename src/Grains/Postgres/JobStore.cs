@@ -157,20 +157,20 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
     /// </summary>
     public const string NullColumnsType = "(NULL) ";
 
-    /// <summary>When the earliest pending job becomes (or became) claimable, or null when nothing is pending.</summary>
-    public async Task<DateTimeOffset?> NextScheduledAsync(CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobNextScheduled"));
-        var value = await command.ExecuteScalarAsync(cancellationToken);
-        return value is DateTime at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null;
-    }
+    /// <summary>
+    /// How long until the earliest pending job becomes claimable (zero or less: it already is), or null when nothing is
+    /// pending. A delay by the database's clock, which the silos' clocks need not match.
+    /// </summary>
+    public Task<TimeSpan?> NextScheduledAsync(CancellationToken cancellationToken) => DueInAsync("JobNextScheduled", cancellationToken);
 
-    /// <summary>When the earliest pending job that is not yet due becomes claimable, or null.</summary>
-    public async Task<DateTimeOffset?> NextFutureAsync(CancellationToken cancellationToken)
+    /// <summary>How long until the earliest pending job that is not yet due becomes claimable, or null.</summary>
+    public Task<TimeSpan?> NextFutureAsync(CancellationToken cancellationToken) => DueInAsync("JobNextFuture", cancellationToken);
+
+    private async Task<TimeSpan?> DueInAsync(string query, CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobNextFuture"));
+        await using var command = dataSource.CreateCommand(SqlQueries.Get(query));
         var value = await command.ExecuteScalarAsync(cancellationToken);
-        return value is DateTime at ? new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) : null;
+        return value is double seconds ? TimeSpan.FromSeconds(seconds) : null;
     }
 
     /// <summary>The variants of a job already stored.</summary>

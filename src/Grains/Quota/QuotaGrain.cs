@@ -99,6 +99,8 @@ public sealed partial class QuotaGrain(
             WorkerTelemetry.Budget(model);
         }
 
+        WorkerTelemetry.Shares(status.Clients);
+
         if (now - _lastSummary >= _options.Window)
         {
             // Once a window, while a budget is used or paused: what each model used.

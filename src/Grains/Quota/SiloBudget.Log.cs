@@ -6,4 +6,7 @@ public sealed partial class SiloBudget
 {
     [LoggerMessage(1, LogLevel.Warning, "Exchanging permits with the quota grain failed; asks and reports wait for the next exchange")]
     private static partial void LogExchangeFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(2, LogLevel.Information, "Jobs for {Model} (capped client: {Client}) wait for the Gemini budget: {Why}")]
+    private static partial void LogWaiting(ILogger logger, string model, string client, string why);
 }

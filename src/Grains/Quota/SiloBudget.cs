@@ -93,6 +93,16 @@ public sealed partial class SiloBudget(
         }
     }
 
+    /// <summary>What this silo's jobs wait for now: each model (and capped client) whose permits were refused, and why.</summary>
+    public IReadOnlyList<(PoolKey Key, string Why)> Waiting()
+    {
+        lock (_sync)
+        {
+            var now = time.GetUtcNow();
+            return [.. _refused.Where(r => now - r.Value.At < TimeSpan.FromSeconds(5)).Select(r => (r.Key, r.Value.Why))];
+        }
+    }
+
     /// <summary>Moves <paramref name="count"/> permits of <paramref name="key"/> from the pool into <paramref name="jobId"/>'s hold.</summary>
     /// <returns>False (and nothing moved) when the pool has fewer.</returns>
     public bool Hold(string jobId, PoolKey key, int count)
@@ -439,7 +449,14 @@ public sealed partial class SiloBudget(
                 if (answer.RetryAfter is { } after)
                 {
                     retry = after < retry ? after : retry;
-                    _refused[key] = (now, answer.Waiting ?? "budget");
+                    var why = answer.Waiting ?? "budget";
+                    if (!_refused.TryGetValue(key, out var before) || before.Why != why)
+                    {
+                        // Once per change of reason, not per exchange: "paced" is the budget doing its job under a backlog.
+                        LogWaiting(logger, key.Model, key.Client ?? "", why);
+                    }
+
+                    _refused[key] = (now, why);
                     if (answer.Waiting?.StartsWith("paused", StringComparison.Ordinal) == true)
                     {
                         _paused[answer.Model] = now + after;

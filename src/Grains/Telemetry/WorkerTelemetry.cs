@@ -26,6 +26,7 @@ public static class WorkerTelemetry
     private static readonly ConcurrentDictionary<string, int> InFlightBySilo = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<string, bool> PausedBySilo = new(StringComparer.Ordinal);
     private static readonly ConcurrentDictionary<string, BudgetSample> BudgetByModel = new(StringComparer.Ordinal);
+    private static (IReadOnlyList<ClientShare> Clients, long Timestamp) _shares = ([], 0);
 
     /// <summary>The traces' source.</summary>
     public static readonly ActivitySource Source = new(Name);
@@ -47,6 +48,7 @@ public static class WorkerTelemetry
         Meter.CreateObservableGauge("generation_worker.quota.paused", () => PausedBySilo.Select(s => new Measurement<int>(s.Value ? 1 : 0, new KeyValuePair<string, object?>("silo", s.Key))), null, "1 while a 429 pauses a Gemini model this silo's jobs wait for, as each silo last saw it.");
         Meter.CreateObservableGauge("generation_worker.quota.used", () => FreshBudget(l => l.Used), "{request}", "Each model's limit in use: slots taken in the window (or granted today for a per-day limit), by model and limit.");
         Meter.CreateObservableGauge("generation_worker.quota.limit", () => FreshBudget(l => l.Allowed), "{request}", "Each model's limit: N for a window, what the day's pacing released so far for a per-day limit.");
+        Meter.CreateObservableGauge("generation_worker.quota.client_requests", () => FreshShares(), "{request}", "Requests written in the last window, by client (the 20 with the most): each client's share of the budget.");
         Meter.CreateObservableGauge("generation_worker.quota.model_paused", () => FreshModels(m => m.PausedUntil is null ? 0 : 1), null, "1 while a 429 pauses the model.");
     }
 
@@ -111,6 +113,9 @@ public static class WorkerTelemetry
     /// <summary>Sets whether <paramref name="silo"/> last saw the budget paused.</summary>
     public static void QuotaPaused(string silo, bool paused) => PausedBySilo[silo] = paused;
 
+    /// <summary>Sets the clients' shares of the last window as the quota grain sees them now.</summary>
+    public static void Shares(IReadOnlyList<ClientShare> clients) => _shares = (clients, Stopwatch.GetTimestamp());
+
     /// <summary>Sets a model's budget as the quota grain sees it now.</summary>
     public static void Budget(ModelBudget model) => BudgetByModel[model.Model] = new BudgetSample(model, Stopwatch.GetTimestamp());
 
@@ -139,6 +144,11 @@ public static class WorkerTelemetry
     private static IEnumerable<Measurement<int>> FreshModels(Func<ModelBudget, int> value) =>
         BudgetByModel.Values.Where(s => Stopwatch.GetElapsedTime(s.Timestamp) < QuotaFreshness)
             .Select(s => new Measurement<int>(value(s.Model), new KeyValuePair<string, object?>("model", s.Model.Model)));
+
+    private static IEnumerable<Measurement<int>> FreshShares() =>
+        _shares is { Timestamp: > 0 } shares && Stopwatch.GetElapsedTime(shares.Timestamp) < QuotaFreshness
+            ? shares.Clients.Select(c => new Measurement<int>(c.Requests, new KeyValuePair<string, object?>("client", c.Client)))
+            : [];
 
     private sealed record BudgetSample(ModelBudget Model, long Timestamp);
 

@@ -156,6 +156,7 @@ public sealed class ServiceSettings
             AppUrl = read.Value(Settings.AppUrl),
             PendingExpiry = read.Value(Settings.PendingExpiry),
             AuditRetention = read.Value(Settings.AuditRetention),
+            ClockOffset = read.Value(Settings.ClockOffset),
         };
         // Unset, these are decided at start from the connections (DatabaseRoles).
         worker.ListenEnabled = database.Listen ?? worker.ListenEnabled;

@@ -1,5 +1,6 @@
 using GenerationWorker.Grains.Cost;
 using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Interfaces;
 using System.Text;
@@ -78,7 +79,7 @@ public static partial class HealthEndpoints
             BasicAuth.IsAuthorized(context.HttpContext.Request.Headers.Authorization.ToString(), expected)
                 ? await next(context)
                 : (object?)BasicAuth.Challenge(context.HttpContext));
-        operators.MapGet("/status", async (IGrainFactory grains, ILocalSiloDetails silo, WorkerHealth worker, CostStore costs, CancellationToken ct) =>
+        operators.MapGet("/status", async (IGrainFactory grains, ILocalSiloDetails silo, WorkerHealth worker, SiloBudget budget, CostStore costs, CancellationToken ct) =>
         {
             var spend = await costs.SpendTodayAsync(ct);
             var quota = await grains.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey).GetStatusAsync();
@@ -108,6 +109,7 @@ public static partial class HealthEndpoints
                 }),
                 clients = quota.Clients.Select(client => new { client = client.Client, requests = client.Requests, share = client.Share }),
                 pooledBySilo = dispatcher.StandingSlots,
+                waitingForBudget = budget.Waiting().Select(w => new { model = w.Key.Model, cappedClient = w.Key.Client, why = w.Why }),
                 draining = worker.Draining,
 
                 // Today's (UTC) Gemini spend, exact: billed, and possibly billed (requests whose answer never came).

@@ -6,7 +6,8 @@ namespace GenerationWorker.Silo.Operators;
 /// <summary>
 /// The backlog gauges of meter <c>GenerationWorker</c>: <c>generation_worker.backlog.jobs</c> (pending jobs) and
 /// <c>generation_worker.backlog.requests</c> (the Gemini requests they ask for: the sum of their variants), by tag
-/// <c>model</c> (<c>unrouted</c> for jobs no claim has routed to a model yet).
+/// <c>model</c> (<c>unrouted</c> for jobs no claim has routed to a model yet); and
+/// <c>generation_worker.backlog.client_requests</c> by tag <c>client</c>, for the 20 clients with the most waiting.
 /// </summary>
 /// <remarks>
 /// Both come from one query (<see cref="JobsOverviewStore.ReadBacklogAsync"/>) made when a metric reader collects them,
@@ -20,12 +21,12 @@ public sealed class BacklogGauge
 
     private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
 
-    private readonly SharedRead<IReadOnlyList<ModelBacklog>> _backlog;
+    private readonly SharedRead<IReadOnlyList<BacklogGroup>> _backlog;
 
     /// <summary>Creates the gauges on a meter of <paramref name="meters"/>.</summary>
     public BacklogGauge(JobsOverviewStore store, IMeterFactory meters, TimeProvider time)
     {
-        _backlog = new SharedRead<IReadOnlyList<ModelBacklog>>(
+        _backlog = new SharedRead<IReadOnlyList<BacklogGroup>>(
             async () =>
             {
                 using var timeout = new CancellationTokenSource(ReadTimeout);
@@ -35,11 +36,12 @@ public sealed class BacklogGauge
         var meter = meters.Create(WorkerTelemetry.Name);
         meter.CreateObservableGauge("generation_worker.backlog.jobs", () => Observe(b => b.Jobs), "{job}", "Pending jobs, by the model a claim routed them to.");
         meter.CreateObservableGauge("generation_worker.backlog.requests", () => Observe(b => b.Requests), "{request}", "Gemini requests pending jobs ask for (their variants), by model.");
+        meter.CreateObservableGauge("generation_worker.backlog.client_requests", () => Observe(b => b.Requests, "client"), "{request}", "Gemini requests pending jobs ask for, by client (the 20 with the most).");
     }
 
-    private IEnumerable<Measurement<long>> Observe(Func<ModelBacklog, long> value)
+    private IEnumerable<Measurement<long>> Observe(Func<BacklogGroup, long> value, string dimension = "model")
     {
-        IReadOnlyList<ModelBacklog> backlog;
+        IReadOnlyList<BacklogGroup> backlog;
         try
         {
             // Collection runs on the metric reader's own thread, which may wait for the query.
@@ -50,6 +52,7 @@ public sealed class BacklogGauge
             return [];
         }
 
-        return backlog.Select(b => new Measurement<long>(value(b), new KeyValuePair<string, object?>("model", b.Model ?? Unrouted)));
+        return backlog.Where(b => b.Dimension == dimension).Select(b => new Measurement<long>(
+            value(b), new KeyValuePair<string, object?>(dimension, b.Key ?? (dimension == "model" ? Unrouted : ""))));
     }
 }

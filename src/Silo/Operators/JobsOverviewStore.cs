@@ -36,11 +36,12 @@ public sealed record JobsOverview(
     JobCounts Counts, IReadOnlyList<JobGroup> ByPriority, IReadOnlyList<JobGroup> ByClient, IReadOnlyList<JobGroup> ByModel,
     IReadOnlyList<FailedJob> RecentFailures);
 
-/// <summary>Pending jobs routed to one model and the Gemini requests they ask for.</summary>
-/// <param name="Model">The model; null for jobs never claimed yet (a claim routes a job).</param>
+/// <summary>Pending jobs of one model (dimension <c>model</c>, key null: never routed) or one client (dimension <c>client</c>).</summary>
+/// <param name="Dimension"><c>model</c> or <c>client</c>.</param>
+/// <param name="Key">The model or the client.</param>
 /// <param name="Jobs">Pending jobs.</param>
-/// <param name="Requests">The sum of their variants.</param>
-public sealed record ModelBacklog(string? Model, long Jobs, long Requests);
+/// <param name="Requests">The Gemini requests they ask for.</param>
+public sealed record BacklogGroup(string Dimension, string? Key, long Jobs, long Requests);
 
 /// <summary>
 /// The read-only aggregate reads of <c>generation_job</c> for operators (the jobs page, the backlog gauge). Each reads the
@@ -83,14 +84,14 @@ public sealed class JobsOverviewStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Pending jobs and their Gemini requests by model (one query).</summary>
-    public async Task<IReadOnlyList<ModelBacklog>> ReadBacklogAsync(CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<BacklogGroup>> ReadBacklogAsync(CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(SqlQueries.Get("JobBacklogByModel"));
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        var backlog = new List<ModelBacklog>();
+        var backlog = new List<BacklogGroup>();
         while (await reader.ReadAsync(cancellationToken))
         {
-            backlog.Add(new ModelBacklog(reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+            backlog.Add(new BacklogGroup(reader.GetString(0), reader.IsDBNull(1) ? null : reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3)));
         }
 
         return backlog;

@@ -238,7 +238,8 @@ public sealed class SchemaMigratorTests : IAsyncLifetime
         await open.CommitAsync();
         await migration.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.Equal(3L, await ScalarAsync<long>("SELECT count(*) FROM generation_job"));
-        Assert.Equal(6L, await ScalarAsync<long>(
+        // Every index the migrations build on the app's table is valid (0006's, 0007's and 0009's).
+        Assert.Equal(7L, await ScalarAsync<long>(
             "SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'generation_job'::regclass AND i.indisvalid AND c.relname LIKE 'generation_job\\_%\\_idx'"));
         Assert.Equal(SchemaMigrator.Known.Select(m => (m.Version, m.Name)), await RecordedAsync());
     }

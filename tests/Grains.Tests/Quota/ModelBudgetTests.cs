@@ -1,0 +1,157 @@
+using GenerationWorker.GeminiEmulator;
+using GenerationWorker.Grains.Quota;
+using GenerationWorker.Grains.Tests.Reliability;
+using GenerationWorker.TestSupport;
+using Xunit.Abstractions;
+
+namespace GenerationWorker.Grains.Tests.Quota;
+
+/// <summary>
+/// Budgets per model against an emulator enforcing the same limits, on one silo process: two models side by side, and
+/// a per-day quota exhausted on one model a little before midnight Pacific (the silo's and the emulator's clocks both
+/// set 25 s before it).
+/// </summary>
+public sealed class ModelBudgetTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string Flash = "gemini-2.5-flash-image";
+    private const string Pro = "gemini-3-pro-image";
+    private static readonly TimeSpan Window = TimeSpan.FromSeconds(4);
+
+    private readonly List<IAsyncDisposable> _owned = [];
+    private string _cs = "";
+
+    public async Task InitializeAsync() => _cs = await PostgresServer.CreateDatabaseAsync("models");
+
+    public async Task DisposeAsync()
+    {
+        foreach (var owned in Enumerable.Reverse(_owned))
+        {
+            await owned.DisposeAsync();
+        }
+
+        await PostgresServer.DropDatabaseAsync(_cs);
+    }
+
+    [Fact]
+    public async Task TwoModels_RunSideBySide_EachWithinItsOwnLimit()
+    {
+        var gemini = await StartEmulatorAsync(new EmulatorOptions
+        {
+            Window = Window,
+            RequestsPerWindowByModel = { [Flash] = 16, [Pro] = 8 },
+            RequestLogCapacity = 10_000,
+        });
+        var jobs = await StartSiloAsync(gemini, $"{Flash}=16/4s;{Pro}=8/4s", clockOffset: null);
+
+        var ids = new List<string>();
+        for (var i = 0; i < 32; i++)
+        {
+            ids.Add(await jobs.InsertAsync("image_generation", new { prompt = $"flash {i}" }));
+        }
+
+        for (var i = 0; i < 16; i++)
+        {
+            ids.Add(await jobs.InsertAsync("image_generation", new { prompt = $"pro {i}", modelOverrides = new { imageModel = Pro } }));
+        }
+
+        var done = await jobs.WaitAllFinalAsync(ids, TimeSpan.FromSeconds(60));
+
+        Assert.All(done, job => Assert.Equal("completed", job.Status));
+        var log = gemini.Stats.Snapshot().RecentRequests;
+        var flash = log.Where(r => r.Model == Flash).Select(r => r.ArrivedAt).Order().ToList();
+        var pro = log.Where(r => r.Model == Pro).Select(r => r.ArrivedAt).Order().ToList();
+        output.WriteLine($"flash: {flash.Count} requests, most in any 4 s {MostInAnyWindow(flash)}; pro: {pro.Count}, most {MostInAnyWindow(pro)}; together most {MostInAnyWindow([.. flash.Concat(pro).Order()])}");
+        Assert.Equal((32, 16), (flash.Count, pro.Count));
+        Assert.Equal(0, log.Count(r => r.Status == 429));
+        Assert.InRange(MostInAnyWindow(flash), 1, 16);
+        Assert.InRange(MostInAnyWindow(pro), 1, 8);
+
+        // Side by side: together above either limit in some window.
+        Assert.True(MostInAnyWindow([.. flash.Concat(pro).Order()]) > 16, "the two models did not run at the same time");
+    }
+
+    [Fact]
+    public async Task APerDayQuotaExhausted_HoldsOnlyThatModelsJobs_UntilMidnightPacific_WithoutSpendingTheirAttempts()
+    {
+        // Both clocks 25 s before the next midnight Pacific.
+        var now = DateTimeOffset.UtcNow;
+        var offset = QuotaClock.NextPacificMidnight(now) - TimeSpan.FromSeconds(25) - now;
+        offset = TimeSpan.FromSeconds(Math.Floor(offset.TotalSeconds));
+        var gemini = await StartEmulatorAsync(new EmulatorOptions
+        {
+            RequestsPerDayByModel = { [Pro] = 2 },
+            TimeProvider = new OffsetTimeProvider(offset),
+            RequestLogCapacity = 10_000,
+        });
+        var jobs = await StartSiloAsync(gemini, modelBudgets: null, clockOffset: offset);
+
+        var pro = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            pro.Add(await jobs.InsertAsync("image_generation", new { prompt = $"pro {i}", modelOverrides = new { imageModel = Pro } }));
+            if (i < 2)
+            {
+                await jobs.WaitFinalAsync(pro[i], TimeSpan.FromSeconds(15));
+            }
+        }
+
+        // The third Pro request meets the per-day quota: Pro waits for midnight (a fourth Pro job with it), Flash goes on.
+        await Poll.UntilAsync(() => gemini.Stats.Snapshot().RecentRequests.Any(r => r.Status == 429), TimeSpan.FromSeconds(15), "the per-day 429");
+        pro.Add(await jobs.InsertAsync("image_generation", new { prompt = "pro 3", modelOverrides = new { imageModel = Pro } }));
+        var flash = new List<string>();
+        for (var i = 0; i < 3; i++)
+        {
+            flash.Add(await jobs.InsertAsync("image_generation", new { prompt = $"flash {i}" }));
+        }
+
+        var flashDone = await jobs.WaitAllFinalAsync(flash, TimeSpan.FromSeconds(15));
+        Assert.All(flashDone, job => Assert.Equal("completed", job.Status));
+        foreach (var id in pro.Skip(2))
+        {
+            var held = await jobs.GetAsync(id);
+            Assert.Equal(("pending", 0, null), (held.Status, held.Attempts, held.Error));
+        }
+
+        // After midnight (both clocks) the held jobs run, each on its first attempt.
+        var done = await jobs.WaitAllFinalAsync(pro, TimeSpan.FromSeconds(60));
+        Assert.All(done, job => Assert.Equal(("completed", 1), (job.Status, job.Attempts)));
+        var answered = gemini.Stats.Snapshot().RecentRequests.Where(r => r.Model == Pro && r.Status == 200).Select(r => r.ArrivedAt).ToList();
+        output.WriteLine($"per-day 429 at the emulator's {gemini.Stats.Snapshot().RecentRequests.First(r => r.Status == 429).ArrivedAt + offset:HH:mm:ss} UTC; Flash jobs done while Pro waited; Pro resumed at {answered.Skip(2).Min() + offset:HH:mm:ss} UTC");
+        Assert.True(answered.Skip(2).All(at => at + offset >= QuotaClock.NextPacificMidnight(now + offset)), "a held Pro job ran before midnight Pacific");
+        Assert.Equal(1, gemini.Stats.Snapshot().RecentRequests.Count(r => r.Status == 429));
+    }
+
+    private async Task<GeminiEmulatorHandle> StartEmulatorAsync(EmulatorOptions options)
+    {
+        var gemini = await GeminiEmulatorServer.StartAsync(options);
+        _owned.Add(gemini);
+        return gemini;
+    }
+
+    private async Task<JobTable> StartSiloAsync(GeminiEmulatorHandle gemini, string? modelBudgets, TimeSpan? clockOffset)
+    {
+        var env = WorkerSilo.BaseEnvironment(_cs, gemini.BaseUrl, gemini.ApiKey, Path.Combine(Path.GetTempPath(), "models-" + Guid.NewGuid().ToString("N")));
+        env["MAX_JOBS_PER_MINUTE"] = "60";
+        env["GEMINI_MODEL_BUDGETS"] = modelBudgets;
+        env["CLOCK_OFFSET_SECONDS"] = clockOffset is { } offset ? ((long)offset.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        env["WORKER_CONCURRENCY"] = "8";
+        _owned.Add(await WorkerSilo.StartAsync(env));
+        return new JobTable(_cs);
+    }
+
+    private static int MostInAnyWindow(List<DateTimeOffset> arrivals)
+    {
+        var most = 0;
+        for (int first = 0, last = 0; last < arrivals.Count; last++)
+        {
+            while (arrivals[last] - arrivals[first] >= Window)
+            {
+                first++;
+            }
+
+            most = Math.Max(most, last - first + 1);
+        }
+
+        return most;
+    }
+}
