@@ -10,6 +10,7 @@ using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Videos;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -44,10 +45,7 @@ public static class WorkerServiceCollectionExtensions
         GeminiOptions gemini,
         StorageOptions storage)
     {
-        services.AddSingleton(Options.Create(worker));
-        services.AddSingleton(Options.Create(quota));
-        services.AddSingleton(Options.Create(gemini));
-        services.AddSingleton(Options.Create(storage));
+        services.AddOptionsOnce(worker).AddOptionsOnce(quota).AddOptionsOnce(gemini).AddOptionsOnce(storage);
         services.AddSingleton(worker.ClockOffset == TimeSpan.Zero ? TimeProvider.System : new OffsetTimeProvider(worker.ClockOffset));
         // The service's statements set no session state, so pooled connections need no DISCARD ALL on return. Its few
         // statements run thousands of times: prepared, Postgres plans each once per connection.
@@ -104,6 +102,19 @@ public static class WorkerServiceCollectionExtensions
         services.AddHostedService<PendingJobExpiry>();
         services.AddSingleton<AuditRetention>();
         services.AddHostedService(sp => sp.GetRequiredService<AuditRetention>());
+        return services;
+    }
+
+    /// <summary>
+    /// Registers <paramref name="options"/>, read and validated from the environment by the host, as itself and as
+    /// <see cref="IOptions{TOptions}"/>: the one instance every service of the worker (and the Gemini client and image
+    /// store, which register it only when absent) is given.
+    /// </summary>
+    private static IServiceCollection AddOptionsOnce<T>(this IServiceCollection services, T options)
+        where T : class
+    {
+        services.TryAddSingleton(options);
+        services.TryAddSingleton(Options.Create(options));
         return services;
     }
 }

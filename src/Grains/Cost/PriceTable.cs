@@ -90,7 +90,10 @@ public sealed class PriceTable
     /// The defaults with the entries of <paramref name="value"/> (a JSON object, or the path of a file holding one)
     /// laid over them.
     /// </summary>
-    /// <exception cref="FormatException">Not a readable file or JSON object of prices; the message says why.</exception>
+    /// <exception cref="FormatException">
+    /// Not a readable file or JSON object of prices; the message says why, in words that follow the variable's name
+    /// (<c>GEMINI_PRICES has entry 'x', which is not an object</c>), as every setting's.
+    /// </exception>
     public static PriceTable Parse(string value)
     {
         var json = value.TrimStart().StartsWith('{') ? value : ReadFile(value);
@@ -132,7 +135,7 @@ public sealed class PriceTable
     {
         if (model.Value.ValueKind != JsonValueKind.Object)
         {
-            throw new FormatException($"entry '{model.Name}' is not an object");
+            throw new FormatException($"has entry '{model.Name}', which is not an object");
         }
 
         long image = 0, image4K = -1, inputImage = 0, inputTokens = 0, outputTokens = 0, videoSecond = 0;
@@ -149,7 +152,7 @@ public sealed class PriceTable
                 case "videoSecond": videoSecond = micros; break;
                 default:
                     throw new FormatException(
-                        $"entry '{model.Name}' has an unknown field '{field.Name}' (expected image, image4K, inputImage, inputTokensPerMillion, outputTokensPerMillion, videoSecond)");
+                        $"has entry '{model.Name}' with an unknown field '{field.Name}' (expected image, image4K, inputImage, inputTokensPerMillion, outputTokensPerMillion, videoSecond)");
             }
         }
 
@@ -169,13 +172,13 @@ public sealed class PriceTable
             || !decimal.TryParse(text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var dollars)
             || dollars < 0 || dollars > 1_000_000)
         {
-            throw new FormatException($"'{model}.{field.Name}' is not a dollar amount between 0 and 1000000");
+            throw new FormatException($"has '{model}.{field.Name}', which is not a dollar amount between 0 and 1000000");
         }
 
         var micros = dollars * 1_000_000m;
         if (micros != decimal.Truncate(micros))
         {
-            throw new FormatException($"'{model}.{field.Name}' has more than six decimals (prices are kept in whole micro-dollars)");
+            throw new FormatException($"has '{model}.{field.Name}' with more than six decimals (prices are kept in whole micro-dollars)");
         }
 
         return (long)micros;

@@ -9,7 +9,7 @@ public static class GeminiServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="IGeminiClient"/> as a typed <see cref="HttpClient"/> client (<see cref="GeminiClient"/>) over a
-    /// <see cref="SocketsHttpHandler"/> suited to calls that last minutes, with <paramref name="options"/> as a singleton.
+    /// <see cref="SocketsHttpHandler"/> suited to calls that last minutes, with <paramref name="options"/> as a singleton unless one is registered already.
     /// </summary>
     /// <remarks>
     /// The HTTP client's own timeout (100 s by default) is switched off: image calls can take several minutes, and the
@@ -25,7 +25,7 @@ public static class GeminiServiceCollectionExtensions
 
         services.AddLogging();
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton(options);
+        services.TryAddSingleton(options);
         return services
             .AddHttpClient<IGeminiClient, GeminiClient>(client => client.Timeout = Timeout.InfiniteTimeSpan)
             .ConfigurePrimaryHttpMessageHandler(CreateHandler)
@@ -36,7 +36,7 @@ public static class GeminiServiceCollectionExtensions
 
     /// <summary>
     /// Registers <see cref="VeoClient"/> as a typed <see cref="HttpClient"/> client over the same kind of handler as
-    /// <see cref="AddGeminiClient"/>, with <paramref name="options"/> as a singleton.
+    /// <see cref="AddGeminiClient"/>, with <paramref name="options"/> as a singleton unless one is registered already.
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="options">Key, base URL and timeout (validated by the host).</param>

@@ -24,7 +24,7 @@ public sealed record BudgetLimit(int Requests, TimeSpan? Window)
             || !int.TryParse(text.AsSpan(0, slash).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var requests)
             || requests < 1)
         {
-            throw new FormatException($"'{text}' is not a limit: write N/Ws (N requests in any W seconds) or N/day, N at least 1");
+            throw new FormatException($"has '{text}', which is not a limit: write N/Ws (N requests in any W seconds) or N/day, N at least 1");
         }
 
         var per = text[(slash + 1)..].Trim();
@@ -40,7 +40,7 @@ public sealed record BudgetLimit(int Requests, TimeSpan? Window)
             return new BudgetLimit(requests, TimeSpan.FromSeconds(seconds));
         }
 
-        throw new FormatException($"'{text}' has no window: write N/Ws with W from 1 to 86400 seconds (e.g. 60/60s), or N/day");
+        throw new FormatException($"has '{text}', which has no window: write N/Ws with W from 1 to 86400 seconds (e.g. 60/60s), or N/day");
     }
 }
 
@@ -53,7 +53,10 @@ public sealed record ClientBudget(int Weight, IReadOnlyList<BudgetLimit> Caps)
     public static readonly ClientBudget Default = new(1, []);
 }
 
-/// <summary>Reads <c>GEMINI_MODEL_BUDGETS</c> and <c>CLIENT_BUDGETS</c>.</summary>
+/// <summary>
+/// Reads <c>GEMINI_MODEL_BUDGETS</c> and <c>CLIENT_BUDGETS</c>. Errors are <see cref="FormatException"/>s whose message
+/// follows the variable's name (<c>GEMINI_MODEL_BUDGETS has 'x', which is not a limit: ...</c>), as every setting's.
+/// </summary>
 public static class BudgetSettings
 {
     /// <summary>
@@ -89,7 +92,7 @@ public static class BudgetSettings
                 {
                     if (!int.TryParse(part.AsSpan(7), NumberStyles.None, CultureInfo.InvariantCulture, out weight) || weight is < 1 or > 1000)
                     {
-                        throw new FormatException($"'{part}' of client '{name}' is not a weight: write weight:W with W from 1 to 1000");
+                        throw new FormatException($"gives client '{name}' '{part}', which is not a weight: write weight:W with W from 1 to 1000");
                     }
                 }
                 else
@@ -116,12 +119,12 @@ public static class BudgetSettings
                 : [];
             if (name.Length == 0 || parts.Length == 0)
             {
-                throw new FormatException($"'{entry}' is not an entry: write {what}=part[,part...]");
+                throw new FormatException($"has '{entry}', which is not an entry: write {what}=part[,part...]");
             }
 
             if (!seen.Add(name))
             {
-                throw new FormatException($"{what} '{name}' is named twice");
+                throw new FormatException($"names {what} '{name}' twice");
             }
 
             yield return (name, parts);

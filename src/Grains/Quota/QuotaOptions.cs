@@ -1,57 +1,60 @@
+using GenerationWorker.Grains.Configuration;
+
 namespace GenerationWorker.Grains.Quota;
 
-/// <summary>The cluster's Gemini budgets: one per model, shared fairly between clients.</summary>
+/// <summary>
+/// The cluster's Gemini budgets: one per model, shared fairly between clients. Each setting's variable, default and
+/// range are in <see cref="Settings"/>.
+/// </summary>
 public sealed class QuotaOptions
 {
     /// <summary>
-    /// <c>MAX_JOBS_PER_MINUTE</c>: Gemini requests (every variant, every retry) per window for each model that
-    /// <see cref="ModelBudgets"/> does not name; default 60; 0 turns every budget off.
+    /// <see cref="Settings.MaxJobsPerMinute"/>: Gemini requests (every variant, every retry) per window for each model
+    /// that <see cref="ModelBudgets"/> does not name; 0 turns every budget off.
     /// </summary>
-    public int RequestsPerWindow { get; set; } = 60;
+    public int RequestsPerWindow { get; set; } = Settings.MaxJobsPerMinute.Default;
 
-    /// <summary><c>QUOTA_WINDOW_SECONDS</c>: the window of <see cref="RequestsPerWindow"/>; default 60 s.</summary>
-    public TimeSpan Window { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary><see cref="Settings.QuotaWindow"/>: the window of <see cref="RequestsPerWindow"/>.</summary>
+    public TimeSpan Window { get; set; } = Settings.QuotaWindow.Default;
 
     /// <summary>
-    /// <c>QUOTA_MARGIN_MS</c>: how long after a request was written to the connection it may still reach Gemini (the
-    /// network's transit). A slot frees one window plus this margin after its request was written. Default 250 ms.
+    /// <see cref="Settings.QuotaMargin"/>: how long after a request was written to the connection it may still reach
+    /// Gemini (the network's transit). A slot frees one window plus this margin after its request was written.
     /// </summary>
     public TimeSpan? Margin { get; set; }
 
-    /// <summary><c>GEMINI_MODEL_BUDGETS</c>: each named model's own limits; empty by default.</summary>
-    public IReadOnlyDictionary<string, IReadOnlyList<BudgetLimit>> ModelBudgets { get; set; } =
-        new Dictionary<string, IReadOnlyList<BudgetLimit>>(StringComparer.Ordinal);
+    /// <summary><see cref="Settings.ModelBudgets"/>: each named model's own limits; empty by default.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<BudgetLimit>> ModelBudgets { get; set; } = Settings.ModelBudgets.Default;
 
-    /// <summary><c>CLIENT_BUDGETS</c>: each named client's weight and caps (<c>*</c>: every other client's); empty by default.</summary>
-    public IReadOnlyDictionary<string, ClientBudget> ClientBudgets { get; set; } =
-        new Dictionary<string, ClientBudget>(StringComparer.Ordinal);
+    /// <summary><see cref="Settings.ClientBudgets"/>: each named client's weight and caps (<c>*</c>: every other client's); empty by default.</summary>
+    public IReadOnlyDictionary<string, ClientBudget> ClientBudgets { get; set; } = Settings.ClientBudgets.Default;
 
-    /// <summary><c>INTERACTIVE_PRIORITY</c>: jobs of this priority or lower (and edits) are interactive; default 50.</summary>
-    public int InteractivePriority { get; set; } = 50;
+    /// <summary><see cref="Settings.InteractivePriority"/>: jobs of this priority or lower (and edits) are interactive.</summary>
+    public int InteractivePriority { get; set; } = Settings.InteractivePriority.Default;
 
     /// <summary>
-    /// <c>INTERACTIVE_RESERVE_PERCENT</c>: the part of each model's budget that other work may borrow only while no
-    /// interactive job waits; default 10.
+    /// <see cref="Settings.InteractiveReservePercent"/>: the part of each model's budget that other work may borrow only
+    /// while no interactive job waits.
     /// </summary>
-    public int InteractiveReservePercent { get; set; } = 10;
+    public int InteractiveReservePercent { get; set; } = Settings.InteractiveReservePercent.Default;
 
     /// <summary>
-    /// <c>QUOTA_BURST_PERCENT</c>: the most of a window's budget granted at once; the rest is paced evenly through the
-    /// window (and a per-day limit through the day). Default 10.
+    /// <see cref="Settings.QuotaBurstPercent"/>: the most of a window's budget granted at once; the rest is paced evenly
+    /// through the window (and a per-day limit through the day).
     /// </summary>
-    public int BurstPercent { get; set; } = 10;
+    public int BurstPercent { get; set; } = Settings.QuotaBurstPercent.Default;
 
-    /// <summary><c>SPEND_CAPS</c>: caps on what Gemini requests cost, cluster-wide, per client or each client; none by default.</summary>
-    public IReadOnlyList<SpendCap> SpendCaps { get; set; } = [];
+    /// <summary><see cref="Settings.SpendCaps"/>: caps on what Gemini requests cost, cluster-wide, per client or each client.</summary>
+    public IReadOnlyList<SpendCap> SpendCaps { get; set; } = Settings.SpendCaps.Default;
 
     /// <summary>
-    /// <c>SPEND_CAP_ACTION</c>: <c>wait</c> (default: a job whose request would pass a cap stays pending until the period
-    /// ends) or <c>fail</c> (it fails with a message naming the cap).
+    /// <see cref="Settings.SpendCapAction"/>: false to wait (a job whose request would pass a cap stays pending until the
+    /// period ends), true to fail it with a message naming the cap.
     /// </summary>
-    public bool FailOnSpendCap { get; set; }
+    public bool FailOnSpendCap { get; set; } = Settings.SpendCapAction.Default;
 
-    /// <summary>The margin in force: <see cref="Margin"/>, or 250 ms.</summary>
-    public TimeSpan SafetyMargin => Margin ?? TimeSpan.FromMilliseconds(250);
+    /// <summary>The margin in force: <see cref="Margin"/>, or the default of <see cref="Settings.QuotaMargin"/>.</summary>
+    public TimeSpan SafetyMargin => Margin ?? Settings.QuotaMargin.Default;
 
     /// <summary>False when every budget is off (<c>MAX_JOBS_PER_MINUTE=0</c>, no model named, no spend cap).</summary>
     public bool Enabled => RequestsPerWindow > 0 || ModelBudgets.Count > 0 || SpendCaps.Count > 0;

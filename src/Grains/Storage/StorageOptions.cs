@@ -1,34 +1,37 @@
+using GenerationWorker.Grains.Configuration;
+
 namespace GenerationWorker.Grains.Storage;
 
-/// <summary>Which image store to use and how to reach it.</summary>
+/// <summary>Which image store to use and how to reach it. Each setting's variable, default and range are in <see cref="Settings"/>.</summary>
 public sealed class StorageOptions
 {
-    /// <summary><c>STORAGE</c>: <c>r2</c> (default) or <c>local</c>.</summary>
-    public StorageKind Kind { get; set; } = StorageKind.R2;
+    /// <summary><see cref="Settings.Storage"/>: <c>r2</c> or <c>local</c>.</summary>
+    public StorageKind Kind { get; set; } = Settings.Storage.Default;
 
-    /// <summary><c>R2_ACCOUNT_ID</c>: builds the endpoint <c>https://{id}.r2.cloudflarestorage.com</c>.</summary>
+    /// <summary><see cref="Settings.R2AccountId"/>: builds the endpoint <c>https://{id}.r2.cloudflarestorage.com</c>.</summary>
     public string? AccountId { get; set; }
 
-    /// <summary><c>R2_ENDPOINT</c>: overrides the endpoint built from the account id (any S3-compatible store).</summary>
+    /// <summary><see cref="Settings.R2Endpoint"/>: overrides the endpoint built from the account id (any S3-compatible store).</summary>
     public Uri? Endpoint { get; set; }
 
-    /// <summary><c>R2_ACCESS_KEY_ID</c>.</summary>
+    /// <summary><see cref="Settings.R2AccessKeyId"/>.</summary>
     public string AccessKeyId { get; set; } = "";
 
-    /// <summary><c>R2_SECRET_ACCESS_KEY</c> (never logged).</summary>
+    /// <summary><see cref="Settings.R2SecretAccessKey"/> (never logged).</summary>
     public string SecretAccessKey { get; set; } = "";
 
-    /// <summary><c>R2_BUCKET</c>.</summary>
+    /// <summary><see cref="Settings.R2Bucket"/>.</summary>
     public string Bucket { get; set; } = "";
 
     /// <summary>
-    /// The base of the public URLs written to results: <c>CDN_URL</c> when set, else <c>R2_PUBLIC_URL</c> (for local
+    /// The base of the public URLs written to results: <see cref="Settings.CdnUrl"/> when set, else
+    /// <see cref="Settings.R2PublicUrl"/> (for local
     /// storage, else the URL the host serves files under).
     /// </summary>
     public string PublicUrl { get; set; } = "";
 
-    /// <summary><c>LOCAL_STORAGE_DIR</c>: where local storage writes; default <c>.local/storage</c>.</summary>
-    public string LocalDirectory { get; set; } = ".local/storage";
+    /// <summary><see cref="Settings.LocalStorageDirectory"/>: where local storage writes.</summary>
+    public string LocalDirectory { get; set; } = Settings.LocalStorageDirectory.Default!;
 
     /// <summary>
     /// How long one request to the S3 endpoint may take before it is abandoned (and retried by the S3 client, up to

@@ -1,10 +1,10 @@
-using System.Globalization;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using GenerationWorker.Grains.Cost;
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
+using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Storage;
 using GenerationWorker.Silo.Hosting;
@@ -19,37 +19,37 @@ public sealed class ConfigurationException(IReadOnlyList<string> errors)
     public IReadOnlyList<string> Errors { get; } = errors;
 }
 
-/// <summary>The silo's own settings: where it listens and how it joins the cluster.</summary>
+/// <summary>The silo's own settings: where it listens and how it joins the cluster (each described in <see cref="Settings"/>).</summary>
 public sealed class SiloSettings
 {
-    /// <summary><c>PORT</c>: HTTP port of /health, the dashboard and local files; default 8080.</summary>
-    public int HttpPort { get; set; } = 8080;
+    /// <summary><see cref="Settings.Port"/>: HTTP port of /health, the dashboard and local files.</summary>
+    public int HttpPort { get; set; } = Settings.Port.Default;
 
-    /// <summary><c>SILO_PORT</c>: silo-to-silo port; default 11111.</summary>
-    public int SiloPort { get; set; } = 11111;
+    /// <summary><see cref="Settings.SiloPort"/>: silo-to-silo port.</summary>
+    public int SiloPort { get; set; } = Settings.SiloPort.Default;
 
     /// <summary>
-    /// <c>GATEWAY_PORT</c>: the Orleans client gateway's port, on loopback only (no client of the service uses it);
-    /// default 0: no gateway.
+    /// <see cref="Settings.GatewayPort"/>: the Orleans client gateway's port, on loopback only (no client of the
+    /// service uses it); 0: no gateway.
     /// </summary>
-    public int GatewayPort { get; set; }
+    public int GatewayPort { get; set; } = Settings.GatewayPort.Default;
 
-    /// <summary><c>ORLEANS_CLUSTER_ID</c>: silos with the same id and database form one cluster; default generation-worker.</summary>
-    public string ClusterId { get; set; } = "generation-worker";
+    /// <summary><see cref="Settings.ClusterId"/>: silos with the same id and database form one cluster.</summary>
+    public string ClusterId { get; set; } = Settings.ClusterId.Default!;
 
-    /// <summary><c>ORLEANS_ADVERTISED_IP</c>: the address other silos reach this one at; default: detected.</summary>
+    /// <summary><see cref="Settings.AdvertisedIp"/>: the address other silos reach this one at (loopback until read).</summary>
     public IPAddress AdvertisedIp { get; set; } = IPAddress.Loopback;
 
     /// <summary>
-    /// <c>WORKER_ID</c>: a name for this replica on its log lines (the <c>WorkerId</c> scope); default none. Only a
+    /// <see cref="Settings.WorkerId"/>: a name for this replica on its log lines (the <c>WorkerId</c> scope). Only a
     /// display name: the silo's identity in the cluster and in <c>locked_by</c> stays its address.
     /// </summary>
     public string? WorkerId { get; set; }
 
-    /// <summary><c>DASHBOARD_USERNAME</c>; the dashboard is off unless both it and the password are set.</summary>
+    /// <summary><see cref="Settings.DashboardUsername"/>; the dashboard is off unless both it and the password are set.</summary>
     public string? DashboardUsername { get; set; }
 
-    /// <summary><c>DASHBOARD_PASSWORD</c> (never logged).</summary>
+    /// <summary><see cref="Settings.DashboardPassword"/> (never logged).</summary>
     public string? DashboardPassword { get; set; }
 
     /// <summary>True when the dashboard is served (both credentials set).</summary>
@@ -92,22 +92,18 @@ public sealed class ServiceSettings
     /// </summary>
     public Uri? OtlpEndpoint { get; init; }
 
-    /// <summary>The shortest <c>DASHBOARD_PASSWORD</c> accepted: 12 characters.</summary>
-    public const int MinDashboardPasswordLength = 12;
-
     /// <summary>
     /// Reads only <c>DATABASE_URL</c> and <c>LOG_FORMAT</c> (for the operator commands); other settings keep their defaults.
     /// </summary>
     public static ServiceSettings LoadDatabaseOnly(Func<string, string?> env)
     {
         var read = new Reader(env);
-        var connectionString = read.Required("DATABASE_URL", DatabaseUrl.ToConnectionString, "a postgres:// URL or an Npgsql connection string");
-        var database = ReadDatabase(read, connectionString);
+        var database = ReadDatabase(read);
         var logFormat = ReadLogFormat(read);
         read.ThrowIfAny();
         return new ServiceSettings
         {
-            ConnectionString = connectionString!,
+            ConnectionString = database.ConnectionString,
             Database = database,
             LogFormat = logFormat,
             Silo = new SiloSettings(),
@@ -122,109 +118,89 @@ public sealed class ServiceSettings
     public static ServiceSettings Load(Func<string, string?> env)
     {
         var read = new Reader(env);
-        var connectionString = read.Required("DATABASE_URL", DatabaseUrl.ToConnectionString, "a postgres:// URL or an Npgsql connection string");
-        var database = ReadDatabase(read, connectionString);
+        var database = ReadDatabase(read);
         var silo = new SiloSettings
         {
-            HttpPort = read.Int("PORT", 8080, 1, 65535),
-            SiloPort = read.Int("SILO_PORT", 11111, 1, 65535),
-            GatewayPort = read.Int("GATEWAY_PORT", 0, 0, 65535),
-            ClusterId = read.Text("ORLEANS_CLUSTER_ID") ?? "generation-worker",
-            AdvertisedIp = read.Optional("ORLEANS_ADVERTISED_IP", IPAddress.Parse, "an IPv4 or IPv6 address") ?? DetectPrivateAddress(),
-            DashboardUsername = read.Text("DASHBOARD_USERNAME"),
-            DashboardPassword = read.Text("DASHBOARD_PASSWORD"),
-            WorkerId = read.Text("WORKER_ID"),
+            HttpPort = read.Value(Settings.Port),
+            SiloPort = read.Value(Settings.SiloPort),
+            GatewayPort = read.Value(Settings.GatewayPort),
+            ClusterId = read.Value(Settings.ClusterId)!,
+            AdvertisedIp = read.Value(Settings.AdvertisedIp) ?? DetectPrivateAddress(),
+            DashboardUsername = read.Value(Settings.DashboardUsername),
+            DashboardPassword = read.Value(Settings.DashboardPassword),
+            WorkerId = read.Value(Settings.WorkerId),
         };
         if ((silo.DashboardUsername is null) != (silo.DashboardPassword is null))
         {
-            read.Error(silo.DashboardUsername is null ? "DASHBOARD_USERNAME" : "DASHBOARD_PASSWORD",
-                "must be set together with " + (silo.DashboardUsername is null ? "DASHBOARD_PASSWORD" : "DASHBOARD_USERNAME") + " (or neither, to turn the dashboard off)");
+            var (missing, set) = silo.DashboardUsername is null ? (Settings.DashboardUsername, Settings.DashboardPassword) : (Settings.DashboardPassword, Settings.DashboardUsername);
+            read.Error(missing.Name, $"must be set together with {set.Name} (or neither, to turn the dashboard off)");
         }
 
-        if (silo.DashboardEnabled && silo.DashboardPassword is { Length: < MinDashboardPasswordLength })
+        if (silo.DashboardEnabled && silo.DashboardPassword is { Length: < Settings.DashboardPasswordMinLength })
         {
-            read.Error("DASHBOARD_PASSWORD", $"must be at least {MinDashboardPasswordLength} characters long");
+            read.Error(Settings.DashboardPassword.Name, $"must be at least {Settings.DashboardPasswordMinLength} characters long");
         }
 
         var worker = new WorkerOptions
         {
-            Concurrency = read.Int("WORKER_CONCURRENCY", 5, 1, 10_000),
-            PollInterval = TimeSpan.FromMilliseconds(read.Int(read.Either("POLL_INTERVAL_MS", "FALLBACK_POLL_MS"), 1000, 10, 3_600_000)),
-            ListenEnabled = database.Listen ?? true,
-            PrepareStatements = database.PrepareStatements ?? true,
-            LeaseDuration = read.Seconds("JOB_LEASE_SECONDS", 60, 3, 3600),
-            JobTimeout = read.Seconds("JOB_TIMEOUT_SECONDS", 600, 1, 86_400),
-            ShutdownTimeout = read.Seconds("SHUTDOWN_TIMEOUT_SECONDS", 25, 0, 3600),
-            RetryBaseDelay = read.Seconds("RETRY_BASE_SECONDS", 5, 0, 3600),
-            RetryMaxDelay = read.Seconds("RETRY_MAX_SECONDS", 300, 0, 86_400),
-            ImageUrlAllowPrivate = read.Bool("IMAGE_URL_ALLOW_PRIVATE", false),
-            ImageFetchTimeout = read.Seconds("IMAGE_FETCH_TIMEOUT_SECONDS", 30, 0.1, 600),
-            ImageMemoryBudgetBytes = (long)read.Int("IMAGE_MEMORY_BUDGET_MB", 512, 16, 1_000_000) << 20,
-            AppUrl = read.Optional("NEXT_PUBLIC_APP_URL", ParseHttpUrl, "the web app's absolute http(s) URL"),
-            PendingExpiry = TimeSpan.FromMinutes(read.Int("PENDING_EXPIRY_MINUTES", 0, 0, 525_600)),
-            AuditRetention = TimeSpan.FromDays(read.Int("AUDIT_RETENTION_DAYS", 30, 0, 36_500)),
-            ClockOffset = TimeSpan.FromSeconds(read.Int("CLOCK_OFFSET_SECONDS", 0, -31_536_000, 31_536_000)),
+            Concurrency = read.Value(Settings.WorkerConcurrency),
+            PollInterval = read.Value(Settings.PollInterval),
+            LeaseDuration = read.Value(Settings.JobLease),
+            JobTimeout = read.Value(Settings.JobTimeout),
+            ShutdownTimeout = read.Value(Settings.ShutdownTimeout),
+            RetryBaseDelay = read.Value(Settings.RetryBase),
+            RetryMaxDelay = read.Value(Settings.RetryMax),
+            ImageUrlAllowPrivate = read.Value(Settings.ImageUrlAllowPrivate),
+            ImageFetchTimeout = read.Value(Settings.ImageFetchTimeout),
+            ImageMemoryBudgetBytes = read.Value(Settings.ImageMemoryBudget),
+            AppUrl = read.Value(Settings.AppUrl),
+            PendingExpiry = read.Value(Settings.PendingExpiry),
+            AuditRetention = read.Value(Settings.AuditRetention),
+            ClockOffset = read.Value(Settings.ClockOffset),
         };
+        // Unset, these are decided at start from the connections (DatabaseRoles).
+        worker.ListenEnabled = database.Listen ?? worker.ListenEnabled;
+        worker.PrepareStatements = database.PrepareStatements ?? worker.PrepareStatements;
         var quota = new QuotaOptions
         {
-            RequestsPerWindow = read.Int("MAX_JOBS_PER_MINUTE", 60, 0, 10_000_000),
-            Window = read.Seconds("QUOTA_WINDOW_SECONDS", 60, 1, 86_400),
-            ModelBudgets = read.Optional("GEMINI_MODEL_BUDGETS", BudgetSettings.ParseModelBudgets, "model=N/Ws|N/day[,...] entries separated by ;")
-                ?? new Dictionary<string, IReadOnlyList<BudgetLimit>>(StringComparer.Ordinal),
-            ClientBudgets = read.Optional("CLIENT_BUDGETS", BudgetSettings.ParseClientBudgets, "client=weight:W|N/Ws|N/day[,...] entries separated by ;")
-                ?? new Dictionary<string, ClientBudget>(StringComparer.Ordinal),
-            InteractivePriority = read.Int("INTERACTIVE_PRIORITY", 50, int.MinValue, int.MaxValue),
-            InteractiveReservePercent = read.Int("INTERACTIVE_RESERVE_PERCENT", 10, 0, 50),
-            BurstPercent = read.Int("QUOTA_BURST_PERCENT", 10, 1, 100),
-            SpendCaps = read.Optional("SPEND_CAPS", SpendCap.ParseAll, "global|client|*=dollars/day|/month entries separated by ;") ?? [],
-            FailOnSpendCap = read.Choice("SPEND_CAP_ACTION", value => value.ToLowerInvariant() switch
-            {
-                "wait" => false,
-                "fail" => true,
-                _ => throw new FormatException(),
-            }, "wait or fail") ?? false,
+            RequestsPerWindow = read.Value(Settings.MaxJobsPerMinute),
+            Window = read.Value(Settings.QuotaWindow),
+            Margin = read.Value(Settings.QuotaMargin),
+            ModelBudgets = read.Value(Settings.ModelBudgets),
+            ClientBudgets = read.Value(Settings.ClientBudgets),
+            InteractivePriority = read.Value(Settings.InteractivePriority),
+            InteractiveReservePercent = read.Value(Settings.InteractiveReservePercent),
+            BurstPercent = read.Value(Settings.QuotaBurstPercent),
+            SpendCaps = read.Value(Settings.SpendCaps),
+            FailOnSpendCap = read.Value(Settings.SpendCapAction),
         };
-        if (read.Text("QUOTA_MARGIN_MS") is not null)
-        {
-            quota.Margin = TimeSpan.FromMilliseconds(read.Int("QUOTA_MARGIN_MS", 250, 0, 60_000));
-        }
-        if (quota.RequestsPerWindow is > 0 and < 8)
-        {
-            read.Error("MAX_JOBS_PER_MINUTE", "must be 0 (no budget) or at least 8, so that a job of 8 variants fits in one window");
-        }
-
-        if (quota.ModelBudgets.FirstOrDefault(m => m.Value.Any(l => l.Requests < 8)) is { Key: { } tooSmall })
-        {
-            read.Error("GEMINI_MODEL_BUDGETS", $"gives {tooSmall} a limit under 8 requests: a job of 8 variants must fit in it");
-        }
-
         var gemini = new GeminiOptions
         {
-            ApiKey = read.Required(read.Either("GEMINI_API_KEY", "GOOGLE_AI_STUDIO_API_KEY"), key => key, "the Gemini API key (or set GOOGLE_AI_STUDIO_API_KEY)") ?? "",
-            BaseUrl = read.Optional("GEMINI_BASE_URL", ParseHttpUrl, "an http(s) URL") ?? new Uri("https://generativelanguage.googleapis.com"),
-            Model = read.Optional("GEMINI_MODEL", ParseModelId, ModelIdExpected) ?? "gemini-2.5-flash-image",
-            FallbackModel = read.Optional("GEMINI_FALLBACK_MODEL", ParseModelId, ModelIdExpected) ?? "gemini-2.5-flash-image",
-            HighResModel = read.Optional("GEMINI_HIGH_RES_MODEL", ParseModelId, ModelIdExpected) ?? "gemini-3-pro-image",
-            EditModel = read.Optional("GEMINI_EDIT_MODEL", ParseModelId, ModelIdExpected) ?? "gemini-3-pro-image",
-            VideoModel = read.Optional("GEMINI_VIDEO_MODEL", ParseModelId, ModelIdExpected) ?? "veo-3.1-generate-preview",
-            VideoPollInterval = read.Seconds("VIDEO_POLL_SECONDS", 10, 1, 600),
-            VideoTimeout = TimeSpan.FromMinutes(read.Int("VIDEO_TIMEOUT_MINUTES", 30, 1, 1440)),
-            Timeout = read.Seconds("GEMINI_TIMEOUT_SECONDS", 300, 1, 3600),
-            ImageSpoolDirectory = read.Optional("IMAGE_SPOOL_DIR", ParseExistingDirectory, "an existing directory"),
-            Prices = read.Optional("GEMINI_PRICES", PriceTable.Parse, "a JSON object of model prices or the path of a file holding one") ?? PriceTable.Defaults,
+            ApiKey = read.Value(Settings.GeminiApiKey) ?? "",
+            BaseUrl = read.Value(Settings.GeminiBaseUrl),
+            Model = read.Value(Settings.GeminiModel),
+            FallbackModel = read.Value(Settings.GeminiFallbackModel),
+            HighResModel = read.Value(Settings.GeminiHighResModel),
+            EditModel = read.Value(Settings.GeminiEditModel),
+            VideoModel = read.Value(Settings.GeminiVideoModel),
+            VideoPollInterval = read.Value(Settings.VideoPoll),
+            VideoTimeout = read.Value(Settings.VideoTimeout),
+            Timeout = read.Value(Settings.GeminiTimeout),
+            ImageSpoolDirectory = read.Value(Settings.ImageSpoolDirectory),
+            Prices = read.Value(Settings.GeminiPrices),
         };
         if (gemini.VideoPollInterval >= gemini.VideoTimeout)
         {
-            read.Error("VIDEO_POLL_SECONDS", "must be shorter than VIDEO_TIMEOUT_MINUTES");
+            read.Error(Settings.VideoPoll.Name, $"must be shorter than {Settings.VideoTimeout.Name}");
         }
 
         var storage = ReadStorage(read, silo.HttpPort);
         var logFormat = ReadLogFormat(read);
-        var otlpEndpoint = read.Optional("OTEL_EXPORTER_OTLP_ENDPOINT", ParseHttpUrl, "an http(s) URL of an OTLP collector");
+        var otlpEndpoint = read.Value(Settings.OtlpEndpoint);
         read.ThrowIfAny();
         return new ServiceSettings
         {
-            ConnectionString = connectionString!,
+            ConnectionString = database.ConnectionString,
             Database = database,
             LogFormat = logFormat,
             OtlpEndpoint = otlpEndpoint,
@@ -236,90 +212,49 @@ public sealed class ServiceSettings
         };
     }
 
-    private static DatabaseSettings ReadDatabase(Reader read, string? connectionString)
+    private static DatabaseSettings ReadDatabase(Reader read) => new()
     {
-        const string Expected = "a postgres:// URL or an Npgsql connection string of the direct (unpooled) database";
-        var unpooledVariable = read.Either("DATABASE_URL_UNPOOLED", "DIRECT_URL");
-        return new DatabaseSettings
-        {
-            ConnectionString = connectionString ?? "",
-            NamesPooler = read.Text("DATABASE_URL") is { } url && DatabaseUrl.NamesPooler(url),
-            UnpooledConnectionString = read.Optional(unpooledVariable, DatabaseUrl.ToConnectionString, Expected),
-            UnpooledVariable = unpooledVariable,
-            Listen = read.OptionalBool(read.Either("LISTEN_ENABLED", "ENABLE_LISTEN_NOTIFY", StringComparer.OrdinalIgnoreCase)),
-            PrepareStatements = read.OptionalBool("DATABASE_PREPARE_STATEMENTS"),
-        };
-    }
+        ConnectionString = read.Value(Settings.DatabaseUrl) ?? "",
+        NamesPooler = read.Given(Settings.DatabaseUrl) is { } url && DatabaseUrl.NamesPooler(url),
+        UnpooledConnectionString = read.Value(Settings.DatabaseUrlUnpooled),
+        UnpooledVariable = read.Source(Settings.DatabaseUrlUnpooled),
+        Listen = read.Value(Settings.ListenEnabled),
+        PrepareStatements = read.Value(Settings.PrepareStatements),
+    };
 
-    private static LogFormat? ReadLogFormat(Reader read) => read.Choice("LOG_FORMAT", value => value.ToLowerInvariant() switch
+    private static LogFormat? ReadLogFormat(Reader read) => read.Value(Settings.LogFormat) switch
     {
         "json" => Hosting.LogFormat.Json,
         "text" => Hosting.LogFormat.Text,
-        _ => throw new FormatException(),
-    }, "json or text");
+        _ => null,
+    };
 
     private static StorageOptions ReadStorage(Reader read, int httpPort)
     {
-        var kind = read.Choice("STORAGE", value => value.ToLowerInvariant() switch
-        {
-            "r2" or "s3" => StorageKind.R2,
-            "local" => StorageKind.Local,
-            _ => throw new FormatException(),
-        }, "r2 or local") ?? StorageKind.R2;
-        var storage = new StorageOptions { Kind = kind };
+        var storage = new StorageOptions { Kind = read.Value(Settings.Storage) };
         // Public URLs use the CDN in front of the bucket when there is one.
-        var cdnUrl = read.Optional("CDN_URL", ParsePublicBaseUrl, "an http(s) URL");
-        if (kind == StorageKind.Local)
+        var cdnUrl = read.Value(Settings.CdnUrl);
+        if (storage.Kind == StorageKind.Local)
         {
-            storage.LocalDirectory = read.Text("LOCAL_STORAGE_DIR") ?? ".local/storage";
-            var localPublicUrl = read.Optional("R2_PUBLIC_URL", ParsePublicBaseUrl, "an http(s) URL");
-            storage.PublicUrl = cdnUrl ?? localPublicUrl ?? $"http://localhost:{httpPort}/files";
+            storage.LocalDirectory = read.Value(Settings.LocalStorageDirectory)!;
+            storage.PublicUrl = cdnUrl ?? read.Value(Settings.R2PublicUrl) ?? $"http://localhost:{httpPort}/files";
             return storage;
         }
 
         // Uploads are sent with unsigned payloads, which the S3 client allows over TLS only.
-        storage.Endpoint = read.Optional("R2_ENDPOINT", ParseHttpsUrl, "an https URL (uploads are sent unsigned, which needs TLS)");
-        storage.AccountId = read.Optional("R2_ACCOUNT_ID", ParseHostLabel, "the Cloudflare account id (letters, digits and '-', as in https://<id>.r2.cloudflarestorage.com)");
-        if (read.Text("R2_ENDPOINT") is null && read.Text("R2_ACCOUNT_ID") is null)
-        {
-            read.Error("R2_ACCOUNT_ID", "is required (or set R2_ENDPOINT for another S3-compatible store, or STORAGE=local)");
-        }
-
-        storage.AccessKeyId = read.Required("R2_ACCESS_KEY_ID", v => v, "the R2 access key id") ?? "";
-        storage.SecretAccessKey = read.Required("R2_SECRET_ACCESS_KEY", v => v, "the R2 secret access key") ?? "";
-        storage.Bucket = read.Required("R2_BUCKET", v => v, "the bucket name") ?? "";
+        storage.Endpoint = read.Value(Settings.R2Endpoint);
+        storage.AccountId = read.Given(Settings.R2Endpoint) is null
+            ? read.Required(Settings.R2AccountId, $" (or set {Settings.R2Endpoint.Name} for another S3-compatible store, or {Settings.Storage.Name}=local)")
+            : read.Value(Settings.R2AccountId);
+        storage.AccessKeyId = read.Required(Settings.R2AccessKeyId) ?? "";
+        storage.SecretAccessKey = read.Required(Settings.R2SecretAccessKey) ?? "";
+        storage.Bucket = read.Required(Settings.R2Bucket) ?? "";
         var r2PublicUrl = cdnUrl is null
-            ? read.Required("R2_PUBLIC_URL", ParsePublicBaseUrl, "the bucket's public http(s) URL (or set CDN_URL)")
-            : read.Optional("R2_PUBLIC_URL", ParsePublicBaseUrl, "the bucket's public http(s) URL");
+            ? read.Required(Settings.R2PublicUrl, $" (or set {Settings.CdnUrl.Name})")
+            : read.Value(Settings.R2PublicUrl);
         storage.PublicUrl = cdnUrl ?? r2PublicUrl ?? "";
         return storage;
     }
-
-    private static string ParsePublicBaseUrl(string value) => ParseHttpUrl(value).ToString().TrimEnd('/');
-
-    private const string ModelIdExpected = "a model id such as gemini-2.5-flash-image (letters, digits, '.', '-', '_')";
-
-    private static string ParseModelId(string value) =>
-        value.Length <= 100 && char.IsAsciiLetterOrDigit(value[0]) && value.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_')
-            ? value
-            : throw new FormatException();
-
-    private static string ParseExistingDirectory(string value) =>
-        Directory.Exists(value) ? Path.GetFullPath(value) : throw new FormatException();
-
-    private static Uri ParseHttpsUrl(string value) =>
-        ParseHttpUrl(value) is { Scheme: "https" } uri ? uri : throw new FormatException();
-
-    private static string ParseHostLabel(string value) =>
-        value.Length <= 63 && char.IsAsciiLetterOrDigit(value[0]) && char.IsAsciiLetterOrDigit(value[^1])
-        && value.All(c => char.IsAsciiLetterOrDigit(c) || c == '-')
-            ? value
-            : throw new FormatException();
-
-    private static Uri ParseHttpUrl(string value) =>
-        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
-            ? uri
-            : throw new FormatException();
 
     /// <summary>
     /// This host's private address: an IPv6 unique-local address (Railway's private network) if there is one, else a
@@ -344,10 +279,11 @@ public sealed class ServiceSettings
         return b[0] == 10 || (b[0] == 172 && b[1] >= 16 && b[1] <= 31) || (b[0] == 192 && b[1] == 168) || (b[0] == 100 && b[1] >= 64 && b[1] <= 127);
     }
 
-    /// <summary>Reads variables and collects every problem before failing.</summary>
+    /// <summary>Reads the settings of <see cref="Settings"/> and collects every problem, each naming its variable, before failing.</summary>
     private sealed class Reader(Func<string, string?> env)
     {
         private readonly List<string> _errors = [];
+        private readonly Dictionary<Setting, string> _sources = [];
 
         public void Error(string name, string message) => _errors.Add($"{name} {message}");
 
@@ -359,124 +295,68 @@ public sealed class ServiceSettings
             }
         }
 
-        public string? Text(string name) => env(name) is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
-
         /// <summary>
-        /// Which of two names of one setting to read: <paramref name="name"/> unless only <paramref name="alias"/> is
-        /// set. Both set to different values is an error naming both (the values are never shown: one may be a key).
+        /// The variable <paramref name="setting"/> is read from: its name unless only one of its aliases is set. Two of
+        /// its names set to different values is an error naming both (the values are never shown: one may be a key).
         /// </summary>
-        public string Either(string name, string alias, StringComparer? comparer = null)
+        public string Source(Setting setting)
         {
-            var (value, aliased) = (Text(name), Text(alias));
-            if (value is not null && aliased is not null && !(comparer ?? StringComparer.Ordinal).Equals(value, aliased))
+            if (_sources.TryGetValue(setting, out var source))
             {
-                Error(name, $"and {alias} are two names of the same setting and are set to different values: set one of them, or both to the same value");
+                return source;
             }
 
-            return value is null && aliased is not null ? alias : name;
-        }
-
-        public T? Required<T>(string name, Func<string, T> parse, string expected)
-            where T : class
-        {
-            if (Text(name) is null)
+            source = setting.Name;
+            foreach (var alias in setting.Aliases)
             {
-                Error(name, $"is required: set it to {expected}");
-                return null;
+                var (value, aliased) = (Text(setting.Name), Text(alias));
+                if (value is not null && aliased is not null && !setting.SameValue(value, aliased))
+                {
+                    Error(setting.Name, $"and {alias} are two names of the same setting and are set to different values: set one of them, or both to the same value");
+                }
+
+                if (value is null && aliased is not null && source == setting.Name)
+                {
+                    source = alias;
+                }
             }
 
-            return Optional(name, parse, expected);
+            _sources[setting] = source;
+            return source;
         }
 
-        public T? Optional<T>(string name, Func<string, T> parse, string expected)
-            where T : class
+        /// <summary>The value set for <paramref name="setting"/>, trimmed, or null when it is unset or blank.</summary>
+        public string? Given(Setting setting) => Text(Source(setting));
+
+        /// <summary>The value of <paramref name="setting"/>, or its default when it is unset or refused (the refusal is an error).</summary>
+        public T Value<T>(Setting<T> setting) => Read(setting, setting.Required, null);
+
+        /// <summary>As <see cref="Value{T}"/>, and unset is an error; <paramref name="orElse"/> ends its message with the other ways.</summary>
+        public T Required<T>(Setting<T> setting, string? orElse = null) => Read(setting, true, orElse);
+
+        private T Read<T>(Setting<T> setting, bool required, string? orElse)
         {
+            var name = Source(setting);
             if (Text(name) is not { } value)
             {
-                return null;
+                if (required)
+                {
+                    orElse ??= setting.Aliases.Count == 0 ? "" : $" (or set {string.Join(" or ", setting.Aliases)})";
+                    Error(name, $"is required: set it to {setting.Accepts}{orElse}");
+                }
+
+                return setting.Default;
             }
 
-            try
+            if (!setting.TryRead(value, out var result, out var problem))
             {
-                return parse(value);
+                Error(name, problem!);
+                return setting.Default;
             }
-            catch (FormatException exception)
-            {
-                Error(name, string.IsNullOrEmpty(exception.Message) || exception.Message.StartsWith("One of the identified", StringComparison.Ordinal)
-                    ? $"must be {expected}"
-                    : exception.Message);
-                return null;
-            }
+
+            return result;
         }
 
-        public TValue? Choice<TValue>(string name, Func<string, TValue> parse, string expected)
-            where TValue : struct
-        {
-            if (Text(name) is not { } value)
-            {
-                return null;
-            }
-
-            try
-            {
-                return parse(value);
-            }
-            catch (FormatException)
-            {
-                Error(name, $"must be {expected} (got '{value}')");
-                return null;
-            }
-        }
-
-        public int Int(string name, int fallback, int min, int max)
-        {
-            if (Text(name) is not { } value)
-            {
-                return fallback;
-            }
-
-            if (!int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var number) || number < min || number > max)
-            {
-                Error(name, $"must be a whole number from {min} to {max} (got '{value}')");
-                return fallback;
-            }
-
-            return number;
-        }
-
-        public TimeSpan Seconds(string name, double fallback, double min, double max)
-        {
-            if (Text(name) is not { } value)
-            {
-                return TimeSpan.FromSeconds(fallback);
-            }
-
-            if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) || !double.IsFinite(number)
-                || number < min || number > max)
-            {
-                Error(name, $"must be a number of seconds from {min} to {max} (got '{value}')");
-                return TimeSpan.FromSeconds(fallback);
-            }
-
-            return TimeSpan.FromSeconds(number);
-        }
-
-        public bool Bool(string name, bool fallback) => OptionalBool(name) ?? fallback;
-
-        public bool? OptionalBool(string name)
-        {
-            switch (Text(name)?.ToLowerInvariant())
-            {
-                case null:
-                    return null;
-                case "true" or "1" or "yes":
-                    return true;
-                case "false" or "0" or "no":
-                    return false;
-                default:
-                    Error(name, $"must be true or false (got '{Text(name)}')");
-                    return null;
-            }
-        }
+        private string? Text(string name) => env(name) is { } value && !string.IsNullOrWhiteSpace(value) ? value.Trim() : null;
     }
 }

@@ -1,4 +1,4 @@
-using GenerationWorker.Silo.Configuration;
+using GenerationWorker.Grains.Postgres;
 using Npgsql;
 
 namespace GenerationWorker.Silo.Tests.Configuration;

@@ -1,6 +1,7 @@
+using System.Globalization;
 using Npgsql;
 
-namespace GenerationWorker.Silo.Configuration;
+namespace GenerationWorker.Grains.Postgres;
 
 /// <summary>
 /// Turns <c>DATABASE_URL</c> into an Npgsql connection string. Accepts the URL form Neon and Railway give
@@ -54,7 +55,10 @@ public static class DatabaseUrl
         return $"{builder.Host}:{builder.Port}";
     }
 
-    /// <summary>Converts <paramref name="value"/>; throws <see cref="FormatException"/> saying what is wrong.</summary>
+    /// <summary>
+    /// Converts <paramref name="value"/>; throws <see cref="FormatException"/> saying what is wrong, in words that follow
+    /// the variable's name (<c>DATABASE_URL must start with ...</c>), never quoting the value (it holds a password).
+    /// </summary>
     public static string ToConnectionString(string value)
     {
         value = value.Trim();
@@ -74,7 +78,7 @@ public static class DatabaseUrl
             var builder = new NpgsqlConnectionStringBuilder(value);
             if (string.IsNullOrEmpty(builder.Host))
             {
-                throw new FormatException("the connection string names no Host");
+                throw new FormatException("names no Host (a key=value connection string needs Host=...)");
             }
 
             return WithoutGssUnlessAsked(builder.ConnectionString, value);
@@ -152,7 +156,7 @@ public static class DatabaseUrl
                     "require" => SslMode.Require,
                     "verify-ca" => SslMode.VerifyCA,
                     "verify-full" => SslMode.VerifyFull,
-                    _ => throw new FormatException($"sslmode '{value}' is not one of disable, allow, prefer, require, verify-ca, verify-full"),
+                    _ => throw new FormatException($"has sslmode '{value}', which is not one of disable, allow, prefer, require, verify-ca, verify-full"),
                 };
                 break;
             case "channel_binding":
@@ -161,7 +165,7 @@ public static class DatabaseUrl
                     "disable" => ChannelBinding.Disable,
                     "prefer" => ChannelBinding.Prefer,
                     "require" => ChannelBinding.Require,
-                    _ => throw new FormatException($"channel_binding '{value}' is not one of disable, prefer, require"),
+                    _ => throw new FormatException($"has channel_binding '{value}', which is not one of disable, prefer, require"),
                 };
                 break;
             case "sslrootcert":
@@ -174,9 +178,9 @@ public static class DatabaseUrl
                 builder.SslKey = value;
                 break;
             case "connect_timeout":
-                builder.Timeout = int.TryParse(value, out var seconds) && seconds >= 0
+                builder.Timeout = int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var seconds) && seconds >= 0
                     ? seconds
-                    : throw new FormatException($"connect_timeout '{value}' is not a whole number of seconds");
+                    : throw new FormatException($"has connect_timeout '{value}', which is not a whole number of seconds");
                 break;
             case "application_name":
                 builder.ApplicationName = value;
