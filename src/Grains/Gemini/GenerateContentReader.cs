@@ -57,8 +57,9 @@ internal sealed class GenerateContentReader : IDisposable
     private readonly Stream _stream;
     private readonly string _directory;
     private readonly List<ImageSpool> _spools = [];
-    private readonly ArrayBufferWriter<byte> _copy = new(CopyBytes);
     private byte[] _buffer;
+    private byte[] _copy;
+    private int _copyLength;
     private byte[] _stage;
     private byte[] _decoded;
     private int _start;
@@ -84,6 +85,7 @@ internal sealed class GenerateContentReader : IDisposable
         _stream = stream;
         _directory = directory;
         _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
+        _copy = ArrayPool<byte>.Shared.Rent(CopyBytes);
         _stage = ArrayPool<byte>.Shared.Rent(StageBytes);
         _decoded = ArrayPool<byte>.Shared.Rent(StageBytes / 4 * 3);
         _state = new JsonReaderState(new JsonReaderOptions());
@@ -106,7 +108,7 @@ internal sealed class GenerateContentReader : IDisposable
     {
         using var reader = new GenerateContentReader(stream, directory);
         await reader.ScanAsync(cancellationToken).ConfigureAwait(false);
-        var response = JsonSerializer.Deserialize(reader._copy.WrittenSpan, GeminiJsonContext.Default.GenerateContentResponse)
+        var response = JsonSerializer.Deserialize(reader._copy.AsSpan(0, reader._copyLength), GeminiJsonContext.Default.GenerateContentResponse)
             ?? throw new JsonException("The body is not a JSON object.");
         return reader.Summarize(response);
     }
@@ -119,6 +121,7 @@ internal sealed class GenerateContentReader : IDisposable
         }
 
         ArrayPool<byte>.Shared.Return(_buffer);
+        ArrayPool<byte>.Shared.Return(_copy);
         ArrayPool<byte>.Shared.Return(_stage);
         ArrayPool<byte>.Shared.Return(_decoded);
     }
@@ -262,10 +265,25 @@ internal sealed class GenerateContentReader : IDisposable
 
         var consumed = (int)reader.BytesConsumed;
         var standIn = Math.Min(_standIn, consumed);
-        _copy.Write(_buffer.AsSpan(_start + standIn, consumed - standIn));
+        _buffer.AsSpan(_start + standIn, consumed - standIn).CopyTo(Copy(consumed - standIn));
         _standIn -= standIn;
         _start += consumed;
         _state = reader.CurrentState;
+    }
+
+    /// <summary>The next <paramref name="length"/> bytes of the copy, to be written.</summary>
+    private Span<byte> Copy(int length)
+    {
+        if (_copyLength + length > _copy.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_copyLength + length, _copy.Length * 2));
+            _copy.AsSpan(0, _copyLength).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_copy);
+            _copy = larger;
+        }
+
+        _copyLength += length;
+        return _copy.AsSpan(_copyLength - length, length);
     }
 
     /// <summary>Tracks whether the reader is inside an inlineData object of a part, and stops at its <c>data</c>.</summary>
@@ -391,7 +409,7 @@ internal sealed class GenerateContentReader : IDisposable
     /// <summary>Copies the handle of the string just decoded: its spool's index as base64, or empty.</summary>
     private void EndData()
     {
-        var handle = _copy.GetSpan(10);
+        var handle = Copy(10);
         handle[0] = (byte)'"';
         var length = 1;
         if (_dataSpool is { Length: > 0 })
@@ -403,7 +421,7 @@ internal sealed class GenerateContentReader : IDisposable
         }
 
         handle[length++] = (byte)'"';
-        _copy.Advance(length);
+        _copyLength -= handle.Length - length;
         _dataSpool = null;
     }
 
