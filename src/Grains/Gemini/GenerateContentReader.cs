@@ -39,6 +39,9 @@ internal sealed class GenerateContentReader : IDisposable
     private const int StageBytes = 64 * 1024;
     private const int CopyBytes = 4 * 1024;
 
+    /// <summary>The value of <see cref="_pathDepth"/> inside the candidates array.</summary>
+    private const int InCandidates = 2;
+
     /// <summary>Room kept before the bytes of a base64 string, for the <c>""</c> the JSON reader resumes on.</summary>
     private const int Headroom = 2;
 
@@ -321,13 +324,13 @@ internal sealed class GenerateContentReader : IDisposable
 
                 var (token, name) = InlineDataPath[_pathDepth];
                 var entered = reader.TokenType == token && (name is null || _pathNameMatched);
-                if (_pathDepth == 2)
+                if (_pathDepth == InCandidates)
                 {
                     // An element of the candidates array: only the first one's images are kept.
                     _inFirstCandidate = _candidateCount++ == 0 && entered;
                 }
 
-                if (entered && ++_pathDepth == 2)
+                if (entered && ++_pathDepth == InCandidates)
                 {
                     _candidateCount = 0;
                 }
