@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Buffers.Text;
 using System.Text.Json;
 
@@ -22,27 +23,46 @@ internal sealed record GenerateContentSummary(
 /// </summary>
 /// <remarks>
 /// <para><see cref="Utf8JsonReader"/> needs a whole token in its buffer, and an image's base64 string is ~27 MB for a
-/// 4K image. So the reader stops at the <c>data</c> property name of an <c>inlineData</c> object, a small scanner
-/// consumes the string itself (unescaping and decoding as bytes arrive), and the JSON reader resumes on an empty string
-/// <c>""</c> written over the last two bytes of the consumed string, its state unchanged.</para>
-/// <para>It accepts and rejects what <c>JsonSerializer</c> did with the former <c>GenerateContentResponse</c> records:
-/// the known members must have their declared types (strings, bool, objects, arrays, or null), a repeated member replaces
-/// the earlier one, unknown members are skipped, and anything else, including a body cut short, is a
-/// <see cref="JsonException"/>.</para>
+/// 4K image. So the reader stops at the <c>data</c> property name of a <c>candidates[].content.parts[].inlineData</c>
+/// object, a small scanner consumes the string itself (unescaping and decoding as bytes arrive), and the JSON reader
+/// resumes on an empty string <c>""</c> written over the last two bytes of the consumed string, its state unchanged.</para>
+/// <para>Everything the JSON reader reads is copied, so the copy is the body with each such string replaced by a handle
+/// (the base64 of the spool's index; empty when the string decoded to nothing or its candidate is not the first). That
+/// small copy is deserialized into the wire records by the source-generated <see cref="GeminiJsonContext"/>, so a body
+/// is accepted or rejected exactly as <c>JsonSerializer</c> would: the known members must have their declared types,
+/// a repeated member replaces the earlier one, unknown members are skipped, and anything else, including a body cut
+/// short, is a <see cref="JsonException"/>. The base64 itself is checked by the scanner, in every candidate.</para>
 /// </remarks>
 internal sealed class GenerateContentReader : IDisposable
 {
     private const int InitialBufferBytes = 64 * 1024;
     private const int StageBytes = 64 * 1024;
+    private const int CopyBytes = 4 * 1024;
+
+    /// <summary>The value of <see cref="_pathDepth"/> inside the candidates array.</summary>
+    private const int InCandidates = 2;
 
     /// <summary>Room kept before the bytes of a base64 string, for the <c>""</c> the JSON reader resumes on.</summary>
     private const int Headroom = 2;
 
+    /// <summary>The containers from the root down to an inlineData object: their kind and, for a member, its name.</summary>
+    private static readonly (JsonTokenType Token, byte[]? Name)[] InlineDataPath =
+    [
+        (JsonTokenType.StartObject, null),
+        (JsonTokenType.StartArray, "candidates"u8.ToArray()),
+        (JsonTokenType.StartObject, null),
+        (JsonTokenType.StartObject, "content"u8.ToArray()),
+        (JsonTokenType.StartArray, "parts"u8.ToArray()),
+        (JsonTokenType.StartObject, null),
+        (JsonTokenType.StartObject, "inlineData"u8.ToArray()),
+    ];
+
     private readonly Stream _stream;
     private readonly string _directory;
-    private readonly Stack<Frame> _frames = new();
     private readonly List<ImageSpool> _spools = [];
     private byte[] _buffer;
+    private byte[] _copy;
+    private int _copyLength;
     private byte[] _stage;
     private byte[] _decoded;
     private int _start;
@@ -52,19 +72,14 @@ internal sealed class GenerateContentReader : IDisposable
     private JsonReaderState _state;
     private Mode _mode;
 
-    private Member _member;
-    private bool _rootDone;
+    /// <summary>How many containers of <see cref="InlineDataPath"/> the JSON reader is inside.</summary>
+    private int _pathDepth;
+    private bool _pathNameMatched;
     private int _candidateCount;
-    private bool _hasCandidate;
-    private bool _collecting;
-    private string? _finishReason;
-    private string? _blockReason;
-    private GeminiUsage? _usage;
-    private string? _text;
-    private PartState? _part;
-    private ImagePart? _lastImage;
-    private ImagePart? _lastFinalImage;
+    private bool _inFirstCandidate;
 
+    /// <summary>Bytes of the resumed JSON reader's input that are the stand-in <c>""</c>, not copied.</summary>
+    private int _standIn;
     private int _stageCount;
     private ImageSpool? _dataSpool;
 
@@ -73,6 +88,7 @@ internal sealed class GenerateContentReader : IDisposable
         _stream = stream;
         _directory = directory;
         _buffer = ArrayPool<byte>.Shared.Rent(InitialBufferBytes);
+        _copy = ArrayPool<byte>.Shared.Rent(CopyBytes);
         _stage = ArrayPool<byte>.Shared.Rent(StageBytes);
         _decoded = ArrayPool<byte>.Shared.Rent(StageBytes / 4 * 3);
         _state = new JsonReaderState(new JsonReaderOptions());
@@ -85,42 +101,6 @@ internal sealed class GenerateContentReader : IDisposable
         Data,
     }
 
-    private enum Frame
-    {
-        Response,
-        Candidates,
-        Candidate,
-        Content,
-        Parts,
-        Part,
-        InlineData,
-        PromptFeedback,
-        UsageMetadata,
-        Skip,
-    }
-
-    private enum Member
-    {
-        Other,
-        Candidates,
-        PromptFeedback,
-        Content,
-        FinishReason,
-        Parts,
-        Role,
-        Text,
-        Thought,
-        ThoughtSignature,
-        InlineData,
-        MimeType,
-        Data,
-        BlockReason,
-        UsageMetadata,
-        PromptTokenCount,
-        CandidatesTokenCount,
-        TotalTokenCount,
-    }
-
     /// <summary>Reads the whole body of <paramref name="stream"/>.</summary>
     /// <param name="stream">The response body; read to its end, not disposed.</param>
     /// <param name="directory">Where images larger than <see cref="ImageSpool.MemoryLimitBytes"/> are spooled.</param>
@@ -130,7 +110,10 @@ internal sealed class GenerateContentReader : IDisposable
     public static async Task<GenerateContentSummary> ReadAsync(Stream stream, string directory, CancellationToken cancellationToken)
     {
         using var reader = new GenerateContentReader(stream, directory);
-        return await reader.RunAsync(cancellationToken).ConfigureAwait(false);
+        await reader.ScanAsync(cancellationToken).ConfigureAwait(false);
+        var response = JsonSerializer.Deserialize(reader._copy.AsSpan(0, reader._copyLength), GeminiJsonContext.Default.GenerateContentResponse)
+            ?? throw new JsonException("The body is not a JSON object.");
+        return reader.Summarize(response);
     }
 
     public void Dispose()
@@ -141,11 +124,13 @@ internal sealed class GenerateContentReader : IDisposable
         }
 
         ArrayPool<byte>.Shared.Return(_buffer);
+        ArrayPool<byte>.Shared.Return(_copy);
         ArrayPool<byte>.Shared.Return(_stage);
         ArrayPool<byte>.Shared.Return(_decoded);
     }
 
-    private async Task<GenerateContentSummary> RunAsync(CancellationToken cancellationToken)
+    /// <summary>Reads the body to its end, spooling the images and copying the rest.</summary>
+    private async Task ScanAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -166,7 +151,7 @@ internal sealed class GenerateContentReader : IDisposable
 
                     if (_eof)
                     {
-                        return Summary();
+                        return;
                     }
 
                     await FillAsync(0, cancellationToken).ConfigureAwait(false);
@@ -188,7 +173,7 @@ internal sealed class GenerateContentReader : IDisposable
                     }
                     else
                     {
-                        // null (no data) or a value of the wrong type: the JSON reader decides.
+                        // null (no data) or a value of the wrong type: the deserializer decides.
                         _mode = Mode.Json;
                     }
 
@@ -270,368 +255,146 @@ internal sealed class GenerateContentReader : IDisposable
         _buffer = larger;
     }
 
-    /// <summary>Reads JSON tokens until the buffer runs out, the body ends, or an <c>inlineData.data</c> value begins.</summary>
+    /// <summary>
+    /// Reads and copies JSON tokens until the buffer runs out, the body ends, or an <c>inlineData.data</c> string begins.
+    /// </summary>
     private void ReadJson()
     {
         var reader = new Utf8JsonReader(_buffer.AsSpan(_start, _end - _start), _eof, _state);
-        try
+        while (_mode == Mode.Json && reader.Read())
         {
-            while (_mode == Mode.Json && reader.Read())
-            {
-                OnToken(ref reader);
-            }
-        }
-        catch (InvalidOperationException exception)
-        {
-            // A string that is not valid UTF-8, read where a string is expected.
-            throw new JsonException(exception.Message, exception);
+            FollowPath(ref reader);
         }
 
-        _start += (int)reader.BytesConsumed;
+        var consumed = (int)reader.BytesConsumed;
+        var standIn = Math.Min(_standIn, consumed);
+        _buffer.AsSpan(_start + standIn, consumed - standIn).CopyTo(Copy(consumed - standIn));
+        _standIn -= standIn;
+        _start += consumed;
         _state = reader.CurrentState;
     }
 
-    private void OnToken(ref Utf8JsonReader reader)
+    /// <summary>The next <paramref name="length"/> bytes of the copy, to be written.</summary>
+    private Span<byte> Copy(int length)
     {
-        var token = reader.TokenType;
-        if (token is JsonTokenType.EndObject or JsonTokenType.EndArray)
+        if (_copyLength + length > _copy.Length)
         {
-            End(_frames.Pop());
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Max(_copyLength + length, _copy.Length * 2));
+            _copy.AsSpan(0, _copyLength).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_copy);
+            _copy = larger;
+        }
+
+        _copyLength += length;
+        return _copy.AsSpan(_copyLength - length, length);
+    }
+
+    /// <summary>Tracks whether the reader is inside an inlineData object of a part, and stops at its <c>data</c>.</summary>
+    private void FollowPath(ref Utf8JsonReader reader)
+    {
+        if (reader.CurrentDepth != _pathDepth && reader.TokenType is not (JsonTokenType.EndObject or JsonTokenType.EndArray))
+        {
             return;
         }
 
-        if (_frames.Count == 0)
+        switch (reader.TokenType)
         {
-            if (token != JsonTokenType.StartObject)
-            {
-                throw NotAResponse("The body is not a JSON object.");
-            }
-
-            _frames.Push(Frame.Response);
-            return;
-        }
-
-        var frame = _frames.Peek();
-        if (token == JsonTokenType.PropertyName)
-        {
-            _member = frame == Frame.Skip ? Member.Other : MemberOf(frame, ref reader);
-            if (_member == Member.Data)
-            {
-                _mode = Mode.DataValue;
-            }
-
-            return;
-        }
-
-        switch (frame)
-        {
-            case Frame.Skip:
-                SkipValue(token);
-                break;
-            case Frame.Response:
-                OnResponseMember(token);
-                break;
-            case Frame.Candidates:
-                OnCandidate(token);
-                break;
-            case Frame.Candidate:
-                OnCandidateMember(token, ref reader);
-                break;
-            case Frame.Content:
-                OnContentMember(token);
-                break;
-            case Frame.Parts:
-                OnPart(token);
-                break;
-            case Frame.Part:
-                OnPartMember(token, ref reader);
-                break;
-            case Frame.InlineData:
-                OnInlineDataMember(token, ref reader);
-                break;
-            case Frame.PromptFeedback:
-                if (_member == Member.BlockReason)
+            case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                if (reader.CurrentDepth == _pathDepth - 1)
                 {
-                    _blockReason = String(token, ref reader);
-                }
-                else
-                {
-                    SkipValue(token);
+                    _pathDepth--;
                 }
 
                 break;
-            case Frame.UsageMetadata:
-                OnUsageMember(token, ref reader);
-                break;
-        }
-    }
-
-    private void OnUsageMember(JsonTokenType token, ref Utf8JsonReader reader)
-    {
-        if (_member is not (Member.PromptTokenCount or Member.CandidatesTokenCount or Member.TotalTokenCount))
-        {
-            SkipValue(token);
-            return;
-        }
-
-        int? count = token switch
-        {
-            JsonTokenType.Number when reader.TryGetInt32(out var value) && value >= 0 => value,
-            JsonTokenType.Null => null,
-            _ => throw NotAResponse("A usageMetadata token count is not a non-negative integer."),
-        };
-        var usage = _usage ?? new GeminiUsage(null, null, null);
-        _usage = _member switch
-        {
-            Member.PromptTokenCount => usage with { PromptTokens = count },
-            Member.CandidatesTokenCount => usage with { CandidatesTokens = count },
-            _ => usage with { TotalTokens = count },
-        };
-    }
-
-    private void OnResponseMember(JsonTokenType token)
-    {
-        switch (_member)
-        {
-            case Member.Candidates:
-                // A repeated member replaces the earlier one.
-                _candidateCount = 0;
-                _hasCandidate = false;
-                _finishReason = null;
-                ResetParts();
-                if (token == JsonTokenType.StartArray)
+            case JsonTokenType.PropertyName when _pathDepth == InlineDataPath.Length:
+                if (reader.ValueTextEquals("data"u8))
                 {
-                    _frames.Push(Frame.Candidates);
-                }
-                else if (token != JsonTokenType.Null)
-                {
-                    throw NotAResponse("candidates is not an array.");
+                    _mode = Mode.DataValue;
                 }
 
                 break;
-            case Member.PromptFeedback:
-                _blockReason = null;
-                if (token == JsonTokenType.StartObject)
-                {
-                    _frames.Push(Frame.PromptFeedback);
-                }
-                else if (token != JsonTokenType.Null)
-                {
-                    throw NotAResponse("promptFeedback is not an object.");
-                }
-
-                break;
-            case Member.UsageMetadata:
-                // A repeated member replaces the earlier one.
-                _usage = token == JsonTokenType.StartObject ? new GeminiUsage(null, null, null) : null;
-                Push(token, JsonTokenType.StartObject, Frame.UsageMetadata, "usageMetadata");
+            case JsonTokenType.PropertyName:
+                _pathNameMatched = reader.ValueTextEquals(InlineDataPath[_pathDepth].Name);
                 break;
             default:
-                SkipValue(token);
-                break;
-        }
-    }
-
-    private void OnCandidate(JsonTokenType token)
-    {
-        var index = _candidateCount++;
-        if (token == JsonTokenType.StartObject)
-        {
-            _collecting = index == 0;
-            _hasCandidate |= index == 0;
-            _frames.Push(Frame.Candidate);
-        }
-        else if (token != JsonTokenType.Null)
-        {
-            throw NotAResponse("A candidate is not an object.");
-        }
-    }
-
-    private void OnCandidateMember(JsonTokenType token, ref Utf8JsonReader reader)
-    {
-        switch (_member)
-        {
-            case Member.Content:
-                if (_collecting)
+                if (_pathDepth == InlineDataPath.Length)
                 {
-                    ResetParts();
+                    break;
                 }
 
-                Push(token, JsonTokenType.StartObject, Frame.Content, "content");
-                break;
-            case Member.FinishReason:
-                var reason = String(token, ref reader);
-                if (_collecting)
+                var (token, name) = InlineDataPath[_pathDepth];
+                var entered = reader.TokenType == token && (name is null || _pathNameMatched);
+                if (_pathDepth == InCandidates)
                 {
-                    _finishReason = reason;
+                    // An element of the candidates array: only the first one's images are kept.
+                    _inFirstCandidate = _candidateCount++ == 0 && entered;
+                }
+
+                if (entered && ++_pathDepth == InCandidates)
+                {
+                    _candidateCount = 0;
                 }
 
                 break;
-            default:
-                SkipValue(token);
-                break;
         }
     }
 
-    private void OnContentMember(JsonTokenType token)
+    /// <summary>The rule of the former FromResponse: the last image of candidates[0] wins, a non-thought one first.</summary>
+    private GenerateContentSummary Summarize(GenerateContentResponse response)
     {
-        switch (_member)
+        var usage = Usage(response.UsageMetadata);
+        var blockReason = response.PromptFeedback?.BlockReason;
+        if (response.Candidates is not [{ } candidate, ..])
         {
-            case Member.Parts:
-                if (_collecting)
+            return new GenerateContentSummary(false, null, null, null, blockReason, usage);
+        }
+
+        Part? lastImage = null;
+        Part? lastFinalImage = null;
+        string? text = null;
+        foreach (var part in candidate.Content?.Parts ?? [])
+        {
+            // A null part is skipped (the code before the streaming reader failed on it with a NullReferenceException).
+            if (part is null)
+            {
+                continue;
+            }
+
+            if (part.InlineData?.Data is { Length: > 0 })
+            {
+                lastImage = part;
+
+                // Gemini 3 models stream interim "thought" images before the final one.
+                if (part.Thought != true)
                 {
-                    ResetParts();
+                    lastFinalImage = part;
                 }
-
-                Push(token, JsonTokenType.StartArray, Frame.Parts, "parts");
-                break;
-            case Member.Role:
-                RequireString(token);
-                break;
-            default:
-                SkipValue(token);
-                break;
-        }
-    }
-
-    private void OnPart(JsonTokenType token)
-    {
-        if (token == JsonTokenType.StartObject)
-        {
-            _part = new PartState();
-            _frames.Push(Frame.Part);
-        }
-        else if (token != JsonTokenType.Null)
-        {
-            // A null part is skipped (the former code failed on it with a NullReferenceException).
-            throw NotAResponse("A part is not an object.");
-        }
-    }
-
-    private void OnPartMember(JsonTokenType token, ref Utf8JsonReader reader)
-    {
-        var part = _part!;
-        switch (_member)
-        {
-            case Member.Text:
-                part.Text = String(token, ref reader);
-                break;
-            case Member.Thought:
-                part.Thought = token switch
-                {
-                    JsonTokenType.True => true,
-                    JsonTokenType.False => false,
-                    JsonTokenType.Null => null,
-                    _ => throw NotAResponse("thought is not a boolean."),
-                };
-                break;
-            case Member.ThoughtSignature:
-                RequireString(token);
-                break;
-            case Member.InlineData:
-                part.ReplaceBlob(token == JsonTokenType.StartObject ? new BlobState() : null);
-                Push(token, JsonTokenType.StartObject, Frame.InlineData, "inlineData");
-                break;
-            default:
-                SkipValue(token);
-                break;
-        }
-    }
-
-    private void OnInlineDataMember(JsonTokenType token, ref Utf8JsonReader reader)
-    {
-        switch (_member)
-        {
-            case Member.MimeType:
-                _part!.Blob!.MimeType = String(token, ref reader);
-                break;
-            case Member.Data when token == JsonTokenType.String:
-                // The "" written over the end of the string the data scanner consumed: the data is recorded already.
-                break;
-            case Member.Data when token == JsonTokenType.Null:
-                _part!.Blob!.ReplaceData(null);
-                break;
-            case Member.Data:
-                throw NotAResponse("inlineData.data is not a string.");
-            default:
-                SkipValue(token);
-                break;
-        }
-    }
-
-    private void End(Frame frame)
-    {
-        if (frame == Frame.Part)
-        {
-            var part = _part!;
-            _part = null;
-            if (_collecting)
-            {
-                ApplyPart(part);
             }
-            else
+            else if (part.Text is { Length: > 0 } && part.Thought != true)
             {
-                part.ReplaceBlob(null);
+                text += part.Text;
             }
         }
-        else if (frame == Frame.Response)
-        {
-            _rootDone = true;
-        }
+
+        var image = (lastFinalImage ?? lastImage) is { InlineData: { Data: { } handle } blob }
+            ? _spools[BinaryPrimitives.ReadInt32LittleEndian(handle)].Complete(blob.MimeType ?? "application/octet-stream")
+            : null;
+        return new GenerateContentSummary(true, image, text, candidate.FinishReason, blockReason, usage);
     }
 
-    /// <summary>The rule of the former FromResponse, applied part by part: the last image wins, a non-thought one first.</summary>
-    private void ApplyPart(PartState part)
+    private static GeminiUsage? Usage(UsageMetadata? usage)
     {
-        if (part.Blob?.Data is { Length: > 0 } data)
+        if (usage is null)
         {
-            var image = new ImagePart(data, part.Blob.MimeType);
-            var (previous, previousFinal) = (_lastImage, _lastFinalImage);
-            _lastImage = image;
-
-            // Gemini 3 models stream interim "thought" images before the final one.
-            if (part.Thought != true)
-            {
-                _lastFinalImage = image;
-            }
-
-            Drop(previous);
-            Drop(previousFinal);
-            return;
+            return null;
         }
 
-        part.ReplaceBlob(null);
-        if (part.Text is { Length: > 0 } && part.Thought != true)
+        if (usage.PromptTokenCount < 0 || usage.CandidatesTokenCount < 0 || usage.TotalTokenCount < 0)
         {
-            _text += part.Text;
-        }
-    }
-
-    private void Drop(ImagePart? image)
-    {
-        if (image is not null && !ReferenceEquals(image, _lastImage) && !ReferenceEquals(image, _lastFinalImage))
-        {
-            image.Spool.Dispose();
-        }
-    }
-
-    private void ResetParts()
-    {
-        _lastImage?.Spool.Dispose();
-        _lastFinalImage?.Spool.Dispose();
-        (_lastImage, _lastFinalImage, _text) = (null, null, null);
-    }
-
-    private GenerateContentSummary Summary()
-    {
-        if (!_rootDone)
-        {
-            throw NotAResponse("The body ends before the response object does.");
+            throw NotAResponse("A usageMetadata token count is not a non-negative integer.");
         }
 
-        var winner = _lastFinalImage ?? _lastImage;
-        var image = winner?.Spool.Complete(winner.MimeType ?? "application/octet-stream");
-        return new GenerateContentSummary(_hasCandidate, image, _text, _finishReason, _blockReason, _usage);
+        return new GeminiUsage(usage.PromptTokenCount, usage.CandidatesTokenCount, usage.TotalTokenCount);
     }
 
     private void BeginData()
@@ -639,11 +402,30 @@ internal sealed class GenerateContentReader : IDisposable
         _mode = Mode.Data;
         _stageCount = 0;
         _dataSpool = null;
-        if (_collecting && _part?.Blob is not null)
+        if (_inFirstCandidate)
         {
             _dataSpool = new ImageSpool(_directory);
             _spools.Add(_dataSpool);
         }
+    }
+
+    /// <summary>Copies the handle of the string just decoded: its spool's index as base64, or empty.</summary>
+    private void EndData()
+    {
+        var handle = Copy(10);
+        handle[0] = (byte)'"';
+        var length = 1;
+        if (_dataSpool is { Length: > 0 })
+        {
+            Span<byte> index = stackalloc byte[sizeof(int)];
+            BinaryPrimitives.WriteInt32LittleEndian(index, _spools.Count - 1);
+            Base64.EncodeToUtf8(index, handle[1..], out _, out var written);
+            length += written;
+        }
+
+        handle[length++] = (byte)'"';
+        _copyLength -= handle.Length - length;
+        _dataSpool = null;
     }
 
     /// <summary>
@@ -672,15 +454,12 @@ internal sealed class GenerateContentReader : IDisposable
             if (rest[stop] == (byte)'"')
             {
                 Decode(isFinalBlock: true);
-                if (_dataSpool is { } spool)
-                {
-                    _part!.Blob!.ReplaceData(spool);
-                    _dataSpool = null;
-                }
+                EndData();
 
                 // Resume the JSON reader on an empty string ending at the closing quote; the byte before it was consumed.
                 _buffer[_start - 1] = (byte)'"';
                 _start--;
+                _standIn = 2;
                 _mode = Mode.Json;
                 return true;
             }
@@ -775,95 +554,5 @@ internal sealed class GenerateContentReader : IDisposable
         }
     }
 
-    private void Push(JsonTokenType token, JsonTokenType expected, Frame frame, string name)
-    {
-        if (token == expected)
-        {
-            _frames.Push(frame);
-        }
-        else if (token != JsonTokenType.Null)
-        {
-            throw NotAResponse(name + " has the wrong type.");
-        }
-    }
-
-    private void SkipValue(JsonTokenType token)
-    {
-        if (token is JsonTokenType.StartObject or JsonTokenType.StartArray)
-        {
-            _frames.Push(Frame.Skip);
-        }
-    }
-
-    /// <summary>Checks that a member declared as a string is one (or null) without reading it.</summary>
-    private static void RequireString(JsonTokenType token)
-    {
-        if (token is not (JsonTokenType.String or JsonTokenType.Null))
-        {
-            throw NotAResponse("A member declared as a string is not one.");
-        }
-    }
-
-    private static string? String(JsonTokenType token, ref Utf8JsonReader reader)
-    {
-        RequireString(token);
-        return token == JsonTokenType.Null ? null : reader.GetString();
-    }
-
-    private static Member MemberOf(Frame frame, ref Utf8JsonReader reader) => frame switch
-    {
-        Frame.Response when reader.ValueTextEquals("candidates"u8) => Member.Candidates,
-        Frame.Response when reader.ValueTextEquals("promptFeedback"u8) => Member.PromptFeedback,
-        Frame.Response when reader.ValueTextEquals("usageMetadata"u8) => Member.UsageMetadata,
-        Frame.UsageMetadata when reader.ValueTextEquals("promptTokenCount"u8) => Member.PromptTokenCount,
-        Frame.UsageMetadata when reader.ValueTextEquals("candidatesTokenCount"u8) => Member.CandidatesTokenCount,
-        Frame.UsageMetadata when reader.ValueTextEquals("totalTokenCount"u8) => Member.TotalTokenCount,
-        Frame.Candidate when reader.ValueTextEquals("content"u8) => Member.Content,
-        Frame.Candidate when reader.ValueTextEquals("finishReason"u8) => Member.FinishReason,
-        Frame.Content when reader.ValueTextEquals("parts"u8) => Member.Parts,
-        Frame.Content when reader.ValueTextEquals("role"u8) => Member.Role,
-        Frame.Part when reader.ValueTextEquals("text"u8) => Member.Text,
-        Frame.Part when reader.ValueTextEquals("thought"u8) => Member.Thought,
-        Frame.Part when reader.ValueTextEquals("thoughtSignature"u8) => Member.ThoughtSignature,
-        Frame.Part when reader.ValueTextEquals("inlineData"u8) => Member.InlineData,
-        Frame.InlineData when reader.ValueTextEquals("mimeType"u8) => Member.MimeType,
-        Frame.InlineData when reader.ValueTextEquals("data"u8) => Member.Data,
-        Frame.PromptFeedback when reader.ValueTextEquals("blockReason"u8) => Member.BlockReason,
-        _ => Member.Other,
-    };
-
     private static JsonException NotAResponse(string message) => new(message);
-
-    /// <summary>An image part of candidates[0] that may still win.</summary>
-    private sealed record ImagePart(ImageSpool Spool, string? MimeType);
-
-    /// <summary>The members of one part read so far.</summary>
-    private sealed class PartState
-    {
-        public string? Text { get; set; }
-
-        public bool? Thought { get; set; }
-
-        public BlobState? Blob { get; private set; }
-
-        public void ReplaceBlob(BlobState? blob)
-        {
-            Blob?.ReplaceData(null);
-            Blob = blob;
-        }
-    }
-
-    /// <summary>The members of one inlineData object read so far; its data spool is owned until the part ends.</summary>
-    private sealed class BlobState
-    {
-        public string? MimeType { get; set; }
-
-        public ImageSpool? Data { get; private set; }
-
-        public void ReplaceData(ImageSpool? data)
-        {
-            Data?.Dispose();
-            Data = data;
-        }
-    }
 }

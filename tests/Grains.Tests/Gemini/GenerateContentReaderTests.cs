@@ -267,6 +267,37 @@ public sealed class GenerateContentReaderTests : IDisposable
         Assert.Empty(Directory.GetFiles(_spool));
     }
 
+    [Theory]
+    [InlineData("""{"candidates":[{"content":{"parts":[]}},{"content":{"parts":[{"inlineData":{"data":"QQ"}}]}}]}""")]
+    [InlineData("""{"candidates":[{"content":{"parts":[{"inlineData":{"data":"QQ"}}]}}],"candidates":[]}""")]
+    [InlineData("""{"candidates":[{"content":{"parts":[{"inlineData":{"data":"QQ"}}],"parts":[]}}]}""")]
+    public async Task InvalidBase64_OutsideTheImagesThatCanWin_IsStillNotAResponse(string body)
+    {
+        await Assert.ThrowsAnyAsync<JsonException>(() => ReadAsync(new TrickleStream(Encoding.UTF8.GetBytes(body), seed: 4)));
+        Assert.Empty(Directory.GetFiles(_spool));
+    }
+
+    [Fact]
+    public async Task UsageMetadata_WithANegativeTokenCount_IsNotAResponse()
+    {
+        var body = """{"candidates":[{"content":{"parts":[{"text":"no"}]}}],"usageMetadata":{"totalTokenCount":-1}}""";
+
+        await Assert.ThrowsAsync<JsonException>(() => ReadAsync(new MemoryStream(Encoding.UTF8.GetBytes(body))));
+    }
+
+    [Fact]
+    public async Task InvalidUtf8_InADeclaredString_IsNotAResponse_InAnUnknownMember_IsIgnored()
+    {
+        static byte[] Body(string member) => [.. Encoding.UTF8.GetBytes($$$"""{"candidates":[{"content":{"{{{member}}}":"m"""), 0xC3,
+            .. Encoding.UTF8.GetBytes(""" ","parts":[{"inlineData":{"data":"QUJD"}}]}}]}""")];
+
+        await Assert.ThrowsAnyAsync<JsonException>(() => ReadAsync(new MemoryStream(Body("role"))));
+
+        var summary = await ReadAsync(new MemoryStream(Body("unknown")));
+        using var image = Assert.IsType<GeneratedImage>(summary.Image);
+        Assert.Equal("ABC"u8.ToArray(), image.ReadAll());
+    }
+
     private Task<GenerateContentSummary> ReadAsync(Stream stream) => GenerateContentReader.ReadAsync(stream, _spool, CancellationToken.None);
 
     private GeneratedImage Read(byte[] body)
