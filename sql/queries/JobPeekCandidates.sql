@@ -2,7 +2,8 @@
 -- first @PerClient of each of up to @Clients clients with pending jobs after the client @After (the dispatcher turns
 -- this cursor when there are more clients than that, so that every client is seen). Each with what routes it to a model (the row's
 -- recorded model, the type, the payload's quality and overrides) and the Gemini requests it needs (none for a job
--- polling its video operation). The clients are found by a skip scan of generation_job_pending_client_idx: the cost
+-- polling its video operation). Jobs @Skip are left out: a second look past jobs whose model has no permit now. The
+-- clients are found by a skip scan of generation_job_pending_client_idx: the cost
 -- grows with the clients read, not with the jobs waiting.
 WITH RECURSIVE clients(client_id, n) AS (
     (SELECT client_id, 1 FROM generation_job
@@ -14,13 +15,14 @@ WITH RECURSIVE clients(client_id, n) AS (
     WHERE c.client_id IS NOT NULL AND c.n < @Clients
 ), candidate AS (
     (SELECT j.id FROM generation_job j
-     WHERE j.status = 'pending' AND j.scheduled_for <= now()
+     WHERE j.status = 'pending' AND j.scheduled_for <= now() AND NOT (j.id = ANY(@Skip))
      ORDER BY j.priority, j.created_at
      LIMIT @Limit)
     UNION
     SELECT p.id FROM clients w, LATERAL (
         SELECT j.id FROM generation_job j
         WHERE w.client_id IS NOT NULL AND j.status = 'pending' AND j.client_id = w.client_id AND j.scheduled_for <= now()
+          AND NOT (j.id = ANY(@Skip))
         ORDER BY j.priority, j.created_at
         LIMIT @PerClient) p
 )

@@ -46,7 +46,7 @@ public static class WorkerServiceCollectionExtensions
         StorageOptions storage)
     {
         services.AddOptionsOnce(worker).AddOptionsOnce(quota).AddOptionsOnce(gemini).AddOptionsOnce(storage);
-        services.AddSingleton(worker.ClockOffset == TimeSpan.Zero ? TimeProvider.System : new OffsetTimeProvider(worker.ClockOffset));
+        services.AddSingleton(TimeProvider.System);
         // The service's statements set no session state, so pooled connections need no DISCARD ALL on return. Its few
         // statements run thousands of times: prepared, Postgres plans each once per connection.
         var pooled = new NpgsqlConnectionStringBuilder(connectionString) { NoResetOnClose = true };
@@ -65,6 +65,7 @@ public static class WorkerServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobNotificationListener>>()));
         services.AddSingleton<GrainReferences>();
+        services.AddSingleton(new BudgetClock(worker.ClockOffset));
         services.AddSingleton<SiloBudget>();
         services.AddHostedService(sp => sp.GetRequiredService<SiloBudget>());
         services.AddSingleton<JobStore>();

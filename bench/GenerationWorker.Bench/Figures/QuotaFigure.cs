@@ -116,6 +116,8 @@ internal static class QuotaFigure
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(Options.Create(new QuotaOptions { RequestsPerWindow = requestsPerWindow, Window = window }));
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(Options.Create(new GenerationWorker.Grains.Gemini.GeminiOptions()));
+        builder.Services.AddSingleton<GenerationWorker.Grains.GrainReferences>();
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort: Ports.Free(), gatewayPort: Ports.Free());

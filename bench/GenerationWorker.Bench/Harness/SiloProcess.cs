@@ -70,7 +70,10 @@ internal sealed class SiloProcess
                 using var response = await _http.GetAsync("/health", cancellationToken);
                 if (response.StatusCode == HttpStatusCode.OK)
                 {
-                    break;
+                    // A silo starting on a busy machine may answer /health and still be slow to answer /status.
+                    var status = await _http.GetFromJsonAsync<JsonElement>("/status", cancellationToken);
+                    Identity = status.GetProperty("silo").GetString();
+                    return;
                 }
             }
             catch (HttpRequestException)
@@ -87,8 +90,5 @@ internal sealed class SiloProcess
 
             await Task.Delay(200, cancellationToken);
         }
-
-        var status = await _http.GetFromJsonAsync<JsonElement>("/status", cancellationToken);
-        Identity = status.GetProperty("silo").GetString();
     }
 }

@@ -224,10 +224,10 @@ public static class Settings
         "AUDIT_RETENTION_DAYS", 30, 0, 36_500, "days", n => TimeSpan.FromDays(n),
         "rows of the audit table `generation_job_event` older than this are deleted (once an hour per silo); 0 keeps them");
 
-    /// <summary><c>CLOCK_OFFSET_SECONDS</c>.</summary>
+    /// <summary><c>BUDGET_CLOCK_OFFSET_SECONDS</c>.</summary>
     public static readonly Setting<TimeSpan> ClockOffset = Setting.Whole(
-        "CLOCK_OFFSET_SECONDS", 0, -31_536_000, 31_536_000, "seconds", n => TimeSpan.FromSeconds(n),
-        "shifts this silo's wall clock (tests of clock skew and of the Pacific day's end); leave unset in production");
+        "BUDGET_CLOCK_OFFSET_SECONDS", 0, -31_536_000, 31_536_000, "seconds", n => TimeSpan.FromSeconds(n),
+        "shifts this silo's Gemini budget clock, not Orleans' (tests of clock skew between silos and of the Pacific day's end); leave unset in production");
 
     /// <summary><c>SHUTDOWN_TIMEOUT_SECONDS</c>.</summary>
     public static readonly Setting<TimeSpan> ShutdownTimeout = Setting.Seconds(

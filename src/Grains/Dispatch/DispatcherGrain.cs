@@ -60,6 +60,9 @@ public sealed partial class DispatcherGrain(
     private DateTimeOffset _lastRescue;
     private string _clientCursor = "";
 
+    // Jobs seen waiting for a model whose pool had no permit, by pool key: left out of the next looks until it has one.
+    private readonly Dictionary<PoolKey, OrderedDictionary<string, (FairShareJob Job, DateTimeOffset SeenAt)>> _waitingForPermits = [];
+
     private string Owner => this.GetPrimaryKeyString();
 
     private bool QuotaEnabled => budget.Enabled;
@@ -275,21 +278,20 @@ public sealed partial class DispatcherGrain(
 
                 // free -> budget -> claim -> start: the next jobs of every client, routed to their models; the fair share
                 // of each model's permits in this silo's pool picks which start; the rest is what the pool must lease.
-                var candidates = await jobs.PeekCandidatesAsync(free, PerClient, Clients, _clientCursor, CancellationToken.None);
-                TurnClientCursor(candidates);
+                var (candidates, routed) = await PeekAsync(free);
                 if (candidates.Count == 0)
                 {
-                    budget.Want(NothingWanted);
+                    // Nothing to look at but the jobs left out while they wait for permits: the pool still leases theirs.
+                    budget.Want(WantedWithWaiting(new FairSharePlan([], NothingWanted), [], free));
                     await ScheduleNextScheduledAsync();
                     return;
                 }
 
-                var routed = candidates.Select(ToFairShareJob).ToList();
                 var plan = _fairShare.Plan(routed, free, budget.Available);
-                budget.Want(plan.Wanted);
+                budget.Want(WantedWithWaiting(plan, routed, free));
                 if (_quota.FailOnSpendCap)
                 {
-                    await FailCappedAsync(routed.Except(plan.Chosen).ToList());
+                    await FailCappedAsync([.. routed.Except(plan.Chosen), .. _waitingForPermits.Values.SelectMany(w => w.Values.Select(v => v.Job))]);
                 }
 
                 var held = plan.Chosen.Where(job => budget.Hold(job.Id, job.Key, job.Cost)).ToList();
@@ -339,8 +341,13 @@ public sealed partial class DispatcherGrain(
         {
             if (budget.WaitingReason(group.Key) is { } why && why.StartsWith("spend cap", StringComparison.Ordinal))
             {
-                var failed = await jobs.FailPendingAsync(
-                    [.. group.Select(job => job.Id)], $"Gemini {why} (SPEND_CAP_ACTION=fail)", CancellationToken.None);
+                var ids = group.Select(job => job.Id).Distinct(StringComparer.Ordinal).ToList();
+                var failed = await jobs.FailPendingAsync(ids, $"Gemini {why} (SPEND_CAP_ACTION=fail)", CancellationToken.None);
+                if (_waitingForPermits.TryGetValue(group.Key, out var known))
+                {
+                    ids.ForEach(id => known.Remove(id));
+                }
+
                 LogCapFailed(logger, failed, why);
             }
         }
@@ -353,6 +360,74 @@ public sealed partial class DispatcherGrain(
         {
             _ = grains.Dispatcher(Owner).WakeAsync();
         }
+    }
+
+    /// <summary>
+    /// The next jobs, routed to their models, leaving out those already seen waiting for a model whose pool has no
+    /// permit now: a model held by its limit keeps its jobs at the head of the queue, and without this the jobs of models
+    /// with permits behind them would not be seen. When that model's permits arrive its jobs are looked at again.
+    /// </summary>
+    private async Task<(IReadOnlyList<CandidateJob> Candidates, List<FairShareJob> Routed)> PeekAsync(int free)
+    {
+        // Only the jobs of models without a permit now are left out; those of a model with permits are looked at (the
+        // round robin sees every client's), and stay known while they wait.
+        var now = time.GetUtcNow();
+        var skip = new List<string>();
+        foreach (var (key, waiting) in _waitingForPermits)
+        {
+            foreach (var stale in waiting.Where(w => now - w.Value.SeenAt > WaitingMemory).Select(w => w.Key).ToList())
+            {
+                waiting.Remove(stale);
+            }
+
+            if (budget.Available(key) == 0)
+            {
+                skip.AddRange(waiting.Keys);
+            }
+        }
+
+        var candidates = await jobs.PeekCandidatesAsync(free, PerClient, Clients, _clientCursor, skip.Take(MaxSkipped).ToList(), CancellationToken.None);
+        TurnClientCursor(candidates);
+        return (candidates, [.. candidates.Select(ToFairShareJob)]);
+    }
+
+    /// <summary>
+    /// What the pool must lease: the plan's wants, and for each model whose jobs are left out of the looks (see
+    /// <see cref="PeekAsync"/>) what those jobs need. Remembers the jobs the plan could not start for want of permits,
+    /// and forgets those it started.
+    /// </summary>
+    private Dictionary<PoolKey, (int Requests, bool Interactive)> WantedWithWaiting(FairSharePlan plan, List<FairShareJob> routed, int free)
+    {
+        var now = time.GetUtcNow();
+        foreach (var job in routed.Where(job => job.Cost > 0))
+        {
+            var waiting = _waitingForPermits.TryGetValue(job.Key, out var known) ? known : _waitingForPermits[job.Key] = new(StringComparer.Ordinal);
+            if (plan.Chosen.Contains(job))
+            {
+                waiting.Remove(job.Id);
+            }
+            else if (waiting.ContainsKey(job.Id) || waiting.Count < MaxSkipped)
+            {
+                waiting[job.Id] = (job, now);
+            }
+        }
+
+        foreach (var key in _waitingForPermits.Where(w => w.Value.Count == 0).Select(w => w.Key).ToList())
+        {
+            _waitingForPermits.Remove(key);
+        }
+
+        var wanted = new Dictionary<PoolKey, (int Requests, bool Interactive)>(plan.Wanted);
+        foreach (var (key, waiting) in _waitingForPermits)
+        {
+            if (!wanted.ContainsKey(key))
+            {
+                var next = waiting.Values.Select(w => w.Job).Take(Math.Max(free, 1)).ToList();
+                wanted[key] = (next.Sum(job => job.Cost), next.Any(job => job.Interactive));
+            }
+        }
+
+        return wanted;
     }
 
     private FairShareJob ToFairShareJob(CandidateJob job)
@@ -372,6 +447,12 @@ public sealed partial class DispatcherGrain(
 
     /// <summary>How many clients one look reads the next jobs of.</summary>
     private const int Clients = 64;
+
+    /// <summary>The most jobs waiting for permits left out of a look.</summary>
+    private const int MaxSkipped = 1000;
+
+    /// <summary>A job left out of the looks while it waits is forgotten after this time (it may have been claimed elsewhere).</summary>
+    private static readonly TimeSpan WaitingMemory = TimeSpan.FromSeconds(30);
 
     /// <summary>How many of each client's next jobs one look reads.</summary>
     private const int PerClient = 4;

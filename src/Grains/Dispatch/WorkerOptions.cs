@@ -26,7 +26,7 @@ public sealed class WorkerOptions
     public bool PrepareStatements { get; set; } = true;
 
     /// <summary>
-    /// <see cref="Settings.ClockOffset"/>: shifts this silo's wall clock (its <see cref="TimeProvider"/>) by this much.
+    /// <see cref="Settings.ClockOffset"/>: shifts this silo's budget clock (<see cref="Quota.BudgetClock"/>) by this much.
     /// For tests of clock skew between silos and of the Pacific day's end; leave it unset in production.
     /// </summary>
     public TimeSpan ClockOffset { get; set; } = Settings.ClockOffset.Default;

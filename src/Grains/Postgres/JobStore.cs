@@ -84,12 +84,14 @@ public sealed class JobStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// The first <paramref name="limit"/> claimable jobs in claim order, and the first <paramref name="perClient"/> of
-    /// each of up to <paramref name="clients"/> clients after <paramref name="after"/>, in claim order.
+    /// each of up to <paramref name="clients"/> clients after <paramref name="after"/>, in claim order, leaving out
+    /// <paramref name="skip"/>.
     /// </summary>
     public async Task<IReadOnlyList<CandidateJob>> PeekCandidatesAsync(
-        int limit, int perClient, int clients, string after, CancellationToken cancellationToken)
+        int limit, int perClient, int clients, string after, IReadOnlyCollection<string> skip, CancellationToken cancellationToken)
     {
         await using var command = dataSource.CreateCommand(SqlQueries.Get("JobPeekCandidates"));
+        command.Parameters.AddWithValue("Skip", skip.ToArray());
         command.Parameters.AddWithValue("Limit", limit);
         command.Parameters.AddWithValue("PerClient", perClient);
         command.Parameters.AddWithValue("Clients", clients);

@@ -25,7 +25,7 @@ public sealed partial class QuotaGrain(
     IOptions<GeminiOptions> prices,
     IClusterMembershipService membership,
     GrainReferences grains,
-    TimeProvider time,
+    BudgetClock time,
     ILogger<QuotaGrain> logger) : Grain, IQuotaGrain
 {
     private readonly QuotaOptions _options = options.Value;

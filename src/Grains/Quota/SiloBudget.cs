@@ -23,7 +23,7 @@ public sealed partial class SiloBudget(
     IOptions<QuotaOptions> options,
     ILocalSiloDetails localSilo,
     WorkerHealth health,
-    TimeProvider time,
+    BudgetClock time,
     ILogger<SiloBudget> logger) : BackgroundService
 {
     /// <summary>The shortest time between two exchanges while asks wait (the pacing's grain).</summary>
@@ -146,6 +146,13 @@ public sealed partial class SiloBudget(
         lock (_sync)
         {
             var now = time.GetUtcNow();
+            if (wanted.Any(w => w.Value.Interactive && !(_wanted.TryGetValue(w.Key, out var before) && before.Interactive)))
+            {
+                // An interactive job just started to wait: ask at once (the quota grain then holds the reserve for it),
+                // not when the backlog's last refusal said to.
+                _nextAsk = DateTimeOffset.MinValue;
+            }
+
             _wanted.Clear();
             foreach (var (key, want) in wanted)
             {

@@ -37,7 +37,7 @@ public sealed class ClusterBudgetFixture : IAsyncLifetime
         {
             // The third silo's clock runs 2 s ahead of the others': the budget must hold whichever silo the quota grain
             // lives on (it counts durations, never another silo's times).
-            Silos.Add(await WorkerSilo.StartAsync(new Dictionary<string, string?>(env) { ["CLOCK_OFFSET_SECONDS"] = i == 2 ? "2" : null }));
+            Silos.Add(await WorkerSilo.StartAsync(new Dictionary<string, string?>(env) { ["BUDGET_CLOCK_OFFSET_SECONDS"] = i == 2 ? "2" : null }));
         }
     }
 

@@ -80,7 +80,7 @@ public sealed class ModelBudgetTests(ITestOutputHelper output) : IAsyncLifetime
         var gemini = await StartEmulatorAsync(new EmulatorOptions
         {
             RequestsPerDayByModel = { [Pro] = 2 },
-            TimeProvider = new OffsetTimeProvider(offset),
+            TimeProvider = new BudgetClock(offset),
             RequestLogCapacity = 10_000,
         });
         var jobs = await StartSiloAsync(gemini, modelBudgets: null, clockOffset: offset);
@@ -133,7 +133,7 @@ public sealed class ModelBudgetTests(ITestOutputHelper output) : IAsyncLifetime
         var env = WorkerSilo.BaseEnvironment(_cs, gemini.BaseUrl, gemini.ApiKey, Path.Combine(Path.GetTempPath(), "models-" + Guid.NewGuid().ToString("N")));
         env["MAX_JOBS_PER_MINUTE"] = "60";
         env["GEMINI_MODEL_BUDGETS"] = modelBudgets;
-        env["CLOCK_OFFSET_SECONDS"] = clockOffset is { } offset ? ((long)offset.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
+        env["BUDGET_CLOCK_OFFSET_SECONDS"] = clockOffset is { } offset ? ((long)offset.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture) : null;
         env["WORKER_CONCURRENCY"] = "8";
         _owned.Add(await WorkerSilo.StartAsync(env));
         return new JobTable(_cs);

@@ -53,6 +53,14 @@ public sealed class SiloProcessTests(ProcessFixture fixture, ITestOutputHelper o
             rescuedAfter.Add((events.Single(e => e.From == "processing" && e.To == "pending").At - killedAt).TotalSeconds);
         }
 
+        // The 4 requests B had sent when it was killed may be billed: the rescue settled their open intents so, and
+        // each job's cost counts its killed attempt too.
+        var ledger = await fixture.Jobs.ScalarAsync<string>(
+            "SELECT string_agg(state || ' ' || attempt, ',' ORDER BY state, attempt) FROM gemini_cost_ledger WHERE job_id = ANY(@ids)",
+            ("ids", ids.ToArray()));
+        Assert.Equal(string.Join(',', Enumerable.Repeat("billed 2", 4).Concat(Enumerable.Repeat("possibly_billed 1", 4))), ledger);
+        Assert.All(jobs, job => Assert.Equal(2 * 0.039m, job.Result!.Value.GetProperty("costUsd").GetDecimal()));
+
         output.WriteLine($"B ({bId}) killed; its 4 jobs were rescued {rescuedAfter.Min():0.0}-{rescuedAfter.Max():0.0} s later and all completed on A ({aId}) {doneAfter.TotalSeconds:0.0} s after the kill (lease: 60 s)");
         Assert.True(rescuedAfter.Max() < 30, "rescued by membership, not by the 60 s lease");
     }
