@@ -228,7 +228,7 @@ internal static class BudgetMeasurement
         BenchRun run, IReadOnlyList<SiloProcess> silos, Dictionary<string, string?> env, DateTimeOffset t0, DateTimeOffset at,
         CancellationToken cancellationToken)
     {
-        var victim = silos.FirstOrDefault(s => s.Process.LogContains("Gemini budget active"));
+        var victim = silos.FirstOrDefault(s => s.Process.LogContains("Gemini budgets active"));
         var found = victim is not null;
         victim ??= silos[0];
         await DelayUntilAsync(at, cancellationToken);
@@ -237,7 +237,7 @@ internal static class BudgetMeasurement
         var replacement = run.StartSilo(env);
         await replacement.WaitHealthyAsync(TimeSpan.FromSeconds(120), cancellationToken);
         var healthyAfter = (DateTimeOffset.UtcNow - killedAt).TotalSeconds;
-        var reactivatedOn = run.Silos.Where(s => s != victim && s.Process.LogContains("Gemini budget active")).Select(s => s.Name).ToList();
+        var reactivatedOn = run.Silos.Where(s => s != victim && s.Process.LogContains("Gemini budgets active")).Select(s => s.Name).ToList();
         return new KillReport(
             victim.Name, found, (killedAt - t0).TotalSeconds, Math.Round(healthyAfter, 1), reactivatedOn,
             $"{victim.Name} ({(found ? "its log shows the quota grain's activation" : "quota grain not found in any log: killed silo1")}) killed -9 at {(killedAt - t0).TotalSeconds:0.0} s; " +

@@ -118,6 +118,7 @@ internal static class QuotaFigure
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton(Options.Create(new GenerationWorker.Grains.Gemini.GeminiOptions()));
         builder.Services.AddSingleton<GenerationWorker.Grains.GrainReferences>();
+        builder.Services.AddSingleton(new BudgetClock(TimeSpan.Zero));
         builder.UseOrleans(silo =>
         {
             silo.UseLocalhostClustering(siloPort: Ports.Free(), gatewayPort: Ports.Free());
