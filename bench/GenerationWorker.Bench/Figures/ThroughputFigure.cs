@@ -219,13 +219,17 @@ internal static class ThroughputFigure
         await jobs.CopyAsync(Enumerable.Range(0, count).Select(i => new NewJob(Jobs.NewId("x", i), Jobs.Payload($"explain {i}"))), cancellationToken);
         await jobs.ExecuteAsync("ANALYZE generation_job", cancellationToken);
         var lines = new List<string>();
-        foreach (var name in new[] { "JobPeekCosts", "JobClaim" })
+        foreach (var name in new[] { "JobPeekCandidates", "JobClaim" })
         {
             var sql = File.ReadAllText(Path.Combine(Repo.Root, "sql", "queries", name + ".sql"))
                 .Replace("@Owner", "'bench'", StringComparison.Ordinal)
                 .Replace("@Limit", limit.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
                 .Replace("@Budget", limit.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal)
-                .Replace("@LeaseSeconds", "60", StringComparison.Ordinal);
+                .Replace("@LeaseSeconds", "60", StringComparison.Ordinal)
+                .Replace("@PerClient", "4", StringComparison.Ordinal)
+                .Replace("@Clients", "64", StringComparison.Ordinal)
+                .Replace("@After", "''", StringComparison.Ordinal)
+                .Replace("@Skip", "ARRAY[]::text[]", StringComparison.Ordinal);
             await using var connection = await jobs.OpenAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await using var command = new Npgsql.NpgsqlCommand("EXPLAIN (ANALYZE, BUFFERS) " + sql, connection, transaction);

@@ -170,7 +170,7 @@ public sealed partial class DispatcherGrain(
     {
         _claiming = false;
         _stoppedReason ??= "draining";
-        budget.Want(NothingWanted);
+        budget.StopHoldingAhead();
         return Task.CompletedTask;
     }
 
@@ -194,7 +194,7 @@ public sealed partial class DispatcherGrain(
         _claiming = false;
         _stoppedReason = reason;
         health.SetFatal(reason);
-        budget.Want(NothingWanted);
+        budget.StopHoldingAhead();
         return Task.CompletedTask;
     }
 

@@ -67,21 +67,6 @@ public sealed record RescuedJob(string Id, string Status);
 /// </summary>
 public sealed class JobStore(NpgsqlDataSource dataSource)
 {
-    /// <summary>The Gemini requests each of the next <paramref name="limit"/> claimable jobs needs, in claim order.</summary>
-    public async Task<IReadOnlyList<int>> PeekCostsAsync(int limit, CancellationToken cancellationToken)
-    {
-        await using var command = dataSource.CreateCommand(SqlQueries.Get("JobPeekCosts"));
-        command.Parameters.AddWithValue("Limit", limit);
-        var costs = new List<int>(limit);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            costs.Add(reader.GetInt32(0));
-        }
-
-        return costs;
-    }
-
     /// <summary>
     /// The first <paramref name="limit"/> claimable jobs in claim order, and the first <paramref name="perClient"/> of
     /// each of up to <paramref name="clients"/> clients after <paramref name="after"/>, in claim order, leaving out

@@ -1,4 +1,5 @@
 using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
 using Microsoft.Extensions.Hosting;
@@ -21,6 +22,8 @@ namespace GenerationWorker.Grains.Quota;
 public sealed partial class SiloBudget(
     GrainReferences grains,
     IOptions<QuotaOptions> options,
+    IOptions<GeminiOptions> gemini,
+    IOptions<WorkerOptions> worker,
     ILocalSiloDetails localSilo,
     WorkerHealth health,
     BudgetClock time,
@@ -48,6 +51,7 @@ public sealed partial class SiloBudget(
     private readonly List<PermitCost> _priced = [];
     private readonly SemaphoreSlim _signal = new(0);
     private DateTimeOffset _nextAsk = DateTimeOffset.MinValue;
+    private bool _holdingStopped;
 
     /// <summary>Raised (outside any lock) when permits arrived that the dispatcher wanted.</summary>
     public event Action? PermitsArrived;
@@ -136,6 +140,23 @@ public sealed partial class SiloBudget(
             permits.RemoveAll(p => p.Count == 0);
             return true;
         }
+    }
+
+    /// <summary>The silo stops claiming (draining, or the service refused): nothing more is held ahead, the pool goes back.</summary>
+    public void StopHoldingAhead()
+    {
+        lock (_sync)
+        {
+            _holdingStopped = true;
+            _wanted.Clear();
+            foreach (var pool in _pool.Values)
+            {
+                _returned.AddRange(pool.Select(p => new PermitReturn(p.Lease, p.Count)));
+                pool.Clear();
+            }
+        }
+
+        _signal.Release();
     }
 
     /// <summary>
@@ -523,8 +544,25 @@ public sealed partial class SiloBudget(
             }
         }
 
+        // Idle: a few permits of the default model held ahead, so that the next job starts without an exchange.
+        var standing = StandingKey;
+        var held = _pool.TryGetValue(standing, out var standingPool) ? standingPool.Where(p => p.UsableUntil > now).Sum(p => p.Count) : 0;
+        if (asks.Count == 0 && !_holdingStopped && held < StandingTarget && !IsPaused(standing.Model, now))
+        {
+            asks.Add(new BudgetAsk(standing.Model, null, StandingTarget - held, false, Standing: true));
+        }
+
         return asks;
     }
+
+    /// <summary>The default model's shared permits: what an idle silo holds ahead.</summary>
+    private PoolKey StandingKey => new(Images.ModelRoutes.Current(gemini.Value.Model), null);
+
+    /// <summary>Permits held ahead: enough for a job of 8 variants, at most an eighth of the window and what fits.</summary>
+    private int StandingTarget =>
+        options.Value.LimitsOf(StandingKey.Model).FirstOrDefault(l => !l.PerDay) is { } limit
+            ? Math.Min(worker.Value.Concurrency, Math.Clamp(limit.Requests / 8, 1, 8))
+            : 0;
 
     private void ReturnExpired(DateTimeOffset now)
     {
@@ -532,12 +570,27 @@ public sealed partial class SiloBudget(
         {
             var idle = !_wanted.ContainsKey(key) && (!_waiters.TryGetValue(key, out var waiting) || waiting.Count == 0)
                 && (!_lastWanted.TryGetValue(key, out var last) || now - last > IdleReturn);
-            foreach (var permits in pool.Where(p => idle || p.UsableUntil <= now))
+
+            // Idle permits go back, but for the few of the default model held ahead (the freshest).
+            var keep = idle && key == StandingKey && !_holdingStopped ? StandingTarget : idle ? 0 : int.MaxValue;
+            foreach (var permits in pool.Where(p => p.UsableUntil <= now).ToList())
             {
                 _returned.Add(new PermitReturn(permits.Lease, permits.Count));
+                pool.Remove(permits);
             }
 
-            pool.RemoveAll(p => idle || p.UsableUntil <= now);
+            foreach (var permits in pool.OrderByDescending(p => p.UsableUntil).ToList())
+            {
+                var kept = Math.Min(permits.Count, Math.Max(keep, 0));
+                keep -= kept;
+                if (kept < permits.Count)
+                {
+                    _returned.Add(new PermitReturn(permits.Lease, permits.Count - kept));
+                    permits.Count = kept;
+                }
+            }
+
+            pool.RemoveAll(p => p.Count == 0);
         }
     }
 

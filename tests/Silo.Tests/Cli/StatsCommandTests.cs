@@ -46,11 +46,11 @@ public sealed class StatsCommandTests(GeminiEmulatorFixture gemini) : IClassFixt
         var id = Assert.Single(enqueued.Lines);
         Assert.Equal("completed", (await Jobs.WaitFinalAsync(id)).Status);
 
-        // The silo reports its uses within half a second, gives back idle permits after a second, and the quota grain
-        // saves what it was told about once a second: sent/min 3, leased 0, today 3, not paused.
+        // The silo reports its uses within half a second and the quota grain saves what it was told about once a second:
+        // 3 sent in the last minute, not paused (the idle silo holds a few permits ahead: leased, and granted today).
         var stats = await UntilAsync(s => Task.FromResult(
             s.Get("gemini budget", "gemini-2.5-flash-image") is { } row
-            && row.Split(' ', StringSplitOptions.RemoveEmptyEntries) is ["3", "0", "3", "no"]));
+            && row.Split(' ', StringSplitOptions.RemoveEmptyEntries) is ["3", _, _, "no"]));
         Assert.Equal("1", stats.Get("jobs", "completed"));
         Assert.Equal("0", stats.Get("jobs", "pending"));
         Assert.Equal("1", stats.Get("last minute", "completed"));
