@@ -223,14 +223,15 @@ public sealed partial class WorkerLifecycle(
                     foreach (var group in dead.GroupBy(leaving.Contains))
                     {
                         var owners = group.Select(SiloIdentity.Of).ToList();
+
+                        // Their requests still awaiting an answer may have been billed: priced in full, before their jobs
+                        // go back (a job's next attempt may complete at once, and its costUsd counts this one).
+                        await costs.SettleOwnersAsync(owners, cancellationToken);
                         foreach (var job in await jobs.RescueOwnersAsync(owners, cancellationToken, drained: group.Key))
                         {
                             LogRescued(logger, job.Id, job.Status);
                             WorkerTelemetry.Rescued(job.Status);
                         }
-
-                        // Their requests still awaiting an answer may have been billed: priced in full.
-                        await costs.SettleOwnersAsync(owners, cancellationToken);
                     }
 
                     await Dispatcher.WakeAsync();

@@ -53,6 +53,9 @@ public sealed partial class SiloBudget(
     private DateTimeOffset _nextAsk = DateTimeOffset.MinValue;
     private bool _holdingStopped;
 
+    // The dispatcher has asked once: the silo is active and claims (nothing is held ahead before).
+    private bool _dispatching;
+
     /// <summary>Raised (outside any lock) when permits arrived that the dispatcher wanted.</summary>
     public event Action? PermitsArrived;
 
@@ -174,6 +177,7 @@ public sealed partial class SiloBudget(
                 _nextAsk = DateTimeOffset.MinValue;
             }
 
+            _dispatching = true;
             _wanted.Clear();
             foreach (var (key, want) in wanted)
             {
@@ -547,7 +551,7 @@ public sealed partial class SiloBudget(
         // Idle: a few permits of the default model held ahead, so that the next job starts without an exchange.
         var standing = StandingKey;
         var held = _pool.TryGetValue(standing, out var standingPool) ? standingPool.Where(p => p.UsableUntil > now).Sum(p => p.Count) : 0;
-        if (asks.Count == 0 && !_holdingStopped && held < StandingTarget && !IsPaused(standing.Model, now))
+        if (asks.Count == 0 && _dispatching && !_holdingStopped && held < StandingTarget && !IsPaused(standing.Model, now))
         {
             asks.Add(new BudgetAsk(standing.Model, null, StandingTarget - held, false, Standing: true));
         }
@@ -558,9 +562,12 @@ public sealed partial class SiloBudget(
     /// <summary>The default model's shared permits: what an idle silo holds ahead.</summary>
     private PoolKey StandingKey => new(Images.ModelRoutes.Current(gemini.Value.Model), null);
 
-    /// <summary>Permits held ahead: enough for a job of 8 variants, at most an eighth of the window and what fits.</summary>
+    /// <summary>
+    /// Permits held ahead: enough for a job of 8 variants, at most an eighth of the window and what fits; none under spend
+    /// caps (each held permit would reserve its price against them while idle).
+    /// </summary>
     private int StandingTarget =>
-        options.Value.LimitsOf(StandingKey.Model).FirstOrDefault(l => !l.PerDay) is { } limit
+        options.Value.SpendCaps.Count == 0 && options.Value.LimitsOf(StandingKey.Model).FirstOrDefault(l => !l.PerDay) is { } limit
             ? Math.Min(worker.Value.Concurrency, Math.Clamp(limit.Requests / 8, 1, 8))
             : 0;
 

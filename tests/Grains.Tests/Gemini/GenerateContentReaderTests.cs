@@ -56,7 +56,7 @@ public sealed class GenerateContentReaderTests : IDisposable
         Assert.Empty(Directory.GetFiles(_spool));
     }
 
-    [Fact]
+    [RecordingFact]
     public async Task UsageMetadata_OfTheRecordedImageAnswer_IsReadBesideTheImage_InPiecesOfEverySize()
     {
         var body = Body("recording:GenerateContentResponseConfigTest.GenerateContentResponseModalityImageGeminiTest.json#0");
