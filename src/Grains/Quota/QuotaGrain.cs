@@ -14,8 +14,10 @@ namespace GenerationWorker.Grains.Quota;
 /// is its only caller: a few exchanges a second per silo, each leasing a block of permits, whatever the request rate.
 /// </summary>
 /// <remarks>
-/// Leases are persisted (ETag-checked) before they are returned, with the uses and returns reported since the last
-/// write; a second activation during a membership change fails its write and cannot grant. After a crash the open
+/// Leases, and the uses, returns and prices a silo reports, are persisted (ETag-checked) before the exchange answers;
+/// a second activation during a membership change fails its write, so it cannot grant, and the silo whose exchange
+/// failed reports again to the activation that stays. Refusals and status also rest on a write less than a second old
+/// (see <see cref="ConfirmCurrentAsync"/>). After a crash the open
 /// leases of the last write are held until their silos report them, die, or their use-by passes: the budget can only be
 /// under-used for a moment, never exceeded.
 /// </remarks>
@@ -31,13 +33,18 @@ public sealed partial class QuotaGrain(
     private readonly QuotaOptions _options = options.Value;
     private readonly HashSet<string> _capsReached = new(StringComparer.Ordinal);
     private QuotaBook _book = null!;
+    /// <summary>How long an answer that grants nothing may rely on the last write without writing again.</summary>
+    private static readonly TimeSpan Confirmation = TimeSpan.FromSeconds(1);
+
     private bool _dirty;
+    private DateTimeOffset _confirmedAt;
     private DateTimeOffset _lastSummary;
 
     /// <inheritdoc />
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        _book = new QuotaBook(state.State, _options, model => MostPerRequest(prices.Value.Prices.For(model, out _)));
+        _confirmedAt = time.GetUtcNow();
+        _book = new QuotaBook(state.State, _options, PriceOf);
         this.RegisterGrainTimer(FlushAsync, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         LogActivated(logger, Describe(_options), state.State.Leases.Sum(l => l.Open));
         return Task.CompletedTask;
@@ -49,7 +56,6 @@ public sealed partial class QuotaGrain(
         IReadOnlyList<PermitCost> priced, CancellationToken cancellationToken = default)
     {
         var (answers, granted) = _book.Exchange(time.GetUtcNow(), siloId, asks, used, returned, priced);
-        _dirty |= used.Count > 0 || returned.Count > 0 || priced.Count > 0;
         foreach (var capped in answers.Where(a => a.Waiting?.StartsWith("spend cap", StringComparison.Ordinal) == true).Select(a => a.Waiting!).Distinct())
         {
             if (_capsReached.Add(capped))
@@ -58,9 +64,15 @@ public sealed partial class QuotaGrain(
             }
         }
 
-        if (granted)
+        if (granted || used.Count > 0 || returned.Count > 0 || priced.Count > 0)
         {
+            // Persisted before the silo hears back: a report it believes delivered is never lost with this activation
+            // (a second one during a membership change wins the write; the silo then sends its reports again).
             await WriteOrStepAsideAsync();
+        }
+        else
+        {
+            await ConfirmCurrentAsync();
         }
 
         return answers;
@@ -86,11 +98,27 @@ public sealed partial class QuotaGrain(
     }
 
     /// <inheritdoc />
-    public Task<BudgetStatus> GetStatusAsync(CancellationToken cancellationToken = default) =>
-        Task.FromResult(_book.Status(time.GetUtcNow(), []));
+    public async Task<BudgetStatus> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await ConfirmCurrentAsync();
+        }
+        catch (InconsistentStateException)
+        {
+            // This activation is stale and going: the status comes from the state the current one wrote.
+            await state.ReadStateAsync();
+            return new QuotaBook(state.State, _options, PriceOf).Status(time.GetUtcNow(), []);
+        }
+
+        return _book.Status(time.GetUtcNow(), []);
+    }
 
     /// <summary>Midnight in Pacific time after <paramref name="now"/>: when per-day Gemini quotas reset.</summary>
     public static DateTimeOffset NextPacificMidnight(DateTimeOffset now) => QuotaClock.NextPacificMidnight(now);
+
+    /// <summary>What each permit of <paramref name="model"/> reserves against the spend caps.</summary>
+    private long PriceOf(string model) => MostPerRequest(prices.Value.Prices.For(model, out _));
 
     /// <summary>The dearest request of a model: what each permit reserves against the spend caps.</summary>
     private static long MostPerRequest(Cost.ModelPrice price) =>
@@ -138,12 +166,26 @@ public sealed partial class QuotaGrain(
         }
     }
 
+    /// <summary>
+    /// Refusals and status come from a state written (or read) within <see cref="Confirmation"/>: a second activation
+    /// left by a membership change, which no silo reports to, finds out at its next write and steps aside instead of
+    /// refusing permits and showing spending from a state that is no longer current.
+    /// </summary>
+    private async Task ConfirmCurrentAsync()
+    {
+        if (time.GetUtcNow() - _confirmedAt > Confirmation)
+        {
+            await WriteOrStepAsideAsync();
+        }
+    }
+
     private async Task WriteOrStepAsideAsync()
     {
         try
         {
             await state.WriteStateAsync();
             _dirty = false;
+            _confirmedAt = time.GetUtcNow();
         }
         catch (InconsistentStateException exception)
         {
