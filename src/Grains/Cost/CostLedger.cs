@@ -109,7 +109,7 @@ public sealed partial class CostLedger(
         }
         catch (Exception exception) when (exception is DbException or TimeoutException)
         {
-            LogFinalizeFailed(logger, jobId, exception);
+            LogVideoSettleFailed(logger, operationName, jobId, exception);
         }
     }
 

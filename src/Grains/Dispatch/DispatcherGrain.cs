@@ -211,7 +211,7 @@ public sealed partial class DispatcherGrain(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // Claiming goes on; a refused service stops this silo at its first refused request.
-            LogClaimFailed(logger, exception);
+            LogServiceStopUnknown(logger, exception);
         }
     }
 
@@ -509,7 +509,7 @@ public sealed partial class DispatcherGrain(
             {
                 // The grain did not start it (its activation or the call failed): the claim goes back now, its attempt
                 // refunded, and the next claim waits a moment rather than meet the same failure at once.
-                LogStartFailed(logger, job.Id, exception);
+                LogStartFailedGivenBack(logger, job.Id, exception);
                 _inFlight.Remove(job.Id);
                 _requestless.Remove(job.Id);
                 await GiveBackAsync(job);
@@ -532,7 +532,7 @@ public sealed partial class DispatcherGrain(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The lease expiry rescues it.
-            LogClaimFailed(logger, exception);
+            LogReleaseFailed(logger, job.Id, exception);
         }
     }
 
@@ -585,7 +585,7 @@ public sealed partial class DispatcherGrain(
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            LogClaimFailed(logger, exception);
+            LogRescueFailed(logger, exception);
         }
     }
 
@@ -615,7 +615,7 @@ public sealed partial class DispatcherGrain(
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            LogClaimFailed(logger, exception);
+            LogDropLostFailed(logger, exception);
             return 0;
         }
 

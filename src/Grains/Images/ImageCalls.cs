@@ -83,10 +83,4 @@ public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, Co
         GeminiOutcome.Image or GeminiOutcome.Throttled or GeminiOutcome.Fatal => false,
         _ => fallbackOn == FallbackOn.AnyFailure,
     };
-
-    [LoggerMessage(1, LogLevel.Debug, "Job {JobId} attempt {Attempt} variant {Variant}: Gemini {Model} answered {Outcome}")]
-    private static partial void LogGemini(ILogger logger, string jobId, int attempt, int variant, string model, string outcome);
-
-    [LoggerMessage(2, LogLevel.Information, "Job {JobId} attempt {Attempt} variant {Variant}: {Model} answered {Outcome}; calling the fallback model {Fallback}")]
-    private static partial void LogFallback(ILogger logger, string jobId, int attempt, int variant, string model, string fallback, string outcome);
 }

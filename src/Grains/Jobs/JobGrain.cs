@@ -193,7 +193,7 @@ public sealed partial class JobGrain(
             }
             catch (Exception exception)
             {
-                LogFinishFailed(_logger, job.JobId, job.Attempt, exception);
+                LogDispatcherUnreachable(_logger, job.JobId, job.Attempt, exception);
             }
         }
 
@@ -222,7 +222,7 @@ public sealed partial class JobGrain(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The database is unreachable for now; the next renewal tries again before the lease runs out.
-            LogFinishFailed(_logger, run.Job.JobId, run.Job.Attempt, exception);
+            LogRenewFailed(_logger, run.Job.JobId, run.Job.Attempt, exception);
         }
     }
 

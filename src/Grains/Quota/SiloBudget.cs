@@ -397,7 +397,7 @@ public sealed partial class SiloBudget(
         }
         catch (Exception exception)
         {
-            LogExchangeFailed(logger, exception);
+            LogReturnFailed(logger, exception);
         }
     }
 
