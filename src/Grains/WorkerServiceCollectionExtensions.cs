@@ -1,4 +1,5 @@
 using GenerationWorker.Grains.Assets;
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Cost;
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
@@ -8,6 +9,7 @@ using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Storage;
+using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Grains.Videos;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
-using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;

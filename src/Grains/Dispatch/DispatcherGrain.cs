@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Images;
 using GenerationWorker.Grains.Postgres;

@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Cost;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Storage;

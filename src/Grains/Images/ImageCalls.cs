@@ -1,5 +1,4 @@
 using GenerationWorker.Grains.Cost;
-using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Telemetry;

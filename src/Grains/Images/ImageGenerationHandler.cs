@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using GenerationWorker.Grains.Assets;
-using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Imaging;
 using GenerationWorker.Grains.Jobs;

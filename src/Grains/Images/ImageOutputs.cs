@@ -1,10 +1,10 @@
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Imaging;
 using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Telemetry;
-using GenerationWorker.Grains.Dispatch;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

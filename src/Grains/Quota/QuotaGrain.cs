@@ -1,4 +1,3 @@
-using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Interfaces;
 
 namespace GenerationWorker.Grains.Telemetry;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GenerationWorker.Silo.Configuration;
 using GenerationWorker.Silo.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

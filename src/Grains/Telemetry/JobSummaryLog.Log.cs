@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace GenerationWorker.Grains.Dispatch;
+namespace GenerationWorker.Grains.Telemetry;
 
 public sealed partial class JobSummaryLog
 {

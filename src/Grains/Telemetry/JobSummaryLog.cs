@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace GenerationWorker.Grains.Dispatch;
+namespace GenerationWorker.Grains.Telemetry;
 
 /// <summary>
 /// Logs, once a minute when any job attempt ended on this silo, how many ended and how.
