@@ -78,6 +78,8 @@ public static class WorkerServiceCollectionExtensions
             sp.GetRequiredService<JobStore>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobCompletions>>(),
             sp.GetRequiredService<AppAssetStore>()));
         services.AddSingleton<WorkerHealth>();
+        services.AddMetrics();
+        services.AddSingleton<WorkerTelemetry>();
         services.AddSingleton(ConfigurationFingerprint.Of(gemini, storage));
         services.AddSingleton<JobSummaryLog>();
         services.AddSingleton<RetryPolicy>();

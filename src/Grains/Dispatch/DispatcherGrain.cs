@@ -35,6 +35,7 @@ public sealed partial class DispatcherGrain(
     IOptions<QuotaOptions> quotaOptions,
     IOptions<GeminiOptions> geminiOptions,
     TimeProvider time,
+    WorkerTelemetry telemetry,
     ILogger<DispatcherGrain> logger) : Grain, IDispatcherGrain, IIncomingGrainCallFilter
 {
     private readonly WorkerOptions _options = options.Value;
@@ -129,7 +130,7 @@ public sealed partial class DispatcherGrain(
         _inFlight.Remove(jobId);
         _requestless.Remove(jobId);
         health.SetInFlight(_inFlight.Count);
-        WorkerTelemetry.InFlight(Owner, _inFlight.Count);
+        telemetry.InFlight(Owner, _inFlight.Count);
         if (!_claimQueued && _claiming)
         {
             _claimQueued = true;
@@ -469,7 +470,7 @@ public sealed partial class DispatcherGrain(
     /// <summary>Hands each claimed job to its job grain; the permits the silo's budget holds for it go with it.</summary>
     private async Task StartJobsAsync(IReadOnlyList<ClaimedJob> claimed, IReadOnlyDictionary<string, bool>? interactive = null)
     {
-        WorkerTelemetry.Claimed(claimed.Count);
+        telemetry.Claimed(claimed.Count);
         foreach (var job in claimed)
         {
             var grain = grains.Job(job.Id);
@@ -518,7 +519,7 @@ public sealed partial class DispatcherGrain(
         }
 
         health.SetInFlight(_inFlight.Count);
-        WorkerTelemetry.InFlight(Owner, _inFlight.Count);
+        telemetry.InFlight(Owner, _inFlight.Count);
     }
 
     private async Task GiveBackAsync(ClaimedJob job)
@@ -581,7 +582,7 @@ public sealed partial class DispatcherGrain(
             foreach (var job in await jobs.RescueExpiredAsync(cancellationToken))
             {
                 LogRescued(logger, job.Id, job.Status, "lease expired");
-                WorkerTelemetry.Rescued(job.Status);
+                telemetry.Rescued(job.Status);
             }
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
@@ -645,7 +646,7 @@ public sealed partial class DispatcherGrain(
         if (forgotten > 0)
         {
             health.SetInFlight(_inFlight.Count);
-            WorkerTelemetry.InFlight(Owner, _inFlight.Count);
+            telemetry.InFlight(Owner, _inFlight.Count);
         }
 
         foreach (var (id, job) in toStop)

@@ -34,6 +34,7 @@ public sealed partial class WorkerLifecycle(
     IOptions<WorkerOptions> options,
     IImageStore store,
     TimeProvider time,
+    WorkerTelemetry telemetry,
     ILogger<WorkerLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>, IHostedLifecycleService
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -231,7 +232,7 @@ public sealed partial class WorkerLifecycle(
                         foreach (var job in await jobs.RescueOwnersAsync(owners, cancellationToken, drained: group.Key))
                         {
                             LogRescued(logger, job.Id, job.Status);
-                            WorkerTelemetry.Rescued(job.Status);
+                            telemetry.Rescued(job.Status);
                         }
                     }
 

@@ -20,7 +20,7 @@ public enum FallbackOn
 /// Sends one image request to Gemini for a job, within the silo's gate and the budget's permit for each request, and
 /// calls the route's fallback model when the first answer allows it. Each request is recorded in the cost ledger.
 /// </summary>
-public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, CostLedger costs, ILogger<ImageCalls> logger)
+public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, CostLedger costs, WorkerTelemetry telemetry, ILogger<ImageCalls> logger)
 {
     /// <summary>
     /// Asks for one image. Returns Gemini's last answer, or null when the budget refused a permit (paused by a 429):
@@ -51,7 +51,7 @@ public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, Co
                 }
 
                 var request = new GeminiImageRequest(model, parts, aspectRatio, size) { Written = permit.Written };
-                using var call = WorkerTelemetry.StartGeminiCall(model, variant);
+                using var call = telemetry.StartGeminiCall(model, variant);
                 outcome = await costs.ImageRequestAsync(
                     run.Job, request, variant, ct => gemini.GenerateImageAsync(request, ct), cancellationToken, permit.Priced);
                 call.Finish(outcome.GetType().Name);

@@ -43,6 +43,7 @@ public sealed partial class ImageOutputs(
     JobStore jobs,
     IOptions<WorkerOptions> options,
     TimeProvider time,
+    WorkerTelemetry telemetry,
     ILogger<ImageOutputs> logger)
 {
     private const int RejectedTries = 3;
@@ -62,7 +63,7 @@ public sealed partial class ImageOutputs(
         IJobRun run, GeminiOutcome.Image image, int variant, ImageTarget target, int? longSide, CancellationToken cancellationToken)
     {
         using var encoded = await encoder.EncodeAsync(image.Data, longSide, cancellationToken);
-        using var upload = WorkerTelemetry.StartUpload(variant);
+        using var upload = telemetry.StartUpload(variant);
         switch (target)
         {
             case ImageTarget.Asset asset:

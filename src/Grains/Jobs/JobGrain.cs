@@ -31,6 +31,7 @@ public sealed partial class JobGrain(
     SiloBudget budget,
     IOptions<WorkerOptions> workerOptions,
     TimeProvider time,
+    WorkerTelemetry telemetry,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     private readonly JobStore _jobs = jobs;
@@ -76,7 +77,7 @@ public sealed partial class JobGrain(
             ct => RenewLeaseAsync(run, ct),
             new GrainTimerCreationOptions(_options.LeaseDuration / 3, _options.LeaseDuration / 3) { KeepAlive = true });
         LogStarted(_logger, job.JobId, job.Attempt, job.MaxAttempts);
-        using var activity = WorkerTelemetry.StartJob(job.JobId, job.Attempt);
+        using var activity = telemetry.StartJob(job.JobId, job.Attempt);
 
         JobEnd end;
         try
@@ -114,7 +115,7 @@ public sealed partial class JobGrain(
             _ => JobOutcome.Released,
         };
         health.JobEnded(outcome);
-        WorkerTelemetry.JobEnded(outcome, run.Elapsed);
+        telemetry.JobEnded(outcome, run.Elapsed);
         await FinishAsync(run, end, renewal);
     }
 

@@ -27,6 +27,7 @@ public sealed partial class SiloBudget(
     ILocalSiloDetails localSilo,
     WorkerHealth health,
     BudgetClock time,
+    WorkerTelemetry telemetry,
     ILogger<SiloBudget> logger) : BackgroundService
 {
     /// <summary>The shortest time between two exchanges while asks wait (the pacing's grain).</summary>
@@ -412,7 +413,7 @@ public sealed partial class SiloBudget(
         }
 
         health.SetQuotaPaused(paused);
-        WorkerTelemetry.QuotaPaused(Silo, paused);
+        telemetry.QuotaPaused(Silo, paused);
     }
 
     private TimeSpan NextExchange()
