@@ -1,4 +1,5 @@
 using GenerationWorker.Grains.Assets;
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Cost;
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
@@ -8,6 +9,7 @@ using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Storage;
+using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Grains.Videos;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -76,6 +78,8 @@ public static class WorkerServiceCollectionExtensions
             sp.GetRequiredService<JobStore>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<JobCompletions>>(),
             sp.GetRequiredService<AppAssetStore>()));
         services.AddSingleton<WorkerHealth>();
+        services.AddMetrics();
+        services.AddSingleton<WorkerTelemetry>();
         services.AddSingleton(ConfigurationFingerprint.Of(gemini, storage));
         services.AddSingleton<JobSummaryLog>();
         services.AddSingleton<RetryPolicy>();

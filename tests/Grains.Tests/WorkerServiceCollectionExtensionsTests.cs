@@ -1,4 +1,4 @@
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Storage;

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains;
 using GenerationWorker.Silo.Configuration;
 using GenerationWorker.Silo.Hosting;
 using Microsoft.AspNetCore.Builder;

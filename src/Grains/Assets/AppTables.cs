@@ -70,12 +70,6 @@ public sealed partial class AppTables(AppAssetStore store, TimeProvider time, IL
     /// <inheritdoc />
     Task IHostedService.StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    [LoggerMessage(2, LogLevel.Warning, "Could not check for the web app's tables at start-up; the first job checks again")]
-    private static partial void LogCheckFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(1, LogLevel.Information, "Web app integration {State}")]
-    private static partial void LogIntegration(ILogger logger, string state);
-
     /// <summary>One cached answer: whether some of the app's tables exist, and when it was asked.</summary>
     private sealed class Presence(Func<CancellationToken, Task<bool>> query, string on, string off)
     {

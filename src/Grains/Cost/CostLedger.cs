@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
-using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
@@ -23,7 +22,7 @@ namespace GenerationWorker.Grains.Cost;
 /// An intent left open by a dead silo is settled by <see cref="SettleOwnersAsync"/> from the dead-silo rescue.</para>
 /// </remarks>
 public sealed partial class CostLedger(
-    CostStore store, IOptions<GeminiOptions> options, ILocalSiloDetails silo, TimeProvider time, ILogger<CostLedger> logger)
+    CostStore store, IOptions<GeminiOptions> options, ILocalSiloDetails silo, TimeProvider time, WorkerTelemetry telemetry, ILogger<CostLedger> logger)
 {
     /// <summary>The seconds of video a Veo start makes: the model's default duration (the service asks for no other).</summary>
     public const int VeoSeconds = 8;
@@ -109,7 +108,7 @@ public sealed partial class CostLedger(
         }
         catch (Exception exception) when (exception is DbException or TimeoutException)
         {
-            LogFinalizeFailed(logger, jobId, exception);
+            LogVideoSettleFailed(logger, operationName, jobId, exception);
         }
     }
 
@@ -150,7 +149,7 @@ public sealed partial class CostLedger(
         {
             if (cost.Billing is Billing.Billed or Billing.PossiblyBilled)
             {
-                WorkerTelemetry.Cost(cost.Model, cost.ClientId, CostStore.StateOf(cost.Billing), cost.CostMicros);
+                telemetry.Cost(cost.Model, cost.ClientId, CostStore.StateOf(cost.Billing), cost.CostMicros);
             }
 
             if (cost.Billing == Billing.PossiblyBilled)

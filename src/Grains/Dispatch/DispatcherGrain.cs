@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Images;
 using GenerationWorker.Grains.Postgres;
@@ -34,6 +35,7 @@ public sealed partial class DispatcherGrain(
     IOptions<QuotaOptions> quotaOptions,
     IOptions<GeminiOptions> geminiOptions,
     TimeProvider time,
+    WorkerTelemetry telemetry,
     ILogger<DispatcherGrain> logger) : Grain, IDispatcherGrain, IIncomingGrainCallFilter
 {
     private readonly WorkerOptions _options = options.Value;
@@ -128,7 +130,7 @@ public sealed partial class DispatcherGrain(
         _inFlight.Remove(jobId);
         _requestless.Remove(jobId);
         health.SetInFlight(_inFlight.Count);
-        WorkerTelemetry.InFlight(Owner, _inFlight.Count);
+        telemetry.InFlight(Owner, _inFlight.Count);
         if (!_claimQueued && _claiming)
         {
             _claimQueued = true;
@@ -211,7 +213,7 @@ public sealed partial class DispatcherGrain(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // Claiming goes on; a refused service stops this silo at its first refused request.
-            LogClaimFailed(logger, exception);
+            LogServiceStopUnknown(logger, exception);
         }
     }
 
@@ -468,7 +470,7 @@ public sealed partial class DispatcherGrain(
     /// <summary>Hands each claimed job to its job grain; the permits the silo's budget holds for it go with it.</summary>
     private async Task StartJobsAsync(IReadOnlyList<ClaimedJob> claimed, IReadOnlyDictionary<string, bool>? interactive = null)
     {
-        WorkerTelemetry.Claimed(claimed.Count);
+        telemetry.Claimed(claimed.Count);
         foreach (var job in claimed)
         {
             var grain = grains.Job(job.Id);
@@ -509,7 +511,7 @@ public sealed partial class DispatcherGrain(
             {
                 // The grain did not start it (its activation or the call failed): the claim goes back now, its attempt
                 // refunded, and the next claim waits a moment rather than meet the same failure at once.
-                LogStartFailed(logger, job.Id, exception);
+                LogStartFailedGivenBack(logger, job.Id, exception);
                 _inFlight.Remove(job.Id);
                 _requestless.Remove(job.Id);
                 await GiveBackAsync(job);
@@ -517,7 +519,7 @@ public sealed partial class DispatcherGrain(
         }
 
         health.SetInFlight(_inFlight.Count);
-        WorkerTelemetry.InFlight(Owner, _inFlight.Count);
+        telemetry.InFlight(Owner, _inFlight.Count);
     }
 
     private async Task GiveBackAsync(ClaimedJob job)
@@ -532,7 +534,7 @@ public sealed partial class DispatcherGrain(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The lease expiry rescues it.
-            LogClaimFailed(logger, exception);
+            LogReleaseFailed(logger, job.Id, exception);
         }
     }
 
@@ -580,12 +582,12 @@ public sealed partial class DispatcherGrain(
             foreach (var job in await jobs.RescueExpiredAsync(cancellationToken))
             {
                 LogRescued(logger, job.Id, job.Status, "lease expired");
-                WorkerTelemetry.Rescued(job.Status);
+                telemetry.Rescued(job.Status);
             }
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            LogClaimFailed(logger, exception);
+            LogRescueFailed(logger, exception);
         }
     }
 
@@ -615,7 +617,7 @@ public sealed partial class DispatcherGrain(
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            LogClaimFailed(logger, exception);
+            LogDropLostFailed(logger, exception);
             return 0;
         }
 
@@ -644,7 +646,7 @@ public sealed partial class DispatcherGrain(
         if (forgotten > 0)
         {
             health.SetInFlight(_inFlight.Count);
-            WorkerTelemetry.InFlight(Owner, _inFlight.Count);
+            telemetry.InFlight(Owner, _inFlight.Count);
         }
 
         foreach (var (id, job) in toStop)

@@ -192,19 +192,4 @@ public sealed partial class JobNotificationListener(
             LogWakeFailed(logger, exception);
         }
     }
-
-    [LoggerMessage(1, LogLevel.Information, "Listening for job notifications")]
-    private static partial void LogListening(ILogger logger);
-
-    [LoggerMessage(2, LogLevel.Warning, "Job notifications lost; polling meanwhile, reconnecting in {DelayMs} ms")]
-    private static partial void LogListenFailed(ILogger logger, double delayMs, Exception exception);
-
-    [LoggerMessage(4, LogLevel.Warning, "Job notifications are not delivered (a probe did not come back within {TimeoutSeconds} s; a transaction pooler?): polling every POLL_INTERVAL_MS meanwhile")]
-    private static partial void LogNotDelivering(ILogger logger, double timeoutSeconds);
-
-    [LoggerMessage(5, LogLevel.Information, "Job notifications are delivered again")]
-    private static partial void LogDelivering(ILogger logger);
-
-    [LoggerMessage(3, LogLevel.Warning, "Could not pass a job notification to the dispatcher")]
-    private static partial void LogWakeFailed(ILogger logger, Exception exception);
 }

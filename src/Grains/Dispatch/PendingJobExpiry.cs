@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Postgres;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Cost;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Storage;
@@ -33,6 +34,7 @@ public sealed partial class WorkerLifecycle(
     IOptions<WorkerOptions> options,
     IImageStore store,
     TimeProvider time,
+    WorkerTelemetry telemetry,
     ILogger<WorkerLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>, IHostedLifecycleService
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -230,7 +232,7 @@ public sealed partial class WorkerLifecycle(
                         foreach (var job in await jobs.RescueOwnersAsync(owners, cancellationToken, drained: group.Key))
                         {
                             LogRescued(logger, job.Id, job.Status);
-                            WorkerTelemetry.Rescued(job.Status);
+                            telemetry.Rescued(job.Status);
                         }
                     }
 
@@ -251,25 +253,4 @@ public sealed partial class WorkerLifecycle(
         {
         }
     }
-
-    [LoggerMessage(1, LogLevel.Information, "Draining: no new claims; waiting up to {TimeoutSeconds} s for {InFlight} jobs in flight")]
-    private static partial void LogDraining(ILogger logger, int inFlight, double timeoutSeconds);
-
-    [LoggerMessage(2, LogLevel.Warning, "Shutdown timeout reached: giving {InFlight} jobs back to pending without spending their attempt")]
-    private static partial void LogGivingBack(ILogger logger, int inFlight);
-
-    [LoggerMessage(3, LogLevel.Error, "Draining failed; leases will expire and put the jobs back")]
-    private static partial void LogDrainFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(4, LogLevel.Warning, "Job {JobId} rescued from a dead silo: now {Status}")]
-    private static partial void LogRescued(ILogger logger, string jobId, string status);
-
-    [LoggerMessage(5, LogLevel.Warning, "Rescuing a dead silo's jobs failed; lease expiry will put them back")]
-    private static partial void LogRescueFailed(ILogger logger, Exception exception);
-
-    [LoggerMessage(6, LogLevel.Warning, "The image store still does not answer ({Failure}); claiming nothing, probing again in {DelaySeconds} s")]
-    private static partial void LogStoreStillUnreachable(ILogger logger, ImageStoreFailure failure, double delaySeconds);
-
-    [LoggerMessage(7, LogLevel.Information, "The image store answers: starting to claim")]
-    private static partial void LogStoreAnswers(ILogger logger);
 }

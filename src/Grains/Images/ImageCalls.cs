@@ -1,5 +1,4 @@
 using GenerationWorker.Grains.Cost;
-using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Telemetry;
@@ -21,7 +20,7 @@ public enum FallbackOn
 /// Sends one image request to Gemini for a job, within the silo's gate and the budget's permit for each request, and
 /// calls the route's fallback model when the first answer allows it. Each request is recorded in the cost ledger.
 /// </summary>
-public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, CostLedger costs, ILogger<ImageCalls> logger)
+public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, CostLedger costs, WorkerTelemetry telemetry, ILogger<ImageCalls> logger)
 {
     /// <summary>
     /// Asks for one image. Returns Gemini's last answer, or null when the budget refused a permit (paused by a 429):
@@ -52,7 +51,7 @@ public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, Co
                 }
 
                 var request = new GeminiImageRequest(model, parts, aspectRatio, size) { Written = permit.Written };
-                using var call = WorkerTelemetry.StartGeminiCall(model, variant);
+                using var call = telemetry.StartGeminiCall(model, variant);
                 outcome = await costs.ImageRequestAsync(
                     run.Job, request, variant, ct => gemini.GenerateImageAsync(request, ct), cancellationToken, permit.Priced);
                 call.Finish(outcome.GetType().Name);
@@ -83,10 +82,4 @@ public sealed partial class ImageCalls(IGeminiClient gemini, GeminiGate gate, Co
         GeminiOutcome.Image or GeminiOutcome.Throttled or GeminiOutcome.Fatal => false,
         _ => fallbackOn == FallbackOn.AnyFailure,
     };
-
-    [LoggerMessage(1, LogLevel.Debug, "Job {JobId} attempt {Attempt} variant {Variant}: Gemini {Model} answered {Outcome}")]
-    private static partial void LogGemini(ILogger logger, string jobId, int attempt, int variant, string model, string outcome);
-
-    [LoggerMessage(2, LogLevel.Information, "Job {JobId} attempt {Attempt} variant {Variant}: {Model} answered {Outcome}; calling the fallback model {Fallback}")]
-    private static partial void LogFallback(ILogger logger, string jobId, int attempt, int variant, string model, string fallback, string outcome);
 }

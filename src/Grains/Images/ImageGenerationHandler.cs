@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using GenerationWorker.Grains.Assets;
-using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Imaging;
 using GenerationWorker.Grains.Jobs;
@@ -189,7 +188,4 @@ public sealed partial class ImageGenerationHandler(
         await run.RecordOutputAsync(output, ProgressAtStart(stored.Count, request.Variants), cancellationToken);
         return new VariantResult.Stored(output.Output);
     }
-
-    [LoggerMessage(1, LogLevel.Information, "Job {JobId}: model override {Override} cannot make {ImageSize} images; using {Model}")]
-    private static partial void LogOverrideReplaced(ILogger logger, string jobId, string @override, string imageSize, string model);
 }

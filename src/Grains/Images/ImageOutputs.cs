@@ -1,10 +1,10 @@
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Imaging;
 using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Telemetry;
-using GenerationWorker.Grains.Dispatch;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -43,6 +43,7 @@ public sealed partial class ImageOutputs(
     JobStore jobs,
     IOptions<WorkerOptions> options,
     TimeProvider time,
+    WorkerTelemetry telemetry,
     ILogger<ImageOutputs> logger)
 {
     private const int RejectedTries = 3;
@@ -62,7 +63,7 @@ public sealed partial class ImageOutputs(
         IJobRun run, GeminiOutcome.Image image, int variant, ImageTarget target, int? longSide, CancellationToken cancellationToken)
     {
         using var encoded = await encoder.EncodeAsync(image.Data, longSide, cancellationToken);
-        using var upload = WorkerTelemetry.StartUpload(variant);
+        using var upload = telemetry.StartUpload(variant);
         switch (target)
         {
             case ImageTarget.Asset asset:
@@ -127,9 +128,6 @@ public sealed partial class ImageOutputs(
             }
         }
     }
-
-    [LoggerMessage(1, LogLevel.Warning, "Job {JobId} attempt {Attempt}: upload of variant {Variant} failed (try {Try}); retrying the upload")]
-    private static partial void LogUploadRetry(ILogger logger, string jobId, int attempt, int variant, int @try, Exception exception);
 }
 
 /// <summary>

@@ -1,5 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Configuration;
 
 namespace GenerationWorker.Grains.Jobs;
 

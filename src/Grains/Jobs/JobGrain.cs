@@ -1,4 +1,4 @@
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
@@ -31,6 +31,7 @@ public sealed partial class JobGrain(
     SiloBudget budget,
     IOptions<WorkerOptions> workerOptions,
     TimeProvider time,
+    WorkerTelemetry telemetry,
     ILogger<JobGrain> logger) : Grain, IJobGrain
 {
     private readonly JobStore _jobs = jobs;
@@ -76,7 +77,7 @@ public sealed partial class JobGrain(
             ct => RenewLeaseAsync(run, ct),
             new GrainTimerCreationOptions(_options.LeaseDuration / 3, _options.LeaseDuration / 3) { KeepAlive = true });
         LogStarted(_logger, job.JobId, job.Attempt, job.MaxAttempts);
-        using var activity = WorkerTelemetry.StartJob(job.JobId, job.Attempt);
+        using var activity = telemetry.StartJob(job.JobId, job.Attempt);
 
         JobEnd end;
         try
@@ -114,7 +115,7 @@ public sealed partial class JobGrain(
             _ => JobOutcome.Released,
         };
         health.JobEnded(outcome);
-        WorkerTelemetry.JobEnded(outcome, run.Elapsed);
+        telemetry.JobEnded(outcome, run.Elapsed);
         await FinishAsync(run, end, renewal);
     }
 
@@ -193,7 +194,7 @@ public sealed partial class JobGrain(
             }
             catch (Exception exception)
             {
-                LogFinishFailed(_logger, job.JobId, job.Attempt, exception);
+                LogDispatcherUnreachable(_logger, job.JobId, job.Attempt, exception);
             }
         }
 
@@ -222,7 +223,7 @@ public sealed partial class JobGrain(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The database is unreachable for now; the next renewal tries again before the lease runs out.
-            LogFinishFailed(_logger, run.Job.JobId, run.Job.Attempt, exception);
+            LogRenewFailed(_logger, run.Job.JobId, run.Job.Attempt, exception);
         }
     }
 

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Gemini;
 using Microsoft.Extensions.Options;
 

@@ -1,4 +1,4 @@
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Configuration;
 using Microsoft.Extensions.Options;
 
 namespace GenerationWorker.Grains.Jobs;

@@ -324,7 +324,7 @@ public sealed partial class SchemaMigrator(
             }
             catch (PostgresException exception) when (exception.SqlState == PostgresErrorCodes.LockNotAvailable)
             {
-                LogFailed(exception, script.Migration.Version, script.Migration.Name);
+                LogLockGaveUp(exception, script.Migration.Version, script.Migration.Name, _lockPolicy.Attempts);
                 throw new MigrationLockTimeoutException(
                     $"Schema migration {script.Migration.Name} was not applied: it waited longer than the lock timeout of "
                     + $"{_lockPolicy.LockTimeout.TotalMilliseconds} ms for a lock in each of {_lockPolicy.Attempts} attempts. "

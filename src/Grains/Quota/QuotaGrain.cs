@@ -1,4 +1,3 @@
-using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
@@ -28,6 +27,7 @@ public sealed partial class QuotaGrain(
     IClusterMembershipService membership,
     GrainReferences grains,
     BudgetClock time,
+    WorkerTelemetry telemetry,
     ILogger<QuotaGrain> logger) : Grain, IQuotaGrain
 {
     private readonly QuotaOptions _options = options.Value;
@@ -139,10 +139,10 @@ public sealed partial class QuotaGrain(
         var status = _book.Status(now, []);
         foreach (var model in status.Models)
         {
-            WorkerTelemetry.Budget(model);
+            telemetry.Budget(model);
         }
 
-        WorkerTelemetry.Shares(status.Clients);
+        telemetry.Shares(status.Clients);
 
         if (status.Caps is { Count: > 0 } caps && now - _lastSummary >= _options.Window)
         {

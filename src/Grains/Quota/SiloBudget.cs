@@ -1,4 +1,4 @@
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
@@ -27,6 +27,7 @@ public sealed partial class SiloBudget(
     ILocalSiloDetails localSilo,
     WorkerHealth health,
     BudgetClock time,
+    WorkerTelemetry telemetry,
     ILogger<SiloBudget> logger) : BackgroundService
 {
     /// <summary>The shortest time between two exchanges while asks wait (the pacing's grain).</summary>
@@ -397,7 +398,7 @@ public sealed partial class SiloBudget(
         }
         catch (Exception exception)
         {
-            LogExchangeFailed(logger, exception);
+            LogReturnFailed(logger, exception);
         }
     }
 
@@ -412,7 +413,7 @@ public sealed partial class SiloBudget(
         }
 
         health.SetQuotaPaused(paused);
-        WorkerTelemetry.QuotaPaused(Silo, paused);
+        telemetry.QuotaPaused(Silo, paused);
     }
 
     private TimeSpan NextExchange()

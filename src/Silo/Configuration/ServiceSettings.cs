@@ -2,12 +2,10 @@ using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using GenerationWorker.Grains.Configuration;
-using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Storage;
-using GenerationWorker.Silo.Hosting;
 
 namespace GenerationWorker.Silo.Configuration;
 
@@ -224,8 +222,8 @@ public sealed class ServiceSettings
 
     private static LogFormat? ReadLogFormat(Reader read) => read.Value(Settings.LogFormat) switch
     {
-        "json" => Hosting.LogFormat.Json,
-        "text" => Hosting.LogFormat.Text,
+        "json" => Configuration.LogFormat.Json,
+        "text" => Configuration.LogFormat.Text,
         _ => null,
     };
 

@@ -1,5 +1,5 @@
+using GenerationWorker.Grains;
 using GenerationWorker.Grains.Cost;
-using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Quota;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Interfaces;

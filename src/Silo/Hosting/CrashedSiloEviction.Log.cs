@@ -2,12 +2,12 @@ namespace GenerationWorker.Silo.Hosting;
 
 public sealed partial class CrashedSiloEviction
 {
-    [LoggerMessage(EventId = 3500, Level = LogLevel.Warning, Message = "Declaring silo {Silo} dead: its port answered {Answer} and its last heartbeat was at {LastHeartbeat:O}")]
+    [LoggerMessage(EventId = 9401, Level = LogLevel.Warning, Message = "Declaring silo {Silo} dead: its port answered {Answer} and its last heartbeat was at {LastHeartbeat:O}")]
     private static partial void LogDeclaringDead(ILogger logger, SiloAddress silo, PortAnswer answer, DateTime lastHeartbeat);
 
-    [LoggerMessage(EventId = 3501, Level = LogLevel.Information, Message = "Silo {Silo} does not answer but wrote a heartbeat at {LastHeartbeat:O}: checking it again at {CheckAgainAt:O}")]
+    [LoggerMessage(EventId = 9402, Level = LogLevel.Information, Message = "Silo {Silo} does not answer but wrote a heartbeat at {LastHeartbeat:O}: checking it again at {CheckAgainAt:O}")]
     private static partial void LogSilentButHeartbeating(ILogger logger, SiloAddress silo, DateTime lastHeartbeat, DateTime checkAgainAt);
 
-    [LoggerMessage(EventId = 3502, Level = LogLevel.Warning, Message = "Could not check the active members for crashed silos; joining waits for Orleans to find them stale")]
+    [LoggerMessage(EventId = 9403, Level = LogLevel.Warning, Message = "Could not check the active members for crashed silos; joining waits for Orleans to find them stale")]
     private static partial void LogSweepFailed(ILogger logger, Exception exception);
 }

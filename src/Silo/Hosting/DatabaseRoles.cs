@@ -1,4 +1,4 @@
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Silo.Configuration;
 

@@ -1,17 +1,8 @@
 using System.Text.Json;
+using GenerationWorker.Silo.Configuration;
 using Microsoft.Extensions.Logging.Console;
 
 namespace GenerationWorker.Silo.Hosting;
-
-/// <summary>How log lines are written to stdout.</summary>
-public enum LogFormat
-{
-    /// <summary>One readable line per entry, for a person at a terminal.</summary>
-    Text,
-
-    /// <summary>One JSON object per line (timestamp, level, category, message, state fields, scopes), for a log collector.</summary>
-    Json,
-}
 
 /// <summary>The service's console logging: JSON lines in a container, readable text on a terminal.</summary>
 public static class LoggingExtensions

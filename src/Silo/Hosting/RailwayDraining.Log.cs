@@ -2,6 +2,6 @@ namespace GenerationWorker.Silo.Hosting;
 
 public static partial class RailwayDraining
 {
-    [LoggerMessage(EventId = 3400, Level = LogLevel.Warning, Message = "{Warning}")]
+    [LoggerMessage(EventId = 9301, Level = LogLevel.Warning, Message = "{Warning}")]
     private static partial void LogDrainingTooShort(ILogger logger, string warning);
 }

@@ -1,4 +1,4 @@
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains;
 using GenerationWorker.Interfaces;
 using Orleans.Runtime;
 

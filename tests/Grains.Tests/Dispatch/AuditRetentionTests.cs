@@ -1,3 +1,4 @@
+using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.TestSupport;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using GenerationWorker.Grains.Dispatch;
 using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.Interfaces;
 using GenerationWorker.TestSupport;

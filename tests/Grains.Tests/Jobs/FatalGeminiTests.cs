@@ -42,7 +42,7 @@ public sealed class FatalGeminiTests(WrongKeyFixture fixture) : IClassFixture<Wr
         var requests = fixture.Gemini.Stats.TotalRequests;
         Assert.InRange(requests, 1, 4);
         Assert.False((await fixture.Silo.Grains.GetGrain<Interfaces.IDispatcherGrain>(
-            GenerationWorker.Grains.Dispatch.SiloIdentity.Of(fixture.Silo.Services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress)).GetStatusAsync()).Claiming);
+            GenerationWorker.Grains.SiloIdentity.Of(fixture.Silo.Services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>().SiloAddress)).GetStatusAsync()).Claiming);
     }
 }
 

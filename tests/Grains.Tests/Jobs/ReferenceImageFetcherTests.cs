@@ -1,4 +1,5 @@
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Configuration;
+using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.TestSupport;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using GenerationWorker.Silo.Configuration;
 using GenerationWorker.Silo.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -57,7 +58,7 @@ public sealed class LoggingExtensionsTests
 
         var text = output.ToString();
         Assert.Single(text.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains("info: GenerationWorker.Grains.Jobs.JobGrain[3]", text);
+        Assert.Contains("info: GenerationWorker.Grains.Jobs.JobGrain[1103]", text);
         Assert.Contains("silo 10.0.0.7:11111", text);
         Assert.Contains("Job job_42 attempt 2 completed", text);
     }
@@ -142,7 +143,7 @@ public sealed class LoggingExtensionsTests
             new("{OriginalFormat}", "Job {JobId} attempt {Attempt} completed"),
         ];
         return new LogEntry<IReadOnlyList<KeyValuePair<string, object?>>>(
-            LogLevel.Information, "GenerationWorker.Grains.Jobs.JobGrain", new EventId(3), state, null,
+            LogLevel.Information, "GenerationWorker.Grains.Jobs.JobGrain", new EventId(1103), state, null,
             (s, _) => $"Job {s[0].Value} attempt {s[1].Value} completed");
     }
 }

@@ -1,6 +1,6 @@
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Gemini;
 
-namespace GenerationWorker.Grains.Tests.Dispatch;
+namespace GenerationWorker.Grains.Tests.Gemini;
 
 public sealed class GeminiGateTests
 {

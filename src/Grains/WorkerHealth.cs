@@ -1,4 +1,6 @@
-namespace GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Jobs;
+
+namespace GenerationWorker.Grains;
 
 /// <summary>This silo's worker state, as <c>/health</c> and the status endpoint report it. Thread-safe.</summary>
 public sealed class WorkerHealth
@@ -60,25 +62,6 @@ public sealed class WorkerHealth
 
     /// <summary>Counts a job attempt that ended on this silo.</summary>
     public void JobEnded(JobOutcome outcome) => Interlocked.Increment(ref _ended[(int)outcome]);
-}
-
-/// <summary>How a job attempt ended.</summary>
-public enum JobOutcome
-{
-    /// <summary>Every variant stored; the job is completed.</summary>
-    Completed,
-
-    /// <summary>The job failed for good.</summary>
-    Failed,
-
-    /// <summary>The job went back to pending to be tried again, spending the attempt.</summary>
-    Retried,
-
-    /// <summary>The job went back to pending without spending the attempt (shutdown, 429 pause, stopped service).</summary>
-    Released,
-
-    /// <summary>The attempt stopped: the job was cancelled or its lease lost.</summary>
-    Cancelled,
 }
 
 /// <summary>Job attempts ended, by outcome.</summary>

@@ -1,6 +1,4 @@
-using GenerationWorker.Grains.Configuration;
-
-namespace GenerationWorker.Grains.Dispatch;
+namespace GenerationWorker.Grains.Configuration;
 
 /// <summary>How each silo claims and runs jobs. Each setting's variable, default and range are in <see cref="Settings"/>.</summary>
 public sealed class WorkerOptions

@@ -1,4 +1,4 @@
-namespace GenerationWorker.Grains.Dispatch;
+namespace GenerationWorker.Grains.Gemini;
 
 /// <summary>
 /// Bounds this silo's Gemini requests in flight: at most <c>WORKER_CONCURRENCY</c> at once, and at most

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace GenerationWorker.Grains.Dispatch;
+namespace GenerationWorker.Grains.Telemetry;
 
 /// <summary>
 /// Logs, once a minute when any job attempt ended on this silo, how many ended and how.
@@ -38,8 +38,4 @@ public sealed partial class JobSummaryLog(WorkerHealth health, TimeProvider time
         {
         }
     }
-
-    [LoggerMessage(1, LogLevel.Information, "Job attempts ended in the last {Seconds} s: {Ended} ({Completed} completed, {Failed} failed, {Retried} to retry, {Released} given back, {Cancelled} cancelled); {InFlight} in flight")]
-    private static partial void LogSummary(
-        ILogger logger, long ended, double seconds, long completed, long failed, long retried, long released, long cancelled, int inFlight);
 }

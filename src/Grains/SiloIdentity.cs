@@ -1,6 +1,6 @@
 using Orleans.Runtime;
 
-namespace GenerationWorker.Grains.Dispatch;
+namespace GenerationWorker.Grains;
 
 /// <summary>How a silo is named in <c>generation_job.locked_by</c> and as its dispatcher's key.</summary>
 public static class SiloIdentity

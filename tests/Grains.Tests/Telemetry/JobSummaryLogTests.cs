@@ -1,10 +1,11 @@
-using GenerationWorker.Grains.Dispatch;
+using GenerationWorker.Grains.Jobs;
+using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Grains.Tests.Gemini;
 using GenerationWorker.TestSupport;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 
-namespace GenerationWorker.Grains.Tests.Dispatch;
+namespace GenerationWorker.Grains.Tests.Telemetry;
 
 /// <summary>The minute's summary of ended job attempts that replaces a log line per completed job.</summary>
 public sealed class JobSummaryLogTests
