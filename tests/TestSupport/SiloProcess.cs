@@ -159,39 +159,37 @@ public sealed class SiloProcess : IAsyncDisposable
     /// </summary>
     public async Task WaitHealthyAsync(TimeSpan? timeout = null)
     {
-        var limit = timeout ?? TimeSpan.FromSeconds(60);
-        var deadline = DateTimeOffset.UtcNow + limit;
         var last = "no answer yet";
-        while (true)
-        {
-            if (_process.HasExited)
+        await Eventually.UntilAsync(
+            async () =>
             {
-                throw new InvalidOperationException(Describe($"the silo exited with code {_process.ExitCode} before /health answered 200"));
-            }
-
-            try
-            {
-                using var probe = new CancellationTokenSource(TimeSpan.FromSeconds(3));
-                using var response = await _http.GetAsync("health", probe.Token);
-                if (response.IsSuccessStatusCode)
+                if (_process.HasExited)
                 {
-                    return;
+                    throw new InvalidOperationException(Describe($"the silo exited with code {_process.ExitCode} before /health answered 200"));
                 }
 
-                last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
-            }
-            catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException)
-            {
-                last = exception.Message;
-            }
+                try
+                {
+                    using var probe = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+                    using var response = await _http.GetAsync("health", probe.Token);
+                    if (response.IsSuccessStatusCode)
+                    {
+                        return true;
+                    }
 
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                throw new TimeoutException(Describe($"/health did not answer 200 within {limit.TotalSeconds} s; last: {last}"));
-            }
+                    last = $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}";
+                }
+                catch (Exception exception) when (exception is HttpRequestException or OperationCanceledException)
+                {
+                    last = exception.Message;
+                }
 
-            await Task.Delay(100);
-        }
+                return false;
+            },
+            timeout ?? TimeSpan.FromSeconds(60),
+            "/health answers 200",
+            TimeSpan.FromMilliseconds(100),
+            () => Describe(last));
     }
 
     /// <summary>Kills the process at once (SIGKILL, as <c>kill -9</c>) and waits until it is gone.</summary>
