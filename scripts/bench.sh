@@ -11,7 +11,8 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 [ $# -eq 0 ] && set -- all
-dotnet build -c Release -nologo -v q src/Silo/GenerationWorker.Silo.csproj >/dev/null
-dotnet build -c Release -nologo -v q src/GeminiEmulator/GenerationWorker.GeminiEmulator.csproj >/dev/null
+# The harness is the tests' support project (silo processes, databases): building it builds the silo and the emulator.
 dotnet build -c Release -nologo -v q bench/GenerationWorker.Bench/GenerationWorker.Bench.csproj >/dev/null
+# BENCH_POSTGRES (a superuser connection string) is the server the tests' TEST_POSTGRES names.
+if [ -n "${BENCH_POSTGRES:-}" ]; then export TEST_POSTGRES="$BENCH_POSTGRES"; fi
 exec dotnet run --project bench/GenerationWorker.Bench -c Release --no-build -- "$@"

@@ -1,4 +1,5 @@
-using GenerationWorker.Bench.Harness;
+using GenerationWorker.TestSupport;
+using Npgsql;
 
 namespace GenerationWorker.Bench;
 
@@ -35,9 +36,17 @@ internal sealed record Machine(int Cpus, long MemoryMb, string PostgresVersion, 
         return new Machine(
             Environment.ProcessorCount,
             long.Parse(memoryKb, System.Globalization.CultureInfo.InvariantCulture) / 1024,
-            await Postgres.VersionAsync(cancellationToken),
+            await PostgresVersionAsync(cancellationToken),
             load,
             Environment.Version.ToString(),
             ProbeSpeedMs());
+    }
+
+    private static async Task<string> PostgresVersionAsync(CancellationToken cancellationToken)
+    {
+        await using var admin = new NpgsqlConnection(PostgresServer.AdminConnectionString);
+        await admin.OpenAsync(cancellationToken);
+        await using var command = new NpgsqlCommand("SHOW server_version", admin);
+        return (string)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 }

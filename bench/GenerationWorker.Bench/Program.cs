@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using GenerationWorker.Bench;
 using GenerationWorker.Bench.Harness;
+using GenerationWorker.TestSupport;
 
 // Whole-system benchmarks of the generation worker: real silo processes, the Gemini emulator as a process, a fresh
 // database on the project's Postgres. Usage: see BenchOptions.Usage.
@@ -37,8 +38,7 @@ AppDomain.CurrentDomain.ProcessExit += (_, _) => ChildProcess.KillAll();
 
 try
 {
-    await Postgres.EnsureRunningAsync(interrupted.Token);
-    await Repo.EnsureBuiltAsync(interrupted.Token);
+    await PostgresServer.EnsureRunningAsync();
     var machine = await Machine.DescribeAsync(interrupted.Token);
     Console.WriteLine($"machine: {machine.Cpus} cpus, {machine.MemoryMb} MB, PostgreSQL {machine.PostgresVersion}, load {machine.LoadAverage}, speed probe {machine.SpeedProbeMs} ms (SHA-256 of 64 MiB on one core; lower is faster)");
     var failed = 0;

@@ -10,6 +10,12 @@ internal sealed class EmulatorSession : IAsyncDisposable
 {
     public const string Model = "gemini-2.5-flash-image";
 
+    /// <summary>How long a test waits for the in-process emulator to reach a state: 10 s.</summary>
+    public static readonly TimeSpan WaitLimit = TimeSpan.FromSeconds(10);
+
+    /// <summary>How often a test polls the in-process emulator's counters: every 5 ms.</summary>
+    public static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(5);
+
     private EmulatorSession(GeminiEmulatorHandle emulator)
     {
         Emulator = emulator;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.GeminiEmulator.Tests;
 
@@ -149,7 +150,7 @@ public sealed class FaultTests
         using var giveUp = new CancellationTokenSource();
 
         var hanging = session.PostAsync(EmulatorSession.Model, """{"contents":[{"parts":[{"text":"x [emulate:hang]"}]}]}""", giveUp.Token);
-        await Eventually.TrueAsync(() => session.Emulator.Stats.InFlight == 1);
+        await Eventually.UntilAsync(() => session.Emulator.Stats.InFlight == 1, EmulatorSession.WaitLimit, "the hanging request in flight", EmulatorSession.PollInterval);
         Assert.False(hanging.IsCompleted);
         await session.GenerateAsync("meanwhile others are answered");
         Assert.False(hanging.IsCompleted);
@@ -157,7 +158,7 @@ public sealed class FaultTests
         await giveUp.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => hanging);
-        await Eventually.TrueAsync(() => session.Emulator.Stats.ForModel(EmulatorSession.Model).Abandoned == 1);
+        await Eventually.UntilAsync(() => session.Emulator.Stats.ForModel(EmulatorSession.Model).Abandoned == 1, EmulatorSession.WaitLimit, "the hanging request counted as abandoned", EmulatorSession.PollInterval);
     }
 
     [Fact]
@@ -165,7 +166,7 @@ public sealed class FaultTests
     {
         var session = await EmulatorSession.StartAsync();
         var hanging = session.PostAsync(EmulatorSession.Model, """{"contents":[{"parts":[{"text":"x [emulate:hang]"}]}]}""");
-        await Eventually.TrueAsync(() => session.Emulator.Stats.InFlight == 1);
+        await Eventually.UntilAsync(() => session.Emulator.Stats.InFlight == 1, EmulatorSession.WaitLimit, "the hanging request in flight", EmulatorSession.PollInterval);
 
         await session.DisposeAsync();
 

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using GenerationWorker.TestSupport;
 using Microsoft.Extensions.Time.Testing;
 
 namespace GenerationWorker.GeminiEmulator.Tests;
@@ -96,7 +97,7 @@ public sealed class StatsTests
                 cancel.Token))
             .ToArray();
 
-        await Eventually.TrueAsync(() => session.Emulator.Stats.InFlight == 4);
+        await Eventually.UntilAsync(() => session.Emulator.Stats.InFlight == 4, EmulatorSession.WaitLimit, "the 4 held requests in flight", EmulatorSession.PollInterval);
         Assert.Equal(4, session.Emulator.Stats.MaxInFlight);
 
         await cancel.CancelAsync();
@@ -105,7 +106,7 @@ public sealed class StatsTests
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => request);
         }
 
-        await Eventually.TrueAsync(() => session.Emulator.Stats.InFlight == 0);
+        await Eventually.UntilAsync(() => session.Emulator.Stats.InFlight == 0, EmulatorSession.WaitLimit, "no request in flight after the cancel", EmulatorSession.PollInterval);
         Assert.Equal(4, session.Emulator.Stats.MaxInFlight);
         Assert.Equal(4, session.Emulator.Stats.ForModel(EmulatorSession.Model).Abandoned);
         Assert.All(session.Emulator.Stats.Snapshot().RecentRequests, r => Assert.Equal((0, RequestOutcome.Abandoned), (r.Status, r.Outcome)));

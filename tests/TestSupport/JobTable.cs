@@ -131,26 +131,9 @@ public sealed class JobTable(string connectionString)
         return events;
     }
 
-    /// <summary>Polls until the job satisfies <paramref name="condition"/>, failing after <paramref name="timeout"/>.</summary>
-    public async Task<JobSnapshot> WaitForAsync(string id, Func<JobSnapshot, bool> condition, TimeSpan? timeout = null)
-    {
-        var deadline = DateTimeOffset.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var job = await GetAsync(id);
-            if (condition(job))
-            {
-                return job;
-            }
-
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                throw new TimeoutException($"job {id} did not reach the expected state; last: {job}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    /// <summary>Polls until the job satisfies <paramref name="condition"/>, failing after <paramref name="timeout"/> (default 30 s).</summary>
+    public Task<JobSnapshot> WaitForAsync(string id, Func<JobSnapshot, bool> condition, TimeSpan? timeout = null) =>
+        Eventually.ValueAsync(() => GetAsync(id), condition, timeout ?? TimeSpan.FromSeconds(30), $"job {id} reaches the expected state");
 
     /// <summary>Polls until the job is completed, failed or cancelled.</summary>
     public Task<JobSnapshot> WaitFinalAsync(string id, TimeSpan? timeout = null) => WaitForAsync(id, j => j.IsFinal, timeout);

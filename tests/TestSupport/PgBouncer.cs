@@ -142,25 +142,30 @@ public sealed class PgBouncer : IAsyncDisposable
     private async Task WaitAnsweringAsync()
     {
         var admin = $"Host=127.0.0.1;Port={Port};Username=postgres;Database=pgbouncer;Pooling=false;Server Compatibility Mode=NoTypeLoading;Timeout=2";
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15);
-        while (true)
-        {
-            if (_process.HasExited)
+        var last = "no answer yet";
+        await Eventually.UntilAsync(
+            async () =>
             {
-                throw new InvalidOperationException($"pgbouncer exited with code {_process.ExitCode}:\n{Output}");
-            }
+                if (_process.HasExited)
+                {
+                    throw new InvalidOperationException($"pgbouncer exited with code {_process.ExitCode}:\n{Output}");
+                }
 
-            try
-            {
-                await using var connection = new NpgsqlConnection(admin);
-                await connection.OpenAsync();
-                return;
-            }
-            catch (Exception exception) when (exception is NpgsqlException or TimeoutException && DateTimeOffset.UtcNow < deadline)
-            {
-                await Task.Delay(50);
-            }
-        }
+                try
+                {
+                    await using var connection = new NpgsqlConnection(admin);
+                    await connection.OpenAsync();
+                    return true;
+                }
+                catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+                {
+                    last = exception.Message;
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(15),
+            "pgbouncer answers on its admin database",
+            lastObserved: () => $"{last}\n{Output}");
     }
 
     private static async Task<string> EnsureInstalledAsync()

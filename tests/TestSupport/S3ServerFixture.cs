@@ -112,24 +112,22 @@ public sealed class S3ServerFixture : IAsyncLifetime
             response.EnsureSuccessStatusCode();
         }
 
-        var deadline = DateTimeOffset.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
-        while (true)
-        {
-            lock (_output)
+        await Eventually.UntilAsync(
+            () =>
             {
-                if (_stored.ContainsKey(marker))
+                lock (_output)
                 {
-                    return _stored.Where(entry => !entry.Key.StartsWith("_marker/", StringComparison.Ordinal))
-                        .ToDictionary(entry => entry.Key, entry => entry.Value, StringComparer.Ordinal);
+                    return _stored.ContainsKey(marker);
                 }
-            }
-
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                throw new TimeoutException($"s3rver did not log the marker object {marker}\n{RecentOutput}");
-            }
-
-            await Task.Delay(20);
+            },
+            timeout ?? TimeSpan.FromSeconds(10),
+            $"s3rver logs the marker object {marker}",
+            TimeSpan.FromMilliseconds(20),
+            () => RecentOutput);
+        lock (_output)
+        {
+            return _stored.Where(entry => !entry.Key.StartsWith("_marker/", StringComparison.Ordinal))
+                .ToDictionary(entry => entry.Key, entry => entry.Value, StringComparer.Ordinal);
         }
     }
 

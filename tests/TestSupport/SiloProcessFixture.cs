@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using GenerationWorker.GeminiEmulator;
 using Npgsql;
 using Xunit;
@@ -113,26 +112,5 @@ public class SiloProcessFixture : IAsyncLifetime
         {
             Directory.Delete(StorageDirectory, recursive: true);
         }
-    }
-
-    /// <summary>
-    /// Polls <paramref name="condition"/> until it holds and returns the time that took; throws with
-    /// <paramref name="describe"/> after <paramref name="timeout"/>.
-    /// </summary>
-    public static async Task<TimeSpan> PollAsync(
-        Func<Task<bool>> condition, TimeSpan timeout, Func<string> describe, TimeSpan? interval = null)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        while (!await condition())
-        {
-            if (stopwatch.Elapsed > timeout)
-            {
-                throw new TimeoutException($"not within {timeout.TotalSeconds} s: {describe()}");
-            }
-
-            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(50));
-        }
-
-        return stopwatch.Elapsed;
     }
 }

@@ -99,16 +99,7 @@ public sealed class WorkerSilo : IAsyncDisposable
         });
         await app.StartAsync();
         var silo = new WorkerSilo(app, new Uri($"http://127.0.0.1:{httpPort}/"), settings);
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
-        while (!silo.Health.Running)
-        {
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                throw new TimeoutException("the silo's worker did not start");
-            }
-
-            await Task.Delay(20);
-        }
+        await Eventually.UntilAsync(() => silo.Health.Running, TimeSpan.FromSeconds(30), "the silo's worker starts", TimeSpan.FromMilliseconds(20));
 
         return silo;
     }

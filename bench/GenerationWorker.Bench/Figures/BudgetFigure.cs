@@ -1,5 +1,6 @@
 using System.Globalization;
 using GenerationWorker.Bench.Harness;
+using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.Bench;
 
@@ -112,16 +113,9 @@ internal static class BudgetFigure
                 connection, new NewJob(throttledId, Jobs.Payload($"[emulate:429-retry=5s-once,delay=0ms] {marker}")), cancellationToken, priority: 10);
         }
 
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
-        while (await jobs.ScalarAsync<string>("SELECT status FROM generation_job WHERE id = @id", cancellationToken, ("id", throttledId)) != "completed")
-        {
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                throw new TimeoutException("the throttled job did not complete within 60 s");
-            }
-
-            await Task.Delay(200, cancellationToken);
-        }
+        await Eventually.ValueAsync(
+            () => jobs.ScalarAsync<string>("SELECT status FROM generation_job WHERE id = @id", cancellationToken, ("id", throttledId)),
+            status => status == "completed", TimeSpan.FromSeconds(60), "the throttled job completes", TimeSpan.FromMilliseconds(200));
 
         var stats = await emulator.StatsAsync(cancellationToken);
         var throttle = stats.RecentRequests.First(r => r.Status == 429 && r.PromptStart.Contains(marker, StringComparison.Ordinal));

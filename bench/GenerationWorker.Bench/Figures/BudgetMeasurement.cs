@@ -1,5 +1,6 @@
 using System.Globalization;
 using GenerationWorker.Bench.Harness;
+using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.Bench;
 
@@ -225,7 +226,7 @@ internal static class BudgetMeasurement
     }
 
     private static async Task<KillReport> KillQuotaSiloAsync(
-        BenchRun run, IReadOnlyList<SiloProcess> silos, Dictionary<string, string?> env, DateTimeOffset t0, DateTimeOffset at,
+        BenchRun run, IReadOnlyList<BenchSilo> silos, Dictionary<string, string?> env, DateTimeOffset t0, DateTimeOffset at,
         CancellationToken cancellationToken)
     {
         var victim = silos.FirstOrDefault(s => s.Process.LogContains("Gemini budgets active"));
@@ -246,22 +247,10 @@ internal static class BudgetMeasurement
 
     private static async Task<DateTimeOffset> FirstArrivalAsync(EmulatorProcess emulator, CancellationToken cancellationToken)
     {
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var stats = await emulator.StatsAsync(cancellationToken);
-            if (stats.RecentRequests.Count > 0)
-            {
-                return stats.RecentRequests.Min(r => r.ArrivedAt);
-            }
-
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                throw new TimeoutException("no Gemini request within 60 s of the backlog");
-            }
-
-            await Task.Delay(100, cancellationToken);
-        }
+        var stats = await Eventually.ValueAsync(
+            () => emulator.StatsAsync(cancellationToken), stats => stats.RecentRequests.Count > 0, TimeSpan.FromSeconds(60),
+            "a Gemini request after the backlog", TimeSpan.FromMilliseconds(100), stats => $"{stats.TotalRequests} requests");
+        return stats.RecentRequests.Min(r => r.ArrivedAt);
     }
 
     private static async Task DelayUntilAsync(DateTimeOffset at, CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using GenerationWorker.Bench.Harness;
+using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.Bench;
 
@@ -56,16 +57,9 @@ internal static class FailoverFigure
         var tag = run.DatabaseName[6..14];
         await jobs.CopyAsync(Enumerable.Range(0, JobCount).Select(i => new NewJob(Jobs.NewId(tag, i), Jobs.Payload($"failover {tag} {i}"))), cancellationToken);
 
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
-        while (await jobs.ScalarAsync<long>("SELECT count(*) FROM generation_job WHERE status = 'processing'", cancellationToken) < JobCount)
-        {
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                throw new TimeoutException("the jobs were not all in flight within 30 s");
-            }
-
-            await Task.Delay(100, cancellationToken);
-        }
+        await Eventually.ValueAsync(
+            () => jobs.ScalarAsync<long>("SELECT count(*) FROM generation_job WHERE status = 'processing'", cancellationToken),
+            processing => processing >= JobCount, TimeSpan.FromSeconds(30), "every job in flight", TimeSpan.FromMilliseconds(100));
 
         // Let the requests reach the emulator, then kill the silo holding the most jobs.
         await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
@@ -77,24 +71,14 @@ internal static class FailoverFigure
         var killedAt = DateTimeOffset.UtcNow;
         victim.Process.Kill();
 
-        deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(150);
-        while (true)
-        {
-            var reclaimed = await jobs.ScalarAsync<long>(
+        await Eventually.ValueAsync(
+            () => jobs.ScalarAsync<long>(
                 "SELECT count(DISTINCT job_id) FROM generation_job_event WHERE job_id = ANY(@ids) AND to_status = 'processing' AND worker <> @owner AND at > @killed",
-                cancellationToken, ("ids", held), ("owner", owner), ("killed", killedAt));
-            if (reclaimed >= held.Length)
-            {
-                break;
-            }
-
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                throw new TimeoutException($"only {reclaimed} of {held.Length} jobs were claimed again within 150 s");
-            }
-
-            await Task.Delay(200, cancellationToken);
-        }
+                cancellationToken, ("ids", held), ("owner", owner), ("killed", killedAt)),
+            reclaimed => reclaimed >= held.Length,
+            TimeSpan.FromSeconds(150),
+            $"the killed silo's {held.Length} jobs claimed again",
+            TimeSpan.FromMilliseconds(200));
 
         var times = await jobs.QueryAsync(
             """

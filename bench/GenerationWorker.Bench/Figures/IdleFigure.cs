@@ -1,4 +1,5 @@
 using GenerationWorker.Bench.Harness;
+using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.Bench;
 
@@ -73,7 +74,7 @@ internal static class IdleFigure
             // during the measurement would drop some of this one's calls.
             "SELECT pg_stat_statements_reset()",
             cancellationToken);
-        var admin = new Jobs(Postgres.AdminConnectionString);
+        var admin = new Jobs(PostgresServer.AdminConnectionString);
         const string Transactions = "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = @db";
         const string Evictions = "SELECT dealloc FROM pg_stat_statements_info";
         var transactionsBefore = await admin.ScalarAsync<long>(Transactions, cancellationToken, ("db", run.DatabaseName));

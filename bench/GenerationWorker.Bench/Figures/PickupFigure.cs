@@ -1,4 +1,5 @@
 using GenerationWorker.Bench.Harness;
+using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.Bench;
 
@@ -99,33 +100,25 @@ internal static class PickupFigure
             inserted[prompt] = await Jobs.InsertOneAsync(connection, new NewJob(Jobs.NewId(tag, i), Jobs.Payload(prompt)), cancellationToken);
         }
 
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            var stats = await emulator.StatsAsync(cancellationToken);
-            var arrived = stats.RecentRequests
+        var arrived = await Eventually.ValueAsync(
+            async () => (await emulator.StatsAsync(cancellationToken)).RecentRequests
                 .Where(r => inserted.ContainsKey(r.PromptStart))
                 .GroupBy(r => r.PromptStart)
-                .ToDictionary(g => g.Key, g => g.Min(r => r.ArrivedAt), StringComparer.Ordinal);
-            if (arrived.Count == inserted.Count)
-            {
-                // Where the time goes: the claim's audit event splits it into wake-and-claim and start-to-request.
-                var claimed = (await jobs.QueryAsync(
-                        "SELECT j.payload->>'prompt', min(e.at) FROM generation_job_event e JOIN generation_job j ON j.id = e.job_id WHERE e.to_status = 'processing' GROUP BY 1",
-                        r => (Prompt: r.GetString(0), At: r.GetFieldValue<DateTimeOffset>(1)), cancellationToken))
-                    .ToDictionary(c => c.Prompt, c => c.At, StringComparer.Ordinal);
-                return (
-                    [.. inserted.Select(pair => (arrived[pair.Key] - pair.Value).TotalMilliseconds)],
-                    [.. inserted.Select(pair => (claimed[pair.Key] - pair.Value).TotalMilliseconds)],
-                    [.. inserted.Select(pair => (arrived[pair.Key] - claimed[pair.Key]).TotalMilliseconds)]);
-            }
+                .ToDictionary(g => g.Key, g => g.Min(r => r.ArrivedAt), StringComparer.Ordinal),
+            arrived => arrived.Count == inserted.Count,
+            TimeSpan.FromSeconds(60),
+            $"{mode}: every job reaches the emulator",
+            TimeSpan.FromMilliseconds(250),
+            arrived => $"{arrived.Count} of {inserted.Count} jobs");
 
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                throw new TimeoutException($"{mode}: only {arrived.Count} of {inserted.Count} jobs reached the emulator within 60 s");
-            }
-
-            await Task.Delay(250, cancellationToken);
-        }
+        // Where the time goes: the claim's audit event splits it into wake-and-claim and start-to-request.
+        var claimed = (await jobs.QueryAsync(
+                "SELECT j.payload->>'prompt', min(e.at) FROM generation_job_event e JOIN generation_job j ON j.id = e.job_id WHERE e.to_status = 'processing' GROUP BY 1",
+                r => (Prompt: r.GetString(0), At: r.GetFieldValue<DateTimeOffset>(1)), cancellationToken))
+            .ToDictionary(c => c.Prompt, c => c.At, StringComparer.Ordinal);
+        return (
+            [.. inserted.Select(pair => (arrived[pair.Key] - pair.Value).TotalMilliseconds)],
+            [.. inserted.Select(pair => (claimed[pair.Key] - pair.Value).TotalMilliseconds)],
+            [.. inserted.Select(pair => (arrived[pair.Key] - claimed[pair.Key]).TotalMilliseconds)]);
     }
 }

@@ -3,6 +3,7 @@ using GenerationWorker.Bench.Harness;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
 using GenerationWorker.Interfaces;
+using GenerationWorker.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -68,11 +69,9 @@ internal static class QuotaFigure
         string name, int requestsPerWindow, TimeSpan window, TimeSpan duration,
         Func<IQuotaGrain, string, CancellationToken, Task<int>> operation, CancellationToken cancellationToken)
     {
-        var database = "bench_quota_" + Guid.NewGuid().ToString("N")[..12];
-        await Postgres.CreateDatabaseAsync(database, cancellationToken);
+        var connectionString = await PostgresServer.CreateDatabaseAsync("bench_quota");
         try
         {
-            var connectionString = Postgres.ConnectionStringFor(database);
             await new SchemaMigrator(NullLogger<SchemaMigrator>.Instance).MigrateAsync(connectionString, cancellationToken);
             using var host = await StartSiloAsync(connectionString, requestsPerWindow, window, cancellationToken);
             var quota = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IQuotaGrain>(0);
@@ -105,7 +104,7 @@ internal static class QuotaFigure
         }
         finally
         {
-            await Postgres.DropDatabaseAsync(database);
+            await PostgresServer.DropDatabaseAsync(connectionString);
         }
     }
 
@@ -121,7 +120,7 @@ internal static class QuotaFigure
         builder.Services.AddSingleton(new BudgetClock(TimeSpan.Zero));
         builder.UseOrleans(silo =>
         {
-            silo.UseLocalhostClustering(siloPort: Ports.Free(), gatewayPort: Ports.Free());
+            silo.UseLocalhostClustering(siloPort: WorkerSilo.FreePort(), gatewayPort: WorkerSilo.FreePort());
             silo.AddAdoNetGrainStorage("quota", o =>
             {
                 o.Invariant = "Npgsql";

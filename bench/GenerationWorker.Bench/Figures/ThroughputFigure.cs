@@ -1,4 +1,5 @@
 using GenerationWorker.Bench.Harness;
+using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.Bench;
 
@@ -209,10 +210,10 @@ internal static class ThroughputFigure
     private static async Task<List<string>> ExplainClaimAsync(int count, int limit, CancellationToken cancellationToken)
     {
         await using var run = await BenchRun.CreateAsync("throughput-explain", cancellationToken);
-        var migrate = await Repo.RunAsync("bash", ["-c", "DATABASE_URL=\"$0\" exec dotnet \"$1\" migrate", run.ConnectionString, Repo.SiloDll], cancellationToken);
+        var migrate = await SiloProcess.RunToExitAsync(["migrate"], new Dictionary<string, string?> { ["DATABASE_URL"] = run.ConnectionString });
         if (migrate.ExitCode != 0)
         {
-            throw new InvalidOperationException("migrate failed: " + migrate.Output);
+            throw new InvalidOperationException("migrate failed: " + migrate);
         }
 
         var jobs = new Jobs(run.ConnectionString);

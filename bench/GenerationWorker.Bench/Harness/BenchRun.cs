@@ -1,4 +1,5 @@
-using System.Security.Cryptography;
+using GenerationWorker.TestSupport;
+using Npgsql;
 
 namespace GenerationWorker.Bench.Harness;
 
@@ -9,25 +10,25 @@ namespace GenerationWorker.Bench.Harness;
 /// </summary>
 internal sealed class BenchRun : IAsyncDisposable
 {
-    private readonly List<SiloProcess> _silos = [];
+    private readonly List<BenchSilo> _silos = [];
     private readonly List<EmulatorProcess> _emulators = [];
     private readonly List<int> _s3Ports = [];
     private int _siloCount;
 
-    private BenchRun(string label, string databaseName, string workDir, string logDir)
+    private BenchRun(string label, string connectionString, string workDir, string logDir)
     {
         Label = label;
-        DatabaseName = databaseName;
-        ConnectionString = Postgres.ConnectionStringFor(databaseName);
+        DatabaseName = new NpgsqlConnectionStringBuilder(connectionString).Database!;
+        ConnectionString = connectionString;
         WorkDir = workDir;
         LogDir = logDir;
-        ClusterId = "bench-" + databaseName[6..18];
+        ClusterId = "bench-" + DatabaseName[6..18];
     }
 
     /// <summary>The scenario's name.</summary>
     public string Label { get; }
 
-    /// <summary>The fresh database (<c>bench_&lt;random&gt;</c>).</summary>
+    /// <summary>The fresh database (<c>bench_&lt;random&gt;</c>, made by the tests' <see cref="PostgresServer"/>).</summary>
     public string DatabaseName { get; }
 
     /// <summary>Its connection string.</summary>
@@ -43,14 +44,14 @@ internal sealed class BenchRun : IAsyncDisposable
     public string ClusterId { get; }
 
     /// <summary>Silos started so far (killed ones included).</summary>
-    public IReadOnlyList<SiloProcess> Silos => _silos;
+    public IReadOnlyList<BenchSilo> Silos => _silos;
 
     /// <summary>Creates the database and folders of a scenario.</summary>
     public static async Task<BenchRun> CreateAsync(string label, CancellationToken cancellationToken)
     {
-        var name = "bench_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        await Postgres.CreateDatabaseAsync(name, cancellationToken);
-        var workDir = Path.Combine(Path.GetTempPath(), "gw-" + name);
+        cancellationToken.ThrowIfCancellationRequested();
+        var connectionString = await PostgresServer.CreateDatabaseAsync("bench");
+        var workDir = Path.Combine(Path.GetTempPath(), "gw-" + new NpgsqlConnectionStringBuilder(connectionString).Database);
         Directory.CreateDirectory(workDir);
         var logDir = Path.Combine(Repo.ResultsDir, "logs", label);
         if (Directory.Exists(logDir))
@@ -59,7 +60,7 @@ internal sealed class BenchRun : IAsyncDisposable
         }
 
         Directory.CreateDirectory(logDir);
-        return new BenchRun(label, name, workDir, logDir);
+        return new BenchRun(label, connectionString, workDir, logDir);
     }
 
     /// <summary>Starts the emulator with <paramref name="environment"/> (<c>EMULATOR_*</c>).</summary>
@@ -79,7 +80,7 @@ internal sealed class BenchRun : IAsyncDisposable
     /// </summary>
     public async Task<Dictionary<string, string?>> StartS3Async(CancellationToken cancellationToken)
     {
-        var port = Ports.Free();
+        var port = WorkerSilo.FreePort();
         const string Bucket = "bench";
         await Repo.ScriptAsync("s3rver.sh", ["start", port.ToString(System.Globalization.CultureInfo.InvariantCulture), Path.Combine(WorkDir, "s3"), Bucket], cancellationToken);
         _s3Ports.Add(port);
@@ -113,10 +114,10 @@ internal sealed class BenchRun : IAsyncDisposable
     };
 
     /// <summary>Starts <paramref name="count"/> silos at once and waits until each is healthy.</summary>
-    public async Task<IReadOnlyList<SiloProcess>> StartSilosAsync(
+    public async Task<IReadOnlyList<BenchSilo>> StartSilosAsync(
         int count, IReadOnlyDictionary<string, string?> environment, CancellationToken cancellationToken)
     {
-        var started = new List<SiloProcess>();
+        var started = new List<BenchSilo>();
         for (var i = 0; i < count; i++)
         {
             started.Add(StartSilo(environment));
@@ -128,7 +129,7 @@ internal sealed class BenchRun : IAsyncDisposable
 
     /// <summary>Starts one silo without waiting for it.</summary>
     /// <remarks><c>BENCH_SILO_ENV="A=1;B=2"</c> adds or overrides variables of every silo, for experiments.</remarks>
-    public SiloProcess StartSilo(IReadOnlyDictionary<string, string?> environment)
+    public BenchSilo StartSilo(IReadOnlyDictionary<string, string?> environment)
     {
         var name = $"silo{++_siloCount}";
         var env = new Dictionary<string, string?>(environment);
@@ -138,7 +139,7 @@ internal sealed class BenchRun : IAsyncDisposable
             env[pair[..equals]] = pair[(equals + 1)..];
         }
 
-        var silo = SiloProcess.Start(name, env, Path.Combine(LogDir, name + ".log"), Path.Combine(WorkDir, "cwd-" + name));
+        var silo = BenchSilo.Start(name, env, Path.Combine(LogDir, name + ".log"), Path.Combine(WorkDir, "cwd-" + name));
         _silos.Add(silo);
         return silo;
     }
@@ -149,6 +150,7 @@ internal sealed class BenchRun : IAsyncDisposable
         foreach (var silo in _silos)
         {
             silo.Process.Kill();
+            await silo.Silo.DisposeAsync();
         }
 
         foreach (var emulator in _emulators)
@@ -170,7 +172,7 @@ internal sealed class BenchRun : IAsyncDisposable
 
         try
         {
-            await Postgres.DropDatabaseAsync(DatabaseName);
+            await PostgresServer.DropDatabaseAsync(ConnectionString);
         }
         catch (Exception exception)
         {

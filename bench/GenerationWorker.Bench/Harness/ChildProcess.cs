@@ -5,8 +5,8 @@ using System.Globalization;
 namespace GenerationWorker.Bench.Harness;
 
 /// <summary>
-/// A process of the system under test (a silo, the emulator), writing its output straight to a log file, measured from
-/// outside through <c>/proc</c>. Every started process is registered so that an interrupted run still ends them.
+/// A process of the system under test (a silo, the emulator), its output in a log file, measured from outside through
+/// <c>/proc</c>. Every started or tracked process is registered so that an interrupted run still ends them.
 /// </summary>
 internal sealed class ChildProcess
 {
@@ -75,6 +75,17 @@ internal sealed class ChildProcess
         var process = Process.Start(info) ?? throw new InvalidOperationException("could not start " + name);
         var child = new ChildProcess(name, process, logPath);
         Running[process.Id] = child;
+        return child;
+    }
+
+    /// <summary>
+    /// Registers a process started elsewhere (a silo of the tests' <c>SiloProcess</c>) to be measured through
+    /// <c>/proc</c> and ended with the others; its output goes to <paramref name="logPath"/>.
+    /// </summary>
+    public static ChildProcess Track(string name, int pid, string logPath)
+    {
+        var child = new ChildProcess(name, Process.GetProcessById(pid), logPath);
+        Running[pid] = child;
         return child;
     }
 

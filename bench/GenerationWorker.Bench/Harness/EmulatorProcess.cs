@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.Bench.Harness;
 
@@ -30,37 +31,33 @@ internal sealed class EmulatorProcess
     public static async Task<EmulatorProcess> StartAsync(
         IReadOnlyDictionary<string, string?> environment, string logPath, string workingDirectory, CancellationToken cancellationToken)
     {
-        var port = Ports.Free();
+        var port = WorkerSilo.FreePort();
         var url = $"http://127.0.0.1:{port}";
         var process = ChildProcess.StartDotnet("emulator", Repo.EmulatorDll, ["--urls", url], environment, logPath, workingDirectory);
         var emulator = new EmulatorProcess(process, new Uri(url));
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
-        while (true)
-        {
-            if (process.HasExited)
+        await Eventually.UntilAsync(
+            async () =>
             {
-                throw new InvalidOperationException("the emulator exited:\n" + process.LogTail());
-            }
-
-            try
-            {
-                using var response = await emulator._http.GetAsync("/_emulator/faults", cancellationToken);
-                if (response.IsSuccessStatusCode)
+                if (process.HasExited)
                 {
-                    return emulator;
+                    throw new InvalidOperationException("the emulator exited:\n" + process.LogTail());
                 }
-            }
-            catch (HttpRequestException)
-            {
-            }
 
-            if (DateTimeOffset.UtcNow > deadline)
-            {
-                throw new TimeoutException("the emulator did not answer within 60 s:\n" + process.LogTail());
-            }
-
-            await Task.Delay(100, cancellationToken);
-        }
+                try
+                {
+                    using var response = await emulator._http.GetAsync("/_emulator/faults", cancellationToken);
+                    return response.IsSuccessStatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(60),
+            "the emulator's control API answers",
+            TimeSpan.FromMilliseconds(100),
+            () => process.LogTail());
+        return emulator;
     }
 
     /// <summary>What it saw so far.</summary>

@@ -57,9 +57,9 @@ public sealed class ClusterStopTests(WrongKeyClusterFixture fixture, ITestOutput
         var silos = new[] { fixture.Silo, fixture.Second };
         await fixture.Jobs.InsertAsync("image_generation", new { prompt = "refused " + Guid.NewGuid().ToString("N") });
 
-        await Poll.UntilAsync(() => silos.Any(s => s.Health.Fatal is not null), TimeSpan.FromSeconds(30), "a silo reports the refused key");
+        await Eventually.UntilAsync(() => silos.Any(s => s.Health.Fatal is not null), TimeSpan.FromSeconds(30), "a silo reports the refused key");
         var reported = Stopwatch.StartNew();
-        await Poll.UntilAsync(() => silos.All(s => s.Health.Fatal is not null), TimeSpan.FromSeconds(10), "every silo reports the refused key");
+        await Eventually.UntilAsync(() => silos.All(s => s.Health.Fatal is not null), TimeSpan.FromSeconds(10), "every silo reports the refused key");
         output.WriteLine($"the other silo stopped {reported.ElapsedMilliseconds} ms after the test saw the first stop (polled every 50 ms)");
 
         Assert.True(reported.Elapsed < TimeSpan.FromSeconds(3), $"the other silo stopped after {reported.ElapsedMilliseconds} ms");
@@ -109,9 +109,9 @@ public sealed class MissingBucketClusterTests(MissingBucketClusterFixture fixtur
 
         await fixture.Jobs.InsertAsync("image_generation", new { prompt = "no bucket " + Guid.NewGuid().ToString("N") });
 
-        await Poll.UntilAsync(() => silos.Any(s => s.Health.Fatal is not null), TimeSpan.FromSeconds(30), "a silo reports the store's refusal");
+        await Eventually.UntilAsync(() => silos.Any(s => s.Health.Fatal is not null), TimeSpan.FromSeconds(30), "a silo reports the store's refusal");
         var reported = Stopwatch.StartNew();
-        await Poll.UntilAsync(() => silos.All(s => s.Health.Fatal is not null), TimeSpan.FromSeconds(10), "every silo reports the store's refusal");
+        await Eventually.UntilAsync(() => silos.All(s => s.Health.Fatal is not null), TimeSpan.FromSeconds(10), "every silo reports the store's refusal");
         output.WriteLine($"the other silo stopped {reported.ElapsedMilliseconds} ms after the test saw the first stop (polled every 50 ms)");
 
         Assert.True(reported.Elapsed < TimeSpan.FromSeconds(3), $"the other silo stopped after {reported.ElapsedMilliseconds} ms");

@@ -9,6 +9,9 @@ namespace GenerationWorker.Grains.Tests.Dispatch;
 /// <summary>The listener's delivery probe against a real PostgreSQL.</summary>
 public sealed class JobNotificationListenerTests : IAsyncLifetime
 {
+    private static readonly TimeSpan ListenerDeadline = TimeSpan.FromSeconds(15);
+    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+
     private string _listened = "";
     private string _other = "";
 
@@ -35,8 +38,8 @@ public sealed class JobNotificationListenerTests : IAsyncLifetime
         using var stop = new CancellationTokenSource();
         var run = listener.RunAsync(new SilentDispatcher(), stop.Token);
 
-        await Poll.UntilAsync(() => listener.IsHealthy, "the listener connects");
-        await Poll.UntilAsync(() => !listener.IsHealthy, "the unanswered probe makes it unhealthy");
+        await Eventually.UntilAsync(() => listener.IsHealthy, ListenerDeadline, "the listener connects", PollInterval);
+        await Eventually.UntilAsync(() => !listener.IsHealthy, ListenerDeadline, "the unanswered probe makes it unhealthy", PollInterval);
         Assert.True(listener.ProbesSent >= 1);
 
         await stop.CancelAsync();
@@ -52,7 +55,7 @@ public sealed class JobNotificationListenerTests : IAsyncLifetime
         using var stop = new CancellationTokenSource();
         var run = listener.RunAsync(new SilentDispatcher(), stop.Token);
 
-        await Poll.UntilAsync(() => listener.ProbesSent >= 3, "three probes");
+        await Eventually.UntilAsync(() => listener.ProbesSent >= 3, ListenerDeadline, "three probes", PollInterval);
         Assert.True(listener.IsHealthy);
 
         await stop.CancelAsync();
@@ -90,19 +93,6 @@ public sealed class JobNotificationListenerTests : IAsyncLifetime
             Task.FromResult(new DispatcherStatus([], true, null, "test"));
 
         public GrainId GetGrainId() => default;
-    }
-
-    private static class Poll
-    {
-        public static async Task UntilAsync(Func<bool> condition, string what)
-        {
-            var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(15);
-            while (!condition())
-            {
-                Assert.True(DateTimeOffset.UtcNow < deadline, "timed out waiting for: " + what);
-                await Task.Delay(20);
-            }
-        }
     }
 
     [Fact]

@@ -57,7 +57,7 @@ public sealed class LostFinishReportTests(LostFinishReportFixture fixture, ITest
         fixture.Filter.Lose(lost);
         await fixture.Jobs.InsertAsync("image_generation", new { prompt = "report lost " + lost }, id: lost);
         var done = await fixture.Jobs.WaitFinalAsync(lost, TimeSpan.FromSeconds(30));
-        await Poll.UntilAsync(() => fixture.Filter.WasLost(lost), TimeSpan.FromSeconds(10), "the finished report is dropped");
+        await Eventually.UntilAsync(() => fixture.Filter.WasLost(lost), TimeSpan.FromSeconds(10), "the finished report is dropped");
         Assert.Equal("completed", done.Status);
 
         var freed = Stopwatch.StartNew();
@@ -76,13 +76,13 @@ public sealed class LostFinishReportTests(LostFinishReportFixture fixture, ITest
         var tag = "taken over " + taken;
         fixture.Filter.Lose(taken);
         await fixture.Jobs.InsertAsync("image_generation", new { prompt = tag + " [emulate:delay=2s]", settings = new { numberOfVariants = 2 } }, id: taken);
-        await Poll.UntilAsync(() => fixture.RequestsFor(tag).Count > 0 || fixture.Gemini.Stats.InFlight > 0, TimeSpan.FromSeconds(10), "the first Gemini request");
+        await Eventually.UntilAsync(() => fixture.RequestsFor(tag).Count > 0 || fixture.Gemini.Stats.InFlight > 0, TimeSpan.FromSeconds(10), "the first Gemini request");
 
         // Another worker takes the job over behind this silo's back; its claim here stops, and the report is lost.
         await fixture.Jobs.ExecuteAsync(
             "UPDATE generation_job SET lease_token = gen_random_uuid(), locked_by = 'other', lease_expires_at = now() + interval '1 hour' WHERE id = @id",
             ("id", taken));
-        await Poll.UntilAsync(() => fixture.Filter.WasLost(taken), TimeSpan.FromSeconds(10), "the finished report is dropped");
+        await Eventually.UntilAsync(() => fixture.Filter.WasLost(taken), TimeSpan.FromSeconds(10), "the finished report is dropped");
         var next = await fixture.Jobs.InsertAsync("image_generation", new { prompt = "after a take-over " + Guid.NewGuid().ToString("N") });
 
         Assert.Equal("completed", (await fixture.Jobs.WaitFinalAsync(next, TimeSpan.FromSeconds(20))).Status);

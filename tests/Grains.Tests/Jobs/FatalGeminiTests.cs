@@ -22,13 +22,9 @@ public sealed class FatalGeminiTests(WrongKeyFixture fixture) : IClassFixture<Wr
         }
 
         using var http = new HttpClient { BaseAddress = fixture.Silo.HttpBase };
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(20);
-        HttpResponseMessage health;
-        while ((health = await http.GetAsync("health")).StatusCode != HttpStatusCode.ServiceUnavailable)
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, "/health never reported the bad key");
-            await Task.Delay(50);
-        }
+        using var health = await Eventually.ValueAsync(
+            () => http.GetAsync("health"), response => response.StatusCode == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(20),
+            "/health reports the bad key", describe: response => response.StatusCode.ToString());
 
         var body = await health.Content.ReadAsStringAsync();
         Assert.Contains("\"status\":\"unhealthy\"", body);
@@ -88,13 +84,9 @@ public sealed class ConfiguredModelRefusalTests(PipelineFixture fixture) : IClas
         var id = await fixture.Jobs.InsertAsync("image_generation", new { prompt = "job-c1 a vase [emulate:precondition]" });
 
         using var http = new HttpClient { BaseAddress = fixture.Silo.HttpBase };
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
-        HttpResponseMessage health;
-        while ((health = await http.GetAsync("health")).StatusCode != HttpStatusCode.ServiceUnavailable)
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, "/health never reported the refusal");
-            await Task.Delay(50);
-        }
+        using var health = await Eventually.ValueAsync(
+            () => http.GetAsync("health"), response => response.StatusCode == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(30),
+            "/health reports the refusal", describe: response => response.StatusCode.ToString());
 
         Assert.Contains("User location is not supported", await health.Content.ReadAsStringAsync());
         var job = await fixture.Jobs.WaitForAsync(id, j => j.Status != "processing", TimeSpan.FromSeconds(30));

@@ -1,7 +1,6 @@
 using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Jobs;
-using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.TestSupport;
 using Microsoft.Extensions.Options;
 
@@ -152,7 +151,7 @@ public sealed class ReferenceImageFetcherTests(ReferenceImageServer server) : IC
         var held = await gate.ReserveMemoryAsync(2L << 20, CancellationToken.None);
 
         var download = fetcher.FetchAsync(Parse(server.Url("five-mb/gated")), CancellationToken.None);
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             () =>
             {
                 lock (server.Hits)

@@ -1,4 +1,3 @@
-using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.Grains.Tests.Jobs;
@@ -37,7 +36,7 @@ public sealed class StorageOutageTests(StorageOutageFixture fixture, Xunit.Abstr
         try
         {
             id = await fixture.Jobs.InsertAsync("image_generation", new { prompt, settings = new { numberOfVariants = 2 } });
-            await Poll.UntilAsync(() => fixture.Gemini.Emulator.ReceivedRequests(prompt).Count == 2, TimeSpan.FromSeconds(30), "both variants generated");
+            await Eventually.UntilAsync(() => fixture.Gemini.Emulator.ReceivedRequests(prompt).Count == 2, TimeSpan.FromSeconds(30), "both variants generated");
 
             // Three upload tries used to give up within about 2 s and send the job back to be generated again. The store
             // stays down for 20 s: the job keeps its images, its claim and its attempt all along.
@@ -94,7 +93,7 @@ public sealed class MissingBucketTests(MissingBucketFixture fixture) : IClassFix
 
         var id = await fixture.Jobs.InsertAsync("image_generation", new { prompt });
 
-        await Poll.UntilAsync(() => fixture.Silo.Health.Fatal is not null, TimeSpan.FromSeconds(30), "the silo reports the store's refusal");
+        await Eventually.UntilAsync(() => fixture.Silo.Health.Fatal is not null, TimeSpan.FromSeconds(30), "the silo reports the store's refusal");
         Assert.Contains("BucketNotFound", fixture.Silo.Health.Fatal, StringComparison.Ordinal);
         var job = await fixture.Jobs.WaitForAsync(id, j => j.Status == "pending", TimeSpan.FromSeconds(30));
         Assert.Equal(0, job.Attempts);

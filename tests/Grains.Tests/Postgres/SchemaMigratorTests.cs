@@ -11,6 +11,12 @@ namespace GenerationWorker.Grains.Tests.Postgres;
 /// <summary>The migration runner against real, fresh databases (one per test: each test starts from a known state).</summary>
 public sealed class SchemaMigratorTests : IAsyncLifetime
 {
+    /// <summary>How long a test waits for the migrator to reach a state (a log line, a lock wait): 30 s.</summary>
+    private static readonly TimeSpan MigrationWait = TimeSpan.FromSeconds(30);
+
+    /// <summary>Polled often: the migrator's lock retries come every 150 ms in the give-up test.</summary>
+    private static readonly TimeSpan MigrationPoll = TimeSpan.FromMilliseconds(10);
+
     private string _connectionString = "";
 
     public async Task InitializeAsync() => _connectionString = await PostgresServer.CreateDatabaseAsync("migr");
@@ -157,7 +163,7 @@ public sealed class SchemaMigratorTests : IAsyncLifetime
         var migration = new SchemaMigrator(loggers.CreateLogger<SchemaMigrator>()).MigrateAsync(_connectionString, CancellationToken.None);
 
         // The migrator found the lock taken and keeps trying; nothing is applied meanwhile.
-        await PollAsync(() => Task.FromResult(migration.IsCompleted || logs.Lines.Any(line => line.Contains("holds the schema migration lock", StringComparison.Ordinal))));
+        await Eventually.UntilAsync(() => migration.IsCompleted || logs.Lines.Any(line => line.Contains("holds the schema migration lock", StringComparison.Ordinal)), MigrationWait, "the migrator reports the held lock", MigrationPoll);
         Assert.False(migration.IsCompleted);
         Assert.True(await ScalarAsync<bool>("SELECT to_regclass('schema_migration') IS NULL"));
 
@@ -226,8 +232,9 @@ public sealed class SchemaMigratorTests : IAsyncLifetime
         }
 
         var migration = migrator.MigrateAsync(dataSource, SchemaMigrator.Scripts, CancellationToken.None);
-        await PollAsync(async () => migration.IsCompleted || await ScalarAsync<long>(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%CREATE INDEX%'") == 1);
+        await Eventually.UntilAsync(async () => migration.IsCompleted || await ScalarAsync<long>(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE '%CREATE INDEX%'") == 1,
+            MigrationWait, "the index build waits for the open transaction's lock", MigrationPoll);
         Assert.False(migration.IsCompleted);
 
         // Another app request inserts and commits at once while the build waits (a plain CREATE INDEX would queue it).
@@ -269,7 +276,7 @@ public sealed class SchemaMigratorTests : IAsyncLifetime
         await using var dataSource = NpgsqlDataSource.Create(_connectionString);
 
         var migration = migrator.MigrateAsync(dataSource, scripts, locking, CancellationToken.None);
-        await PollAsync(() => Task.FromResult(migration.IsCompleted || logs.Lines.Count(line => line.Contains("gave up waiting for a lock", StringComparison.Ordinal)) >= 2));
+        await Eventually.UntilAsync(() => migration.IsCompleted || logs.Lines.Count(line => line.Contains("gave up waiting for a lock", StringComparison.Ordinal)) >= 2, MigrationWait, "the migrator gives up on the lock twice", MigrationPoll);
         Assert.False(migration.IsCompleted);
 
         await hold.RollbackAsync();
@@ -387,16 +394,6 @@ public sealed class SchemaMigratorTests : IAsyncLifetime
         {
             await using var command = new NpgsqlCommand(statement, connection);
             await command.ExecuteNonQueryAsync();
-        }
-    }
-
-    private static async Task PollAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 30 s");
-            await Task.Yield();
         }
     }
 }

@@ -1,5 +1,4 @@
 using GenerationWorker.GeminiEmulator;
-using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.TestSupport;
 using Xunit.Abstractions;
 
@@ -50,7 +49,7 @@ public sealed class FairShareClusterTests(ITestOutputHelper output) : IAsyncLife
             SELECT 'flood_' || n, 'client_a', 'image_generation', jsonb_build_object('prompt', 'flood ' || n)
             FROM generate_series(1, 600) n
             """);
-        await Poll.UntilAsync(() => _gemini.Stats.Snapshot().TotalRequests >= 10, TimeSpan.FromSeconds(20), "the flood is being served");
+        await Eventually.UntilAsync(() => _gemini.Stats.Snapshot().TotalRequests >= 10, TimeSpan.FromSeconds(20), "the flood is being served");
 
         var insertedAt = DateTimeOffset.UtcNow;
         var few = new List<string>();

@@ -1,6 +1,5 @@
 using GenerationWorker.GeminiEmulator;
 using GenerationWorker.Grains.Quota;
-using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.TestSupport;
 using Xunit.Abstractions;
 
@@ -96,7 +95,7 @@ public sealed class ModelBudgetTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         // The third Pro request meets the per-day quota: Pro waits for midnight (a fourth Pro job with it), Flash goes on.
-        await Poll.UntilAsync(() => gemini.Stats.Snapshot().RecentRequests.Any(r => r.Status == 429), TimeSpan.FromSeconds(15), "the per-day 429");
+        await Eventually.UntilAsync(() => gemini.Stats.Snapshot().RecentRequests.Any(r => r.Status == 429), TimeSpan.FromSeconds(15), "the per-day 429");
         pro.Add(await jobs.InsertAsync("image_generation", new { prompt = "pro 3", modelOverrides = new { imageModel = Pro } }));
         var flash = new List<string>();
         for (var i = 0; i < 3; i++)

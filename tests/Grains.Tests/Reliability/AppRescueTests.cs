@@ -90,8 +90,8 @@ public sealed class AppRescueTests(AppProcessFixture fixture, ITestOutputHelper 
             settings = new { aspectRatio = "16:9", numberOfVariants = 4, promptTags = new[] { "warm" } },
         }, id: id, clientId: Client, flowId: flow);
 
-        await Poll.UntilAsync(() => OutputsAsync(id), rows => rows.Count == 2, TimeSpan.FromSeconds(60), "2 variants recorded");
-        await Poll.UntilAsync(() => fixture.Gemini.Stats.InFlight == 2, TimeSpan.FromSeconds(10), "the 2 other requests hang");
+        await Eventually.ValueAsync(() => OutputsAsync(id), rows => rows.Count == 2, TimeSpan.FromSeconds(60), "2 variants recorded");
+        await Eventually.UntilAsync(() => fixture.Gemini.Stats.InFlight == 2, TimeSpan.FromSeconds(10), "the 2 other requests hang");
         var before = await OutputsAsync(id);
         var storedBefore = await fixture.S3.StoredCountsAsync();
         Assert.Equal("processing", (await fixture.Jobs.GetAsync(id)).Status);
@@ -154,7 +154,7 @@ public sealed class AppRescueTests(AppProcessFixture fixture, ITestOutputHelper 
         Assert.Equal(job.ImageIds.SelectMany(a => new[] { (a, "prod_1", true), (a, "prod_2", false) }).Order(), links.Order());
 
         // Never paid twice: 2 answers before the kill, 2 after it, and the 2 hung requests, given up by the kill.
-        var requests = await Poll.UntilAsync(() => Task.FromResult(fixture.Gemini.ReceivedRequests(prompt)), r => r.Count >= 6,
+        var requests = await Eventually.ValueAsync(() => Task.FromResult(fixture.Gemini.ReceivedRequests(prompt)), r => r.Count >= 6,
             TimeSpan.FromSeconds(10), "the hung requests end with the killed silo");
         Assert.Equal(6, requests.Count);
         Assert.Equal(4, requests.Count(r => r.Outcome == RequestOutcome.Success));

@@ -47,7 +47,7 @@ public sealed class ClusterSigtermTests(ProcessFixture fixture, ITestOutputHelpe
             await using var a = await StartHealthyAsync(env);
             await using var b = await StartHealthyAsync(env);
             var id = await jobs.InsertAsync("image_generation", new { prompt = $"one silo stops {Guid.NewGuid():N} [emulate:delay=6s]" });
-            await Poll.UntilAsync(() => fixture.Gemini.Stats.InFlight == 1, TimeSpan.FromSeconds(20), "the job's request at Gemini");
+            await Eventually.UntilAsync(() => fixture.Gemini.Stats.InFlight == 1, TimeSpan.FromSeconds(20), "the job's request at Gemini");
             var holder = (await jobs.GetAsync(id)).LockedBy;
             var (leaving, staying) = holder == await SiloStatus.IdentityAsync(a.HttpBase) ? (a, b) : (b, a);
 
@@ -82,7 +82,7 @@ public sealed class ClusterSigtermTests(ProcessFixture fixture, ITestOutputHelpe
             await using var b = await StartHealthyAsync(env);
             var run = Guid.NewGuid().ToString("N")[..8];
             var id = await jobs.InsertAsync("image_generation", new { prompt = $"whole cluster stops {run} [emulate:delay=6s]" });
-            await Poll.UntilAsync(() => fixture.Gemini.Stats.InFlight == 1, TimeSpan.FromSeconds(20), "the job's request at Gemini");
+            await Eventually.UntilAsync(() => fixture.Gemini.Stats.InFlight == 1, TimeSpan.FromSeconds(20), "the job's request at Gemini");
             var holder = (await jobs.GetAsync(id)).LockedBy;
 
             var stopping = DateTimeOffset.UtcNow;

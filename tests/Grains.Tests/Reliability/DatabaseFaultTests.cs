@@ -31,7 +31,7 @@ public sealed class DatabaseFaultTests(SlowPollFixture fixture, ITestOutputHelpe
             ids.Add(await fixture.Jobs.InsertAsync("image_generation", new { prompt = $"terminated {run} {i} [emulate:delay=300ms]" }));
         }
 
-        await Poll.UntilAsync(async () => (await fixture.Jobs.AllAsync()).Count(j => ids.Contains(j.Id) && j.Status == "completed") >= 3,
+        await Eventually.UntilAsync(async () => (await fixture.Jobs.AllAsync()).Count(j => ids.Contains(j.Id) && j.Status == "completed") >= 3,
             TimeSpan.FromSeconds(20), "the first jobs complete");
         var terminated = await fixture.Jobs.ScalarAsync<long>(
             "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()) t");
@@ -41,8 +41,8 @@ public sealed class DatabaseFaultTests(SlowPollFixture fixture, ITestOutputHelpe
 
         var jobs = await table.WaitAllFinalAsync(ids, TimeSpan.FromSeconds(40));
         Assert.All(jobs, j => Assert.Equal("completed", j.Status));
-        await Poll.UntilAsync(() => listener.IsHealthy, TimeSpan.FromSeconds(15), "the listener reconnects");
-        await Poll.UntilAsync(() => SiloStatus.HealthAsync(fixture.Silo.HttpBase), h => h.Code == 200, TimeSpan.FromSeconds(10), "/health 200");
+        await Eventually.UntilAsync(() => listener.IsHealthy, TimeSpan.FromSeconds(15), "the listener reconnects");
+        await Eventually.ValueAsync(() => SiloStatus.HealthAsync(fixture.Silo.HttpBase), h => h.Code == 200, TimeSpan.FromSeconds(10), "/health 200");
         Assert.Empty(await fixture.Silo.Grains.GetGrain<Interfaces.IDispatcherGrain>(await SiloStatus.IdentityAsync(fixture.Silo.HttpBase)).GetStatusAsync() is { InFlight: var f } ? f : []);
 
         var tag = "after-terminate " + Guid.NewGuid().ToString("N");
@@ -69,13 +69,13 @@ public sealed class DatabaseFaultTests(SlowPollFixture fixture, ITestOutputHelpe
             ids.Add(await jobs.InsertAsync("image_generation", new { prompt = $"restart {run} {i} [emulate:delay=500ms]" }));
         }
 
-        await Poll.UntilAsync(async () => (await jobs.AllAsync()).Count(j => j.Status == "completed") >= 2, TimeSpan.FromSeconds(20), "the first jobs complete");
+        await Eventually.UntilAsync(async () => (await jobs.AllAsync()).Count(j => j.Status == "completed") >= 2, TimeSpan.FromSeconds(20), "the first jobs complete");
         var stoppedAt = DateTimeOffset.UtcNow;
         await postgres.StopAsync();
-        var down = await Poll.UntilAsync(() => SiloStatus.HealthAsync(silo.HttpBase), h => h.Code == 503, TimeSpan.FromSeconds(10), "/health 503 while the database is down");
+        var down = await Eventually.ValueAsync(() => SiloStatus.HealthAsync(silo.HttpBase), h => h.Code == 503, TimeSpan.FromSeconds(10), "/health 503 while the database is down");
         await postgres.StartAgainAsync();
         var startedAt = DateTimeOffset.UtcNow;
-        await Poll.UntilAsync(() => SiloStatus.HealthAsync(silo.HttpBase), h => h.Code == 200, TimeSpan.FromSeconds(20), "/health 200 again");
+        await Eventually.ValueAsync(() => SiloStatus.HealthAsync(silo.HttpBase), h => h.Code == 200, TimeSpan.FromSeconds(20), "/health 200 again");
         var healthyAfter = DateTimeOffset.UtcNow - startedAt;
 
         var final = await jobs.WaitAllFinalAsync(ids, TimeSpan.FromSeconds(60));

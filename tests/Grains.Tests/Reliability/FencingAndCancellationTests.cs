@@ -31,7 +31,7 @@ public sealed class FencingAndCancellationTests(OneAtATimeFixture fixture, ITest
     {
         var tag = "fenced " + Guid.NewGuid().ToString("N");
         var id = await fixture.Jobs.InsertAsync("image_generation", new { prompt = tag + " [emulate:delay=2s]", settings = new { numberOfVariants = 2 } });
-        await Poll.UntilAsync(() => fixture.RequestsFor(tag).Count > 0 || fixture.Gemini.Stats.InFlight > 0, TimeSpan.FromSeconds(10), "the first Gemini request");
+        await Eventually.UntilAsync(() => fixture.RequestsFor(tag).Count > 0 || fixture.Gemini.Stats.InFlight > 0, TimeSpan.FromSeconds(10), "the first Gemini request");
         var original = await fixture.Jobs.ScalarAsync<Guid>("SELECT lease_token FROM generation_job WHERE id = @id", ("id", id));
 
         // Another worker takes the job over (its lease far ahead, so that no rescue runs it here again).
@@ -41,7 +41,7 @@ public sealed class FencingAndCancellationTests(OneAtATimeFixture fixture, ITest
             UPDATE generation_job SET lease_token = gen_random_uuid(), locked_by = 'other', lease_expires_at = now() + interval '1 hour'
             WHERE id = @id RETURNING lease_token
             """, ("id", id));
-        await Poll.UntilAsync(async () => !(await SiloStatus.InFlightAsync(fixture.Silo.HttpBase)).Contains(id), TimeSpan.FromSeconds(10), "the job grain stops");
+        await Eventually.UntilAsync(async () => !(await SiloStatus.InFlightAsync(fixture.Silo.HttpBase)).Contains(id), TimeSpan.FromSeconds(10), "the job grain stops");
         var stoppedAfter = DateTimeOffset.UtcNow - stolenAt;
         await CompleteProbeAsync();
 
@@ -87,11 +87,11 @@ internal static class CancellationChecks
     {
         var tag = "cancel " + Guid.NewGuid().ToString("N");
         var id = await fixture.Jobs.InsertAsync("image_generation", new { prompt = tag + " [emulate:delay=1s]", settings = new { numberOfVariants = 4 } });
-        await Poll.UntilAsync(() => fixture.RequestsFor(tag).Count > 0 || fixture.Gemini.Stats.InFlight > 0, TimeSpan.FromSeconds(10), "the first Gemini request");
+        await Eventually.UntilAsync(() => fixture.RequestsFor(tag).Count > 0 || fixture.Gemini.Stats.InFlight > 0, TimeSpan.FromSeconds(10), "the first Gemini request");
 
         var cancelledAt = DateTimeOffset.UtcNow;
         await fixture.Jobs.CancelAsync(id);
-        await Poll.UntilAsync(async () => !(await SiloStatus.InFlightAsync(fixture.Silo.HttpBase)).Contains(id), TimeSpan.FromSeconds(10), "the job grain stops");
+        await Eventually.UntilAsync(async () => !(await SiloStatus.InFlightAsync(fixture.Silo.HttpBase)).Contains(id), TimeSpan.FromSeconds(10), "the job grain stops");
         var stoppedAfter = DateTimeOffset.UtcNow - cancelledAt;
         // A later job goes through the same one-request gate: once it completed, nothing of the cancelled job waits there.
         var probe = await fixture.Jobs.InsertAsync("image_generation", new { prompt = "probe " + Guid.NewGuid() });

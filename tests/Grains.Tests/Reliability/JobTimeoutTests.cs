@@ -1,4 +1,5 @@
 using Xunit.Abstractions;
+using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.Grains.Tests.Reliability;
 
@@ -28,7 +29,7 @@ public sealed class JobTimeoutTests(ShortTimeoutFixture fixture, ITestOutputHelp
         var retry = Assert.Single(audit, e => e.From == "processing" && e.To == "pending");
         Assert.StartsWith("timed out", retry.Error);
         Assert.Equal(2, audit.Count(e => e.To == "processing"));
-        await Poll.UntilAsync(() => fixture.RequestsFor(tag).Count == 2, TimeSpan.FromSeconds(10), "both hanging requests are abandoned");
+        await Eventually.UntilAsync(() => fixture.RequestsFor(tag).Count == 2, TimeSpan.FromSeconds(10), "both hanging requests are abandoned");
         Assert.All(fixture.RequestsFor(tag), r => Assert.Equal(GeminiEmulator.RequestOutcome.Abandoned, r.Outcome));
     }
 }

@@ -3,6 +3,7 @@ using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Tests.Gemini;
 using Xunit.Abstractions;
+using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.Grains.Tests.Reliability;
 
@@ -59,7 +60,7 @@ public sealed class NeverPayTwiceTests(LoggedSiloFixture fixture, ITestOutputHel
         await File.WriteAllTextAsync(folder, "in the way");
         await fixture.Jobs.InsertAsync("image_generation", new { prompt = tag }, id: id, clientId: client);
 
-        await Poll.UntilAsync(() => fixture.Logs.Lines.Any(l => l.Contains(id, StringComparison.Ordinal) && l.Contains("retrying the upload", StringComparison.Ordinal)),
+        await Eventually.UntilAsync(() => fixture.Logs.Lines.Any(l => l.Contains(id, StringComparison.Ordinal) && l.Contains("retrying the upload", StringComparison.Ordinal)),
             TimeSpan.FromSeconds(20), "the first upload failure");
         File.Delete(folder);
         var job = await fixture.Jobs.WaitFinalAsync(id);

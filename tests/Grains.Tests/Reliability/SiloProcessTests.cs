@@ -30,7 +30,7 @@ public sealed class SiloProcessTests(ProcessFixture fixture, ITestOutputHelper o
             ids.Add(await fixture.Jobs.InsertAsync("image_generation", new { prompt = $"killed {run} {i}" }));
         }
 
-        await Poll.UntilAsync(() => fixture.Gemini.Stats.InFlight == 4, TimeSpan.FromSeconds(20), "B sends the 4 requests");
+        await Eventually.UntilAsync(() => fixture.Gemini.Stats.InFlight == 4, TimeSpan.FromSeconds(20), "B sends the 4 requests");
         await using var a = await StartHealthyAsync(env);
         var aId = await SiloStatus.IdentityAsync(a.HttpBase);
         fixture.Gemini.Faults.Configure(new FaultSettings());
@@ -83,14 +83,14 @@ public sealed class SiloProcessTests(ProcessFixture fixture, ITestOutputHelper o
             slow.Add(await fixture.Jobs.InsertAsync("image_generation", new { prompt = $"slow {run} {i}" }));
         }
 
-        await Poll.UntilAsync(async () => (await SiloStatus.InFlightAsync(silo.HttpBase)).Count == 4 && fixture.Gemini.Stats.InFlight == 4,
+        await Eventually.UntilAsync(async () => (await SiloStatus.InFlightAsync(silo.HttpBase)).Count == 4 && fixture.Gemini.Stats.InFlight == 4,
             TimeSpan.FromSeconds(20), "4 jobs in flight");
         // An earlier error of a given-back job must survive the give-back.
         await fixture.Jobs.ExecuteAsync("UPDATE generation_job SET error = 'an earlier error' WHERE id = @id", ("id", slow[0]));
 
         var terminatedAt = DateTimeOffset.UtcNow;
         var exiting = silo.StopAsync(TimeSpan.FromSeconds(40));
-        var draining = await Poll.UntilAsync(() => SiloStatus.HealthAsync(silo.HttpBase), h => h.Code == 503, TimeSpan.FromSeconds(5), "/health while draining");
+        var draining = await Eventually.ValueAsync(() => SiloStatus.HealthAsync(silo.HttpBase), h => h.Code == 503, TimeSpan.FromSeconds(5), "/health while draining");
         var exitCode = await exiting;
         var exitedAfter = DateTimeOffset.UtcNow - terminatedAt;
 

@@ -28,7 +28,7 @@ public sealed class JobSummaryLogTests
         health.JobEnded(JobOutcome.Retried);
         health.SetInFlight(7);
         time.Advance(JobSummaryLog.Interval);
-        await SiloProcessFixture.PollAsync(() => Task.FromResult(Summaries().Length == 1), TimeSpan.FromSeconds(10), () => string.Join('\n', logs.Lines));
+        await Eventually.UntilAsync(() => Summaries().Length == 1, TimeSpan.FromSeconds(10), "the first summary is logged", lastObserved: () => string.Join('\n', logs.Lines));
         Assert.Contains(
             "Job attempts ended in the last 60 s: 5 (3 completed, 1 failed, 1 to retry, 0 given back, 0 cancelled); 7 in flight",
             Summaries()[0],
@@ -37,7 +37,7 @@ public sealed class JobSummaryLogTests
         time.Advance(JobSummaryLog.Interval);
         health.JobEnded(JobOutcome.Released);
         time.Advance(JobSummaryLog.Interval);
-        await SiloProcessFixture.PollAsync(() => Task.FromResult(Summaries().Length >= 2), TimeSpan.FromSeconds(10), () => string.Join('\n', logs.Lines));
+        await Eventually.UntilAsync(() => Summaries().Length >= 2, TimeSpan.FromSeconds(10), "the second summary is logged", lastObserved: () => string.Join('\n', logs.Lines));
         await stop.CancelAsync();
         await run;
 

@@ -2,7 +2,6 @@ using System.Text;
 using GenerationWorker.GeminiEmulator;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Tests.Gemini;
-using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -38,7 +37,7 @@ public sealed class VeoClientTests : IAsyncLifetime
     {
         var start = await _client.StartAsync(Request("a spinning bottle"));
         var name = Assert.IsType<VeoStart.Started>(start).OperationName;
-        var done = await Poll.UntilAsync(() => _client.PollAsync(name), poll => poll is not VeoPoll.Running, TimeSpan.FromSeconds(10), "the operation ends");
+        var done = await Eventually.ValueAsync(() => _client.PollAsync(name), poll => poll is not VeoPoll.Running, TimeSpan.FromSeconds(10), "the operation ends");
         var uri = Assert.IsType<VeoPoll.Done>(done).VideoUri;
 
         var download = await _client.DownloadAsync(uri, Path.GetTempPath());
@@ -79,8 +78,8 @@ public sealed class VeoClientTests : IAsyncLifetime
         var filtered = (VeoStart.Started)await _client.StartAsync(Request("filtered [emulate:video-filtered]"));
         var failed = (VeoStart.Started)await _client.StartAsync(Request("failed [emulate:video-fail=INVALID_ARGUMENT]"));
 
-        var filteredEnd = await Poll.UntilAsync(() => _client.PollAsync(filtered.OperationName), poll => poll is not VeoPoll.Running, TimeSpan.FromSeconds(10), "filtered ends");
-        var failedEnd = await Poll.UntilAsync(() => _client.PollAsync(failed.OperationName), poll => poll is not VeoPoll.Running, TimeSpan.FromSeconds(10), "failed ends");
+        var filteredEnd = await Eventually.ValueAsync(() => _client.PollAsync(filtered.OperationName), poll => poll is not VeoPoll.Running, TimeSpan.FromSeconds(10), "filtered ends");
+        var failedEnd = await Eventually.ValueAsync(() => _client.PollAsync(failed.OperationName), poll => poll is not VeoPoll.Running, TimeSpan.FromSeconds(10), "failed ends");
 
         Assert.NotEmpty(Assert.IsType<VeoPoll.Filtered>(filteredEnd).Reasons);
         var error = Assert.IsType<VeoPoll.Failed>(failedEnd);

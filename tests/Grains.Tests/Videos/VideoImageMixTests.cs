@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using GenerationWorker.Grains.Tests.Reliability;
 using Xunit.Abstractions;
+using GenerationWorker.TestSupport;
 
 namespace GenerationWorker.Grains.Tests.Videos;
 
@@ -31,7 +31,7 @@ public sealed class VideoImageMixTests(FiveSlotsFixture fixture, ITestOutputHelp
                 clientId: VideoPipelineFixture.ClientId));
         }
 
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             async () => (await Task.WhenAll(videos.Select(fixture.Jobs.GetAsync))).All(j => j.Progress >= 15),
             TimeSpan.FromSeconds(60), "all 20 videos polling");
         var pollsBefore = fixture.Gemini.Stats.Video.Polls;

@@ -2,7 +2,6 @@ using System.Text;
 using System.Text.Json;
 using GenerationWorker.Grains.Assets;
 using GenerationWorker.Grains.Storage;
-using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.Grains.Videos;
 using GenerationWorker.TestSupport;
 using Xunit.Abstractions;
@@ -251,7 +250,7 @@ public sealed class VideoPipelineTests(VideoPipelineFixture fixture, ITestOutput
     private async Task<IReadOnlyList<int>> SampleProgressUntilFinalAsync(string id, TimeSpan timeout)
     {
         var seen = new List<int>();
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             async () =>
             {
                 var job = await _jobs.GetAsync(id);

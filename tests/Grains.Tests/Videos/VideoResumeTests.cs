@@ -94,7 +94,7 @@ public sealed class VideoResumeTests(ProcessFixture fixture, ITestOutputHelper o
 
         await postgres.StopAsync();
         var pollsWhileDown = Assert.Single(Operations(tag)).Polls;
-        await Poll.UntilAsync(() => SiloStatus.HealthAsync(silo.HttpBase), h => h.Code == 503, TimeSpan.FromSeconds(10), "/health 503 while the database is down");
+        await Eventually.ValueAsync(() => SiloStatus.HealthAsync(silo.HttpBase), h => h.Code == 503, TimeSpan.FromSeconds(10), "/health 503 while the database is down");
         await postgres.StartAgainAsync();
         var job = await jobs.WaitFinalAsync(id, TimeSpan.FromSeconds(60));
 

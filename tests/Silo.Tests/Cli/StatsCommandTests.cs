@@ -48,9 +48,14 @@ public sealed class StatsCommandTests(GeminiEmulatorFixture gemini) : IClassFixt
 
         // The silo reports its uses within half a second and the quota grain saves what it was told about once a second:
         // 3 sent in the last minute, not paused (the idle silo holds a few permits ahead: leased, and granted today).
-        var stats = await UntilAsync(s => Task.FromResult(
-            s.Get("gemini budget", "gemini-2.5-flash-image") is { } row
-            && row.Split(' ', StringSplitOptions.RemoveEmptyEntries) is ["3", _, _, "no"]));
+        var stats = await Eventually.ValueAsync(
+            StatsAsync,
+            s => s.Get("gemini budget", "gemini-2.5-flash-image") is { } row
+                 && row.Split(' ', StringSplitOptions.RemoveEmptyEntries) is ["3", _, _, "no"],
+            TimeSpan.FromSeconds(30),
+            "stats show the 3 requests sent and the budget not paused",
+            TimeSpan.FromMilliseconds(100),
+            s => "\n" + s.Raw);
         Assert.Equal("1", stats.Get("jobs", "completed"));
         Assert.Equal("0", stats.Get("jobs", "pending"));
         Assert.Equal("1", stats.Get("last minute", "completed"));
@@ -153,22 +158,6 @@ public sealed class StatsCommandTests(GeminiEmulatorFixture gemini) : IClassFixt
         var result = await Cli.RunAsync(_cs, "stats");
         Assert.Equal(0, result.ExitCode);
         return Stats.Parse(result.Out);
-    }
-
-    private async Task<Stats> UntilAsync(Func<Stats, Task<bool>> condition)
-    {
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var stats = await StatsAsync();
-            if (await condition(stats))
-            {
-                return stats;
-            }
-
-            Assert.True(DateTimeOffset.UtcNow < deadline, "stats never showed the expected values; last:\n" + stats.Raw);
-            await Task.Delay(100);
-        }
     }
 
     /// <summary>The printed stats as (section, label) to value.</summary>

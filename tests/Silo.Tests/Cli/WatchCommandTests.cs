@@ -1,5 +1,6 @@
 using System.Text;
 using GenerationWorker.Silo.Cli;
+using GenerationWorker.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace GenerationWorker.Silo.Tests.Cli;
@@ -22,10 +23,10 @@ public sealed class WatchCommandTests(CliDatabase db) : IClassFixture<CliDatabas
     {
         var id = await db.Jobs.InsertAsync("image_generation", new { prompt = "p", settings = new { numberOfVariants = 2 } });
         var watch = Start(ansi: false);
-        await UntilAsync(() => _out.Text.Contains($"{id}  image_generation  pending "));
+        await ShowsAsync($"{id}  image_generation  pending ");
 
         await db.Jobs.ExecuteAsync("UPDATE generation_job SET status = 'processing', attempts = 1, progress = 50 WHERE id = @id", ("id", id));
-        await UntilAsync(() => _out.Text.Contains("processing  [############............]  50%  attempt 1/3"));
+        await ShowsAsync("processing  [############............]  50%  attempt 1/3");
         await db.Jobs.ExecuteAsync(
             "UPDATE generation_job SET status = 'completed', progress = 100, completed_at = now() WHERE id = @id", ("id", id));
 
@@ -44,8 +45,8 @@ public sealed class WatchCommandTests(CliDatabase db) : IClassFixture<CliDatabas
     {
         var id = await db.Jobs.InsertAsync("image_edit", new { sourceImageUrl = "https://h/a.png", editPrompt = "p" });
         var watch = Start(ansi: true);
-        await UntilAsync(() => _out.Text.Contains("1 pending or processing"));
-        await UntilAsync(() => _out.Text.Contains("\u001b[2F\u001b[0J"));
+        await ShowsAsync("1 pending or processing");
+        await ShowsAsync("\u001b[2F\u001b[0J");
 
         await db.Jobs.ExecuteAsync(
             "UPDATE generation_job SET status = 'failed', attempts = 3, error = 'Gemini rejected the request', completed_at = now() WHERE id = @id",
@@ -65,7 +66,7 @@ public sealed class WatchCommandTests(CliDatabase db) : IClassFixture<CliDatabas
         var id = await db.Jobs.InsertAsync("image_generation", new { prompt = "p" }, delay: TimeSpan.FromMinutes(10));
         await db.Jobs.ExecuteAsync("UPDATE generation_job SET attempts = 1, error = 'Gemini error 503: overloaded' WHERE id = @id", ("id", id));
         var watch = Start(ansi: false);
-        await UntilAsync(() => _out.Text.Contains($"{id}  image_generation  waiting "));
+        await ShowsAsync($"{id}  image_generation  waiting ");
 
         await _ctrlC.CancelAsync();
 
@@ -96,15 +97,10 @@ public sealed class WatchCommandTests(CliDatabase db) : IClassFixture<CliDatabas
     private Task<int> Start(bool ansi) => Task.Run(() => OperatorCli.RunAsync(
         ["watch", "--interval-ms", "50"], new GenerationWorker.Silo.Configuration.DatabaseSettings { ConnectionString = db.ConnectionString }, _out, new StringWriter(), ansi, NullLoggerFactory.Instance, _ctrlC.Token));
 
-    private static async Task UntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
-        while (!condition())
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, "the watch did not show the expected output in time");
-            await Task.Delay(20);
-        }
-    }
+    /// <summary>Waits until the watch has written <paramref name="text"/>.</summary>
+    private Task ShowsAsync(string text) => Eventually.UntilAsync(
+        () => _out.Text.Contains(text, StringComparison.Ordinal), TimeSpan.FromSeconds(30), $"the watch shows \"{text}\"",
+        TimeSpan.FromMilliseconds(20), () => _out.Text);
 
     /// <summary>A writer the watch writes to on one thread while the test reads it on another.</summary>
     private sealed class ConcurrentWriter : TextWriter

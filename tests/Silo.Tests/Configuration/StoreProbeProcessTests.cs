@@ -71,7 +71,7 @@ public sealed class StoreProbeProcessTests(StoreProbeFixture fixture) : IClassFi
         {
             var silo = fixture.Launch(fixture.R2Environment());
             string body = "";
-            await SiloProcessFixture.PollAsync(
+            await Eventually.UntilAsync(
                 async () =>
                 {
                     try
@@ -86,7 +86,8 @@ public sealed class StoreProbeProcessTests(StoreProbeFixture fixture) : IClassFi
                     }
                 },
                 TimeSpan.FromSeconds(90),
-                () => silo.Describe("/health never said the store is unreachable; last: " + body));
+                "/health says the store is unreachable",
+                lastObserved: () => silo.Describe("/health never said the store is unreachable; last: " + body));
             var job = await fixture.Jobs.InsertAsync("image_generation", new { prompt = "waits for the store" });
             // Claiming nothing is an absence: watched for 3 s, the job never leaves pending.
             await Assert.ThrowsAsync<TimeoutException>(

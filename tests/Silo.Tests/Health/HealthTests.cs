@@ -52,11 +52,12 @@ public sealed class HealthTests(ProxiedSiloFixture fixture, ITestOutputHelper ou
         {
             var sinceBreak = Stopwatch.StartNew();
             (HttpStatusCode Status, string Body) last = (0, "");
-            await SiloProcessFixture.PollAsync(
+            await Eventually.UntilAsync(
                 async () => (last = await GetAsync(silo, "health")).Status == HttpStatusCode.ServiceUnavailable,
                 TimeSpan.FromSeconds(10),
-                () => silo.Describe($"/health still answers {last}"),
-                TimeSpan.FromMilliseconds(100));
+                "/health 503 after the cut",
+                TimeSpan.FromMilliseconds(100),
+                lastObserved: () => silo.Describe($"/health still answers {last}"));
             var unhealthyAfter = sinceBreak.Elapsed;
 
             using (var body = JsonDocument.Parse(last.Body))
@@ -78,11 +79,12 @@ public sealed class HealthTests(ProxiedSiloFixture fixture, ITestOutputHelper ou
 
         var sinceRestore = Stopwatch.StartNew();
         (HttpStatusCode Status, string Body) after = (0, "");
-        await SiloProcessFixture.PollAsync(
+        await Eventually.UntilAsync(
             async () => (after = await GetAsync(silo, "health")).Status == HttpStatusCode.OK,
             TimeSpan.FromSeconds(30),
-            () => silo.Describe($"/health still answers {after}"),
-            TimeSpan.FromMilliseconds(100));
+            "/health 200 after the restore",
+            TimeSpan.FromMilliseconds(100),
+            lastObserved: () => silo.Describe($"/health still answers {after}"));
         output.WriteLine($"database back -> /health 200: {sinceRestore.Elapsed.TotalSeconds:0.00} s");
 
         Assert.Equal(Healthy, after.Body);
@@ -100,7 +102,7 @@ public sealed class HealthTests(ProxiedSiloFixture fixture, ITestOutputHelper ou
             // Until /health has noticed the cut, and for a while after, /health/live keeps answering 200.
             var probes = 0;
             var unhealthySeen = 0;
-            await SiloProcessFixture.PollAsync(
+            await Eventually.UntilAsync(
                 async () =>
                 {
                     var live = await GetAsync(silo, "health/live");
@@ -114,8 +116,9 @@ public sealed class HealthTests(ProxiedSiloFixture fixture, ITestOutputHelper ou
                     return unhealthySeen >= 5;
                 },
                 TimeSpan.FromSeconds(20),
-                () => silo.Describe($"/health answered 503 only {unhealthySeen} times in {probes} probes"),
-                TimeSpan.FromMilliseconds(100));
+                "/health 503 five times while /health/live stays 200",
+                TimeSpan.FromMilliseconds(100),
+                lastObserved: () => silo.Describe($"/health answered 503 only {unhealthySeen} times in {probes} probes"));
         }
         finally
         {
@@ -132,28 +135,33 @@ public sealed class HealthTests(ProxiedSiloFixture fixture, ITestOutputHelper ou
         var silo = fixture.Launch(new Dictionary<string, string?> { ["ORLEANS_CLUSTER_ID"] = "start-" + Guid.NewGuid().ToString("N")[..8] });
         var answers = new List<string>();
         var refused = 0;
-        while (true)
-        {
-            Assert.False(silo.HasExited, silo.Describe("the silo exited"));
-            try
+        // Every answer before the first 200 is kept: each must be a refusal or 503 starting.
+        await Eventually.UntilAsync(
+            async () =>
             {
-                var (status, body) = await GetAsync(silo, "health");
-                if (status == HttpStatusCode.OK)
+                Assert.False(silo.HasExited, silo.Describe("the silo exited"));
+                try
                 {
-                    Assert.Equal(Healthy, body);
-                    break;
+                    var (status, body) = await GetAsync(silo, "health");
+                    if (status == HttpStatusCode.OK)
+                    {
+                        Assert.Equal(Healthy, body);
+                        return true;
+                    }
+
+                    answers.Add($"{(int)status} {body}");
+                }
+                catch (HttpRequestException)
+                {
+                    refused++;
                 }
 
-                answers.Add($"{(int)status} {body}");
-            }
-            catch (HttpRequestException)
-            {
-                refused++;
-            }
-
-            Assert.True(answers.Count + refused < 2000, silo.Describe("the silo did not become healthy"));
-            await Task.Delay(20);
-        }
+                return false;
+            },
+            TimeSpan.FromSeconds(60),
+            "/health answers 200",
+            TimeSpan.FromMilliseconds(20),
+            () => silo.Describe($"{refused} refused connections, {answers.Count} answers"));
 
         output.WriteLine($"before 200: {refused} refused connections, {answers.Count} answers: {string.Join(", ", answers.Distinct())}");
         Assert.All(answers, answer => Assert.Equal("""503 {"status":"starting"}""", answer));

@@ -47,10 +47,11 @@ public sealed class ClusterProcessTests(TwoSiloFixture fixture, ITestOutputHelpe
 
         // A's membership view may lag B's join by a table refresh.
         IReadOnlyList<ClusterMember> members = [];
-        await SiloProcessFixture.PollAsync(
+        await Eventually.UntilAsync(
             async () => (members = await ClusterAsync(fixture.A)).Count == 2,
             FailoverLimit,
-            () => "A's /cluster lists " + string.Join(", ", members));
+            "A's /cluster lists both silos",
+            lastObserved: () => "A's /cluster lists " + string.Join(", ", members));
 
         var a = Assert.Single(members, m => IsSilo(m.Silo, fixture.A));
         var b = Assert.Single(members, m => IsSilo(m.Silo, fixture.B));
@@ -69,14 +70,16 @@ public sealed class ClusterProcessTests(TwoSiloFixture fixture, ITestOutputHelpe
 
         await victim.KillAsync();
         // Both watched from the kill on: /cluster calls every member's dispatcher, so it also calls the dead one.
-        var deadRowTask = Measure(() => SiloProcessFixture.PollAsync(
+        var deadRowTask = Measure(() => Eventually.UntilAsync(
             async () => await fixture.MembershipStatusAsync(victim) == Dead,
             FailoverLimit,
-            () => fixture.A.Describe("the killed silo's row is not Dead")));
-        var unlistedTask = Measure(() => SiloProcessFixture.PollAsync(
+            "the killed silo's row is Dead",
+            lastObserved: () => fixture.A.Describe("the killed silo's row is not Dead")));
+        var unlistedTask = Measure(() => Eventually.UntilAsync(
             async () => await TryClusterAsync(fixture.A) is { } members && !members.Any(m => IsSilo(m.Silo, victim)),
             FailoverLimit,
-            () => fixture.A.Describe("A's /cluster still lists the killed silo")));
+            "A's /cluster drops the killed silo",
+            lastObserved: () => fixture.A.Describe("A's /cluster still lists the killed silo")));
         var deadRow = await deadRowTask;
         var unlisted = await unlistedTask;
         await watching.CancelAsync();
@@ -112,10 +115,11 @@ public sealed class ClusterProcessTests(TwoSiloFixture fixture, ITestOutputHelpe
         Assert.True(exitCode == 0, leaving.Describe($"exit code {exitCode}"));
         Assert.Equal(Dead, await fixture.MembershipStatusAsync(leaving));
         Assert.Contains("Draining", leaving.Output, StringComparison.Ordinal);
-        await SiloProcessFixture.PollAsync(
+        await Eventually.UntilAsync(
             async () => await TryClusterAsync(fixture.A) is { } members && !members.Any(m => IsSilo(m.Silo, leaving)),
             FailoverLimit,
-            () => fixture.A.Describe("A's /cluster still lists the stopped silo"));
+            "A's /cluster drops the stopped silo",
+            lastObserved: () => fixture.A.Describe("A's /cluster still lists the stopped silo"));
     }
 
     private static async Task<TimeSpan> Measure(Func<Task> wait)
@@ -129,10 +133,11 @@ public sealed class ClusterProcessTests(TwoSiloFixture fixture, ITestOutputHelpe
         identity.StartsWith($"127.0.0.1:{silo.SiloPort}@", StringComparison.Ordinal);
 
     private static async Task WaitUntilListedAsync(SiloProcess observer, SiloProcess silo) =>
-        await SiloProcessFixture.PollAsync(
+        await Eventually.UntilAsync(
             async () => await TryClusterAsync(observer) is { } members && members.Any(m => IsSilo(m.Silo, silo) && m.DispatcherRunsOn == m.Silo),
             FailoverLimit,
-            () => observer.Describe($"/cluster does not list the silo on port {silo.SiloPort}"));
+            $"/cluster lists the silo on port {silo.SiloPort}",
+            lastObserved: () => observer.Describe($"/cluster does not list the silo on port {silo.SiloPort}"));
 
     private static async Task<IReadOnlyList<ClusterMember>> ClusterAsync(SiloProcess silo) =>
         await TryClusterAsync(silo) ?? throw new InvalidOperationException(silo.Describe("/cluster failed"));

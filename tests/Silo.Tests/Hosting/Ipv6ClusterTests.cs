@@ -17,7 +17,7 @@ public sealed class Ipv6ClusterTests(SiloProcessFixture fixture) : IClassFixture
         await using var b = await fixture.StartSiloAsync(Ipv6);
 
         JsonElement[] members = [];
-        await SiloProcessFixture.PollAsync(
+        await Eventually.UntilAsync(
             async () =>
             {
                 using var response = await a.Operator.GetAsync("cluster");
@@ -26,7 +26,8 @@ public sealed class Ipv6ClusterTests(SiloProcessFixture fixture) : IClassFixture
                 return members.Length == 2;
             },
             TimeSpan.FromSeconds(30),
-            () => a.Describe($"/cluster lists {members.Length} members"));
+            "/cluster lists both silos",
+            lastObserved: () => a.Describe($"/cluster lists {members.Length} members"));
 
         Assert.All(members, member =>
         {

@@ -85,14 +85,13 @@ public sealed class OtlpExportTests
             var id = await jobs.InsertAsync("image_generation", new { prompt = "traced", settings = new { numberOfVariants = 2 } });
             Assert.Equal("completed", (await jobs.WaitFinalAsync(id)).Status);
 
-            var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(20);
             string[] expected = ["/v1/traces:gemini.generate", "/v1/traces:" + id, "/v1/metrics:generation_worker.jobs.claimed", "/v1/metrics:generation_worker.gemini.requests"];
-            while (!expected.All(e => receiver.Saw(e[..e.IndexOf(':')], e[(e.IndexOf(':') + 1)..])))
-            {
-                Assert.True(DateTimeOffset.UtcNow < deadline,
-                    "not received: " + string.Join(", ", expected.Where(e => !receiver.Saw(e[..e.IndexOf(':')], e[(e.IndexOf(':') + 1)..]))));
-                await Task.Delay(100);
-            }
+            await Eventually.UntilAsync(
+                () => expected.All(e => receiver.Saw(e[..e.IndexOf(':')], e[(e.IndexOf(':') + 1)..])),
+                TimeSpan.FromSeconds(20),
+                "the collector receives the spans and metrics",
+                TimeSpan.FromMilliseconds(100),
+                () => "not received: " + string.Join(", ", expected.Where(e => !receiver.Saw(e[..e.IndexOf(':')], e[(e.IndexOf(':') + 1)..]))));
         }
 
         await PostgresServer.DropDatabaseAsync(database);

@@ -69,11 +69,12 @@ public sealed class PoolerProcessTests(PoolerFixture fixture, ITestOutputHelper 
         await fixture.Jobs.ExecuteAsync(
             "INSERT INTO generation_job (id, client_id, type, payload) SELECT 'job_pooled_' || g, 'client-pool', 'image_generation', @payload::jsonb FROM generate_series(1, 500) g",
             ("payload", Payload));
-        await SiloProcessFixture.PollAsync(
+        await Eventually.UntilAsync(
             async () => await fixture.Jobs.ScalarAsync<long>("SELECT count(*) FROM generation_job WHERE id LIKE 'job_pooled_%' AND status IN ('pending', 'processing')") == 0,
             TimeSpan.FromMinutes(4),
-            () => a.Describe("jobs still open") + "\n" + b.Describe("B"),
-            TimeSpan.FromMilliseconds(200));
+            "the 500 pooled jobs are final",
+            TimeSpan.FromMilliseconds(200),
+            lastObserved: () => a.Describe("jobs still open") + "\n" + b.Describe("B"));
         var elapsed = clock.Elapsed;
 
         Assert.Equal(500L, await fixture.Jobs.ScalarAsync<long>("SELECT count(*) FROM generation_job WHERE id LIKE 'job_pooled_%' AND status = 'completed'"));

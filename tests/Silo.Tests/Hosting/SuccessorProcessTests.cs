@@ -62,10 +62,11 @@ public sealed class SuccessorProcessTests(SiloProcessFixture fixture, ITestOutpu
             // Frozen until the newcomer has joined (its check is done by then), before Orleans finds it stale: a
             // newcomer that joins next to a member Orleans holds stale fails its start on its own (exit 134, "invalid
             // silo ... Known status: Dead"), with or without the newcomer's check.
-            await SiloProcessFixture.PollAsync(
+            await Eventually.UntilAsync(
                 async () => newcomer.HasExited || await fixture.MembershipStatusAsync(newcomer, clusterId) == Active,
                 TimeSpan.FromSeconds(30),
-                () => newcomer.Describe("the newcomer did not join"));
+                "the newcomer joins or exits",
+                lastObserved: () => newcomer.Describe("the newcomer did not join"));
         }
         finally
         {

@@ -70,7 +70,11 @@ public sealed class WorkerTelemetryTests(GeminiEmulatorFixture gemini) : IClassF
         var id = await jobs.InsertAsync("image_generation", new { prompt = "two lamps", settings = new { numberOfVariants = 2 } });
         Assert.Equal("completed", (await jobs.WaitFinalAsync(id)).Status);
 
-        var job = await UntilAsync(() => _activities.FirstOrDefault(a => a.OperationName == "job" && (string?)a.GetTagItem("job.id") == id));
+        var job = await Eventually.ValueAsync(
+            () => Task.FromResult(_activities.FirstOrDefault(a => a.OperationName == "job" && (string?)a.GetTagItem("job.id") == id)),
+            TimeSpan.FromSeconds(30),
+            "the job's activity",
+            TimeSpan.FromMilliseconds(20));
         Assert.Equal("completed", job.GetTagItem("job.outcome"));
         var children = _activities.Where(a => a.ParentSpanId == job.SpanId && a.TraceId == job.TraceId).ToList();
         var calls = children.Where(a => a.OperationName == "gemini.generate").ToList();
@@ -82,21 +86,5 @@ public sealed class WorkerTelemetryTests(GeminiEmulatorFixture gemini) : IClassF
         Assert.Contains(_measurements, m => m.Instrument == "generation_worker.jobs.claimed" && m.Value >= 1);
         Assert.Contains(_measurements, m => m.Instrument == "generation_worker.jobs.ended" && Equals(m.Tags["outcome"], "completed"));
         Assert.True(_measurements.Count(m => m.Instrument == "generation_worker.gemini.requests" && Equals(m.Tags["outcome"], "Image")) >= 2);
-    }
-
-    private static async Task<T> UntilAsync<T>(Func<T?> probe)
-        where T : class
-    {
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            if (probe() is { } value)
-            {
-                return value;
-            }
-
-            Assert.True(DateTimeOffset.UtcNow < deadline, "the expected telemetry never arrived");
-            await Task.Delay(20);
-        }
     }
 }

@@ -53,12 +53,8 @@ public sealed class JobsPageFixture : IAsyncLifetime
 
         ThrottledJobId = await jobs.InsertAsync("image_generation", new { prompt = "[emulate:429-retry=3600s] a throttled lamp" }, clientId: "acme");
         var quota = Silo.Grains.GetGrain<IQuotaGrain>(IQuotaGrain.SingletonKey);
-        var deadline = DateTimeOffset.UtcNow + TimeSpan.FromSeconds(60);
-        while ((await quota.GetStatusAsync()).Models.All(m => m.PausedUntil is null))
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, "the 429 never paused the budget");
-            await Task.Delay(50);
-        }
+        await Eventually.UntilAsync(
+            async () => (await quota.GetStatusAsync()).Models.Any(m => m.PausedUntil is not null), TimeSpan.FromSeconds(60), "the 429 pauses the budget");
 
         var priority = 10;
         foreach (var (client, count, variants) in Backlog)

@@ -21,14 +21,15 @@ public sealed partial class JobsPageTests(JobsPageFixture fixture) : IClassFixtu
     public async Task InChromium_ThePageShowsTheBacklogThePausedBudgetAndTheFailure()
     {
         var backlog = JobsPageFixture.Backlog.Sum(b => b.Jobs) + 1;
-        string dom;
-        var deadline = DateTimeOffset.UtcNow + Deadline;
         // Jobs refused by the paused budget are put back: wait until the page shows all of them pending again.
-        while (!((dom = await HeadlessChromium.DumpDomAsync(PageUrl(withCredentials: true))).Contains($"data-figure=\"pending\">{backlog}<", StringComparison.Ordinal)
-                 && dom.Contains("data-figure=\"processing\">0<", StringComparison.Ordinal)))
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, "the page never showed the backlog: " + dom);
-        }
+        // Each look starts a browser, so the looks follow one another without a pause.
+        var dom = await Eventually.ValueAsync(
+            () => HeadlessChromium.DumpDomAsync(PageUrl(withCredentials: true)),
+            page => page.Contains($"data-figure=\"pending\">{backlog}<", StringComparison.Ordinal)
+                    && page.Contains("data-figure=\"processing\">0<", StringComparison.Ordinal),
+            Deadline,
+            "the page shows the backlog",
+            TimeSpan.Zero);
 
         Assert.Contains("<h1>Generation jobs</h1>", dom, StringComparison.Ordinal);
         Assert.Contains("http-equiv=\"refresh\"", dom, StringComparison.Ordinal);
@@ -93,12 +94,7 @@ public sealed partial class JobsPageTests(JobsPageFixture fixture) : IClassFixtu
             Interlocked.Increment(ref asked);
             return page;
         })).ToList();
-        var deadline = DateTimeOffset.UtcNow + Deadline;
-        while (Volatile.Read(ref asked) < viewers.Count)
-        {
-            Assert.True(DateTimeOffset.UtcNow < deadline, "the viewers never asked");
-            await Task.Delay(10);
-        }
+        await Eventually.UntilAsync(() => Volatile.Read(ref asked) == viewers.Count, Deadline, "every viewer asks", TimeSpan.FromMilliseconds(10));
 
         // Every viewer asked while the one read was still running.
         gate.SetResult();
@@ -152,23 +148,18 @@ public sealed partial class JobsPageTests(JobsPageFixture fixture) : IClassFixtu
     [Fact]
     public async Task TheBacklogGauge_IsExportedOverOtlp_WithTheTablesFigures()
     {
-        var deadline = DateTimeOffset.UtcNow + Deadline;
-        while (true)
-        {
-            var expected = await BacklogInTableAsync();
-            var exported = LatestBacklogExport();
-            if (exported is not null && expected.Count > 0 && expected.OrderBy(e => e.Key).SequenceEqual(exported.OrderBy(e => e.Key)))
-            {
-                // The backlog and the throttled job (1 variant); a claim refused by the paused budget may have routed some.
-                Assert.Equal(JobsPageFixture.Backlog.Sum(b => b.Jobs) + 1, exported.Values.Sum(v => v.Jobs));
-                Assert.Equal(JobsPageFixture.Backlog.Sum(b => b.Jobs * b.Variants) + 1, exported.Values.Sum(v => v.Requests));
-                return;
-            }
+        var (_, exported) = await Eventually.ValueAsync(
+            async () => (Expected: await BacklogInTableAsync(), Exported: LatestBacklogExport()),
+            seen => seen.Exported is not null && seen.Expected.Count > 0
+                    && seen.Expected.OrderBy(e => e.Key).SequenceEqual(seen.Exported.OrderBy(e => e.Key)),
+            Deadline,
+            "the exported backlog matches the table",
+            TimeSpan.FromMilliseconds(200),
+            seen => $"exported {Describe(seen.Exported)}, the table holds {Describe(seen.Expected)}");
 
-            Assert.True(DateTimeOffset.UtcNow < deadline,
-                $"exported {Describe(exported)}, the table holds {Describe(expected)}");
-            await Task.Delay(200);
-        }
+        // The backlog and the throttled job (1 variant); a claim refused by the paused budget may have routed some.
+        Assert.Equal(JobsPageFixture.Backlog.Sum(b => b.Jobs) + 1, exported!.Values.Sum(v => v.Jobs));
+        Assert.Equal(JobsPageFixture.Backlog.Sum(b => b.Jobs * b.Variants) + 1, exported.Values.Sum(v => v.Requests));
     }
 
     /// <summary>Pending jobs and their variants by model, read from the rows themselves.</summary>
