@@ -2,7 +2,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using GenerationWorker.GeminiEmulator;
 using GenerationWorker.Grains.Quota;
-using GenerationWorker.Grains.Tests.Reliability;
 using GenerationWorker.TestSupport;
 using Xunit.Abstractions;
 
@@ -59,7 +58,7 @@ public sealed class SpendCapTests(ITestOutputHelper output) : IAsyncLifetime
         // Ten images fit in $0.39: wait until the cluster's cap shows them charged and nothing reserved.
         using var http = new HttpClient { BaseAddress = silos[0].HttpBase };
         http.DefaultRequestHeaders.Authorization = WorkerSilo.OperatorAuthorization();
-        await Poll.UntilAsync(() => GlobalCapAsync(http), cap => cap is { Spent: 0.39m, Reserved: 0m }, TimeSpan.FromSeconds(60), "the global cap spent");
+        await Eventually.ValueAsync(() => GlobalCapAsync(http), cap => cap is { Spent: 0.39m, Reserved: 0m }, TimeSpan.FromSeconds(60), "the global cap spent");
 
         var rows = await Task.WhenAll(ids.Select(jobs.GetAsync));
         var billed = _gemini.Stats.Snapshot().RecentRequests.Count(r => r.Status == 200);
@@ -112,7 +111,7 @@ public sealed class SpendCapTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         // Before midnight: two images, the other two jobs wait, pending, no attempt spent, no error.
-        await Poll.UntilAsync(
+        await Eventually.UntilAsync(
             async () => (await Task.WhenAll(ids.Select(jobs.GetAsync))).Count(j => j.Status == "completed") == 2, TimeSpan.FromSeconds(15), "two jobs completed");
         Assert.True(DateTimeOffset.UtcNow + offset < midnight, "the first day ended before the cap was reached; the machine is too slow for this test");
         var held = (await Task.WhenAll(ids.Select(jobs.GetAsync))).Where(j => j.Status != "completed").ToList();
