@@ -46,14 +46,9 @@ public interface IQuotaGrain : IGrainWithIntegerKey
 /// <param name="Client">The client, when it has caps of its own (its permits count against them too); else null.</param>
 /// <param name="Requests">How many.</param>
 /// <param name="Interactive">True when an interactive job waits for them (it may use the model's reserve).</param>
-/// <param name="Standing">
-/// True for a few permits an idle silo holds ahead of its next job (so that it starts without an exchange): granted only
-/// from the half of the budget nobody uses, and never while another ask of the model went without.
-/// </param>
 [GenerateSerializer, Immutable, Alias("BudgetAsk")]
 public sealed record BudgetAsk(
-    [property: Id(0)] string Model, [property: Id(1)] string? Client, [property: Id(2)] int Requests, [property: Id(3)] bool Interactive,
-    [property: Id(4)] bool Standing = false);
+    [property: Id(0)] string Model, [property: Id(1)] string? Client, [property: Id(2)] int Requests, [property: Id(3)] bool Interactive);
 
 /// <summary>Permits of a lease whose requests were written to Gemini.</summary>
 /// <param name="Lease">The lease.</param>

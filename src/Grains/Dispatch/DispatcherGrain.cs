@@ -172,7 +172,7 @@ public sealed partial class DispatcherGrain(
     {
         _claiming = false;
         _stoppedReason ??= "draining";
-        budget.StopHoldingAhead();
+        budget.StopClaiming();
         return Task.CompletedTask;
     }
 
@@ -196,7 +196,7 @@ public sealed partial class DispatcherGrain(
         _claiming = false;
         _stoppedReason = reason;
         health.SetFatal(reason);
-        budget.StopHoldingAhead();
+        budget.StopClaiming();
         return Task.CompletedTask;
     }
 

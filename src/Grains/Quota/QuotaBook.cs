@@ -38,9 +38,6 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options, Func<stri
     /// <summary>An interactive job that asked within this time still waits for the reserve.</summary>
     private static readonly TimeSpan DemandMemory = TimeSpan.FromSeconds(2);
 
-    /// <summary>How soon an idle silo asks again for permits to hold ahead after a refusal.</summary>
-    private static readonly TimeSpan StandingRetry = TimeSpan.FromSeconds(5);
-
     /// <summary>How long after its use-by a lease's unpriced permits are charged at their reserved price.</summary>
     private static readonly TimeSpan PriceBound = TimeSpan.FromMinutes(15);
 
@@ -49,7 +46,6 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options, Func<stri
 
     private readonly Dictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _interactiveAsked = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTimeOffset> _refusedAt = new(StringComparer.Ordinal);
     private readonly Queue<(DateTimeOffset At, string Client, int Count)> _recentUses = new();
 
     /// <summary>The persisted state.</summary>
@@ -221,15 +217,6 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options, Func<stri
 
         var reserveHeld = !ask.Interactive && _interactiveAsked.TryGetValue(ask.Model, out var asked) && now - asked < DemandMemory;
         var (room, retryAfter, why) = Room(ModelLedger(ask.Model), options.LimitsOf(ask.Model), now, reserveHeld);
-        if (ask.Standing)
-        {
-            // Held ahead by an idle silo: only from the half of each window nobody uses, never while work waits.
-            var idleHalf = options.LimitsOf(ask.Model).Where(l => !l.PerDay)
-                .Select(l => (l.Requests / 2) - Used(ModelLedger(ask.Model), l, now)).DefaultIfEmpty(int.MaxValue).Min();
-            var wanting = _refusedAt.TryGetValue(ask.Model, out var refused) && now - refused < DemandMemory;
-            room = wanting ? 0 : Math.Min(room, idleHalf);
-            (retryAfter, why) = (StandingRetry, "held ahead only from the idle half of the budget");
-        }
         if (ask.Client is { } client && options.ClientOf(client).Caps is { Count: > 0 } caps)
         {
             var (clientRoom, clientRetry, clientWhy) = Room(ClientLedger(client), caps, now, reserve: false);
@@ -265,12 +252,6 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options, Func<stri
         }
 
         var granted = Math.Clamp(Math.Min(ask.Requests, room), 0, ask.Requests);
-        if (granted < ask.Requests && !ask.Standing)
-        {
-            // Work went without: nothing is held ahead by idle silos for a while.
-            _refusedAt[ask.Model] = now;
-        }
-
         if (granted == 0)
         {
             return Refused(ask, retryAfter, why);

@@ -1,5 +1,4 @@
 using GenerationWorker.Grains.Configuration;
-using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
 using Microsoft.Extensions.Hosting;
@@ -22,8 +21,6 @@ namespace GenerationWorker.Grains.Quota;
 public sealed partial class SiloBudget(
     GrainReferences grains,
     IOptions<QuotaOptions> options,
-    IOptions<GeminiOptions> gemini,
-    IOptions<WorkerOptions> worker,
     ILocalSiloDetails localSilo,
     WorkerHealth health,
     BudgetClock time,
@@ -52,10 +49,6 @@ public sealed partial class SiloBudget(
     private readonly List<PermitCost> _priced = [];
     private readonly SemaphoreSlim _signal = new(0);
     private DateTimeOffset _nextAsk = DateTimeOffset.MinValue;
-    private bool _holdingStopped;
-
-    // The dispatcher has asked once: the silo is active and claims (nothing is held ahead before).
-    private bool _dispatching;
 
     /// <summary>Raised (outside any lock) when permits arrived that the dispatcher wanted.</summary>
     public event Action? PermitsArrived;
@@ -146,12 +139,11 @@ public sealed partial class SiloBudget(
         }
     }
 
-    /// <summary>The silo stops claiming (draining, or the service refused): nothing more is held ahead, the pool goes back.</summary>
-    public void StopHoldingAhead()
+    /// <summary>The silo stops claiming (draining, or the service refused): nothing more is wanted, the pool goes back.</summary>
+    public void StopClaiming()
     {
         lock (_sync)
         {
-            _holdingStopped = true;
             _wanted.Clear();
             foreach (var pool in _pool.Values)
             {
@@ -178,7 +170,6 @@ public sealed partial class SiloBudget(
                 _nextAsk = DateTimeOffset.MinValue;
             }
 
-            _dispatching = true;
             _wanted.Clear();
             foreach (var (key, want) in wanted)
             {
@@ -549,28 +540,8 @@ public sealed partial class SiloBudget(
             }
         }
 
-        // Idle: a few permits of the default model held ahead, so that the next job starts without an exchange.
-        var standing = StandingKey;
-        var held = _pool.TryGetValue(standing, out var standingPool) ? standingPool.Where(p => p.UsableUntil > now).Sum(p => p.Count) : 0;
-        if (asks.Count == 0 && _dispatching && !_holdingStopped && held < StandingTarget && !IsPaused(standing.Model, now))
-        {
-            asks.Add(new BudgetAsk(standing.Model, null, StandingTarget - held, false, Standing: true));
-        }
-
         return asks;
     }
-
-    /// <summary>The default model's shared permits: what an idle silo holds ahead.</summary>
-    private PoolKey StandingKey => new(Images.ModelRoutes.Current(gemini.Value.Model), null);
-
-    /// <summary>
-    /// Permits held ahead: enough for a job of 8 variants, at most an eighth of the window and what fits; none under spend
-    /// caps (each held permit would reserve its price against them while idle).
-    /// </summary>
-    private int StandingTarget =>
-        options.Value.SpendCaps.Count == 0 && options.Value.LimitsOf(StandingKey.Model).FirstOrDefault(l => !l.PerDay) is { } limit
-            ? Math.Min(worker.Value.Concurrency, Math.Clamp(limit.Requests / 8, 1, 8))
-            : 0;
 
     private void ReturnExpired(DateTimeOffset now)
     {
@@ -579,26 +550,12 @@ public sealed partial class SiloBudget(
             var idle = !_wanted.ContainsKey(key) && (!_waiters.TryGetValue(key, out var waiting) || waiting.Count == 0)
                 && (!_lastWanted.TryGetValue(key, out var last) || now - last > IdleReturn);
 
-            // Idle permits go back, but for the few of the default model held ahead (the freshest).
-            var keep = idle && key == StandingKey && !_holdingStopped ? StandingTarget : idle ? 0 : int.MaxValue;
-            foreach (var permits in pool.Where(p => p.UsableUntil <= now).ToList())
+            // Expired permits go back, and idle ones.
+            foreach (var permits in pool.Where(p => idle || p.UsableUntil <= now).ToList())
             {
                 _returned.Add(new PermitReturn(permits.Lease, permits.Count));
                 pool.Remove(permits);
             }
-
-            foreach (var permits in pool.OrderByDescending(p => p.UsableUntil).ToList())
-            {
-                var kept = Math.Min(permits.Count, Math.Max(keep, 0));
-                keep -= kept;
-                if (kept < permits.Count)
-                {
-                    _returned.Add(new PermitReturn(permits.Lease, permits.Count - kept));
-                    permits.Count = kept;
-                }
-            }
-
-            pool.RemoveAll(p => p.Count == 0);
         }
     }
 

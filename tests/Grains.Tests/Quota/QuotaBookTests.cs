@@ -113,22 +113,6 @@ public sealed class QuotaBookTests
     }
 
     [Fact]
-    public void PermitsHeldAhead_ComeOnlyFromTheIdleHalf_AndNeverWhileWorkWaits()
-    {
-        var options = new QuotaOptions { RequestsPerWindow = 20, Window = TimeSpan.FromSeconds(10), BurstPercent = 100 };
-        var book = new QuotaBook(new BudgetState(), options);
-        BudgetAnswer Standing(DateTimeOffset at, int requests) =>
-            book.Exchange(at, "idle", [new BudgetAsk(Flash, null, requests, false, Standing: true)], [], []).Answers[0];
-
-        Assert.Equal(8, Ask(book, Start, Flash, 8).Granted);
-        Assert.Equal(2, Standing(Start, 8).Granted);
-
-        // Another ask goes without: nothing more is held ahead until it has waited long enough to be forgotten.
-        Assert.Equal(10, Ask(book, Start, Flash, 11).Granted);
-        Assert.Equal(0, Standing(Start + TimeSpan.FromSeconds(1), 1).Granted);
-    }
-
-    [Fact]
     public void AClientCap_HoldsThatClient_WhileOthersUseTheModel()
     {
         var options = new QuotaOptions
