@@ -46,9 +46,15 @@ public interface IQuotaGrain : IGrainWithIntegerKey
 /// <param name="Client">The client, when it has caps of its own (its permits count against them too); else null.</param>
 /// <param name="Requests">How many.</param>
 /// <param name="Interactive">True when an interactive job waits for them (it may use the model's reserve).</param>
+/// <param name="Ahead">
+/// Permits the silo would take beyond <paramref name="Requests"/>, for the jobs its recent use says come next (so that
+/// they start without an exchange): granted only from the half of the budget nobody uses, never while another ask of
+/// the model goes without; given back unused a second after the silo's jobs stop wanting them.
+/// </param>
 [GenerateSerializer, Immutable, Alias("BudgetAsk")]
 public sealed record BudgetAsk(
-    [property: Id(0)] string Model, [property: Id(1)] string? Client, [property: Id(2)] int Requests, [property: Id(3)] bool Interactive);
+    [property: Id(0)] string Model, [property: Id(1)] string? Client, [property: Id(2)] int Requests, [property: Id(3)] bool Interactive,
+    [property: Id(5)] int Ahead = 0);
 
 /// <summary>Permits of a lease whose requests were written to Gemini.</summary>
 /// <param name="Lease">The lease.</param>

@@ -46,6 +46,7 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options, Func<stri
 
     private readonly Dictionary<string, TokenBucket> _buckets = new(StringComparer.Ordinal);
     private readonly Dictionary<string, DateTimeOffset> _interactiveAsked = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DateTimeOffset> _wentWithout = new(StringComparer.Ordinal);
     private readonly Queue<(DateTimeOffset At, string Client, int Count)> _recentUses = new();
 
     /// <summary>The persisted state.</summary>
@@ -252,6 +253,14 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options, Func<stri
         }
 
         var granted = Math.Clamp(Math.Min(ask.Requests, room), 0, ask.Requests);
+        if (granted < ask.Requests)
+        {
+            _wentWithout[ask.Model] = now;
+        }
+        else if (ask.Ahead > 0 && price == 0 && !reserveHeld)
+        {
+            granted += Ahead(ask, now, Math.Min(room, bucket is null ? int.MaxValue : (int)bucket.Tokens) - granted);
+        }
         if (granted == 0)
         {
             return Refused(ask, retryAfter, why);
@@ -271,6 +280,23 @@ public sealed class QuotaBook(BudgetState state, QuotaOptions options, Func<stri
 
         return new BudgetAnswer(
             ask.Model, ask.Client, lease.Id, granted, UseWithin, granted < ask.Requests ? retryAfter : null, granted < ask.Requests ? why : null);
+    }
+
+    /// <summary>
+    /// Permits granted beyond an ask's requests for the silo's next jobs: only from the half of each window limit nobody
+    /// uses (a per-day limit's paced room is left alone), and none while an ask of the model recently went without.
+    /// </summary>
+    private int Ahead(BudgetAsk ask, DateTimeOffset now, int room)
+    {
+        if (_wentWithout.TryGetValue(ask.Model, out var at) && now - at < DemandMemory)
+        {
+            return 0;
+        }
+
+        var ledger = ModelLedger(ask.Model);
+        var idleHalf = options.LimitsOf(ask.Model).Where(l => !l.PerDay)
+            .Select(l => (l.Requests / 2) - Used(ledger, l, now) - ask.Requests).DefaultIfEmpty(0).Min();
+        return Math.Clamp(Math.Min(ask.Ahead, Math.Min(room, idleHalf)), 0, ask.Ahead);
     }
 
     /// <summary>How many permits every limit of a ledger has room for now; when none, how soon and why.</summary>

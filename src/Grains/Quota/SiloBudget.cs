@@ -36,6 +36,11 @@ public sealed partial class SiloBudget(
     /// <summary>Pool permits nobody wanted for this long are given back.</summary>
     private static readonly TimeSpan IdleReturn = TimeSpan.FromSeconds(1);
 
+    /// <summary>An ask takes ahead what the silo's jobs wrote of its key in this last time (its next jobs'), at most <see cref="MostAhead"/>.</summary>
+    private static readonly TimeSpan AheadWindow = TimeSpan.FromSeconds(1);
+
+    private const int MostAhead = 8;
+
     private readonly Lock _sync = new();
     private readonly Dictionary<PoolKey, List<Permits>> _pool = [];
     private readonly Dictionary<string, List<Permits>> _holds = new(StringComparer.Ordinal);
@@ -45,6 +50,7 @@ public sealed partial class SiloBudget(
     private readonly Dictionary<PoolKey, (DateTimeOffset At, string Why)> _refused = [];
     private readonly Dictionary<string, DateTimeOffset> _paused = new(StringComparer.Ordinal);
     private readonly List<(Guid Lease, string Client, long Stamp)> _used = [];
+    private readonly Queue<(long Stamp, PoolKey Key)> _recent = new();
     private readonly List<PermitReturn> _returned = [];
     private readonly List<PermitCost> _priced = [];
     private readonly SemaphoreSlim _signal = new(0);
@@ -223,7 +229,9 @@ public sealed partial class SiloBudget(
     {
         lock (_sync)
         {
-            _used.Add((permit.Lease, permit.Client, time.GetTimestamp()));
+            var stamp = time.GetTimestamp();
+            _used.Add((permit.Lease, permit.Client, stamp));
+            _recent.Enqueue((stamp, permit.Key));
             permit.Reported = true;
         }
     }
@@ -522,6 +530,11 @@ public sealed partial class SiloBudget(
 
     private List<BudgetAsk> Asks(DateTimeOffset now)
     {
+        while (_recent.TryPeek(out var oldest) && time.GetElapsedTime(oldest.Stamp) > AheadWindow)
+        {
+            _recent.Dequeue();
+        }
+
         var asks = new List<BudgetAsk>();
         var keys = _wanted.Keys.Concat(_waiters.Where(w => w.Value.Count > 0).Select(w => w.Key)).Distinct();
         foreach (var key in keys)
@@ -536,7 +549,9 @@ public sealed partial class SiloBudget(
             var missing = requests + waiters.Count - (_pool.TryGetValue(key, out var pool) ? pool.Where(p => p.UsableUntil > now).Sum(p => p.Count) : 0);
             if (missing > 0)
             {
-                asks.Add(new BudgetAsk(key.Model, key.Client, missing, interactive || waiters.Any(w => w.Interactive)));
+                // Jobs keep coming for this key: the next ones' permits too, if the budget is idle enough (see BudgetAsk.Ahead).
+                var ahead = Math.Min(MostAhead, _recent.Count(r => r.Key == key));
+                asks.Add(new BudgetAsk(key.Model, key.Client, missing, interactive || waiters.Any(w => w.Interactive), ahead));
             }
         }
 

@@ -237,6 +237,29 @@ public sealed class QuotaBookTests
         Assert.Throws<FormatException>(() => BudgetSettings.ParseClientBudgets("a=weight:0"));
     }
 
+    [Fact]
+    public void PermitsAhead_ComeOnlyFromTheIdleHalf_AndNotWhileAnAskWentWithout()
+    {
+        var options = new QuotaOptions { RequestsPerWindow = 20, Window = TimeSpan.FromSeconds(10), BurstPercent = 100 };
+        var book = new QuotaBook(new BudgetState(), options);
+        BudgetAnswer AskAhead(DateTimeOffset at, int requests, int ahead) =>
+            book.Exchange(at, "s1", [new BudgetAsk(Flash, null, requests, false, ahead)], [], []).Answers[0];
+
+        // Idle: the job's permit and 4 ahead; then up to half the window (10) in use; past it, only what is asked.
+        Assert.Equal(5, AskAhead(Start, 1, 4).Granted);
+        Assert.Equal(5, AskAhead(Start, 2, 8).Granted);
+        Assert.Equal(1, AskAhead(Start, 1, 8).Granted);
+
+        // An ask goes without: for a while nothing more is granted ahead, even with room again.
+        var other = new QuotaBook(new BudgetState(), options);
+        var lease = other.Exchange(Start, "s2", [new BudgetAsk(Flash, null, 25, false)], [], []).Answers[0];
+        Assert.Equal(20, lease.Granted);
+        other.Exchange(Start, "s2", [], [], [new PermitReturn(lease.LeaseId, 15)]);
+        Assert.Equal(1, other.Exchange(Start + TimeSpan.FromSeconds(1), "s1", [new BudgetAsk(Flash, null, 1, false, 4)], [], []).Answers[0].Granted);
+        // Later, with 6 in use: the permit and 3 ahead (to half the window).
+        Assert.Equal(4, other.Exchange(Start + TimeSpan.FromSeconds(3), "s1", [new BudgetAsk(Flash, null, 1, false, 4)], [], []).Answers[0].Granted);
+    }
+
     private static BudgetAnswer Ask(
         QuotaBook book, DateTimeOffset now, string model, int requests, bool interactive = false, string? client = null, string silo = "s1") =>
         book.Exchange(now, silo, [new BudgetAsk(model, client, requests, interactive)], [], []).Answers[0];
@@ -270,7 +293,7 @@ public sealed class QuotaBookTests
                     lastReport[silo] = now;
                 }
 
-                var answer = book.Exchange(now, silo, [new BudgetAsk(Flash, null, ask, false)], used, []).Answers[0];
+                var answer = book.Exchange(now, silo, [new BudgetAsk(Flash, null, ask, false, Ahead: 8)], used, []).Answers[0];
                 for (var i = 0; i < answer.Granted; i++)
                 {
                     var written = now + TimeSpan.FromTicks((long)(random.NextDouble() * writeDelayMax.Ticks));
