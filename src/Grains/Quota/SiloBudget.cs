@@ -80,13 +80,13 @@ public sealed partial class SiloBudget(
         }
     }
 
-    /// <summary>Permits of <paramref name="key"/> in the pool, usable now.</summary>
+    /// <summary>Permits of <paramref name="key"/> in the pool, usable now (none while its model is paused).</summary>
     public int Available(PoolKey key)
     {
         lock (_sync)
         {
             var now = time.GetUtcNow();
-            return _pool.TryGetValue(key, out var permits) ? permits.Where(p => p.UsableUntil > now).Sum(p => p.Count) : 0;
+            return !IsPaused(key.Model, now) && _pool.TryGetValue(key, out var permits) ? permits.Where(p => p.UsableUntil > now).Sum(p => p.Count) : 0;
         }
     }
 
@@ -122,7 +122,7 @@ public sealed partial class SiloBudget(
             }
 
             var now = time.GetUtcNow();
-            if (!_pool.TryGetValue(key, out var permits) || permits.Where(p => p.UsableUntil > now).Sum(p => p.Count) < count)
+            if (IsPaused(key.Model, now) || !_pool.TryGetValue(key, out var permits) || permits.Where(p => p.UsableUntil > now).Sum(p => p.Count) < count)
             {
                 return false;
             }
@@ -258,8 +258,7 @@ public sealed partial class SiloBudget(
             if (!permit.Reported)
             {
                 permit.Reported = true;
-                var key = permit.Key;
-                (_pool.TryGetValue(key, out var pool) ? pool : _pool[key] = []).Add(new Permits(permit.Lease, key, 1, permit.UsableUntil));
+                Pool(new Permits(permit.Lease, permit.Key, 1, permit.UsableUntil));
             }
         }
     }
@@ -285,7 +284,7 @@ public sealed partial class SiloBudget(
                 var given = Math.Min(extra, permits.Count);
                 permits.Count -= given;
                 extra -= given;
-                (_pool.TryGetValue(permits.Key, out var pool) ? pool : _pool[permits.Key] = []).Add(permits with { Count = given });
+                Pool(permits with { Count = given });
             }
 
             hold.RemoveAll(p => p.Count == 0);
@@ -303,7 +302,7 @@ public sealed partial class SiloBudget(
             {
                 foreach (var permits in hold.Where(p => p.Count > 0))
                 {
-                    (_pool.TryGetValue(permits.Key, out var pool) ? pool : _pool[permits.Key] = []).Add(permits);
+                    Pool(permits);
                 }
             }
         }
@@ -317,7 +316,9 @@ public sealed partial class SiloBudget(
     /// </summary>
     public async Task ThrottledAsync(string model, TimeSpan? retryDelay, bool perDay)
     {
-        Paused(model, perDay ? TimeSpan.FromMinutes(1) : retryDelay ?? TimeSpan.FromSeconds(2));
+        // A per-day pause lasts until midnight Pacific; this silo asks the quota grain again within a minute.
+        var untilMidnight = QuotaClock.NextPacificMidnight(time.GetUtcNow()) - time.GetUtcNow();
+        Paused(model, perDay ? (untilMidnight < TimeSpan.FromMinutes(1) ? untilMidnight : TimeSpan.FromMinutes(1)) : retryDelay ?? TimeSpan.FromSeconds(2));
         await grains.Quota.ReportThrottledAsync(model, retryDelay, perDay);
     }
 
@@ -572,6 +573,18 @@ public sealed partial class SiloBudget(
                 pool.Remove(permits);
             }
         }
+    }
+
+    /// <summary>Permits a job did not use go back to the pool, or to the quota grain while their model is paused.</summary>
+    private void Pool(Permits permits)
+    {
+        if (IsPaused(permits.Key.Model, time.GetUtcNow()))
+        {
+            _returned.Add(new PermitReturn(permits.Lease, permits.Count));
+            return;
+        }
+
+        (_pool.TryGetValue(permits.Key, out var pool) ? pool : _pool[permits.Key] = []).Add(permits);
     }
 
     private void ServeWaiters(DateTimeOffset now)
