@@ -52,13 +52,7 @@ public sealed partial class DispatcherGrain(
     private bool _claiming = true;
     private bool _offItsSilo;
     private string? _stoppedReason;
-    private long _wakeGeneration;
-    private bool _claimQueued;
-    private DateTimeOffset _wakeAt = DateTimeOffset.MaxValue;
-
-    /// <summary>After a claim given back because its job could not start: no claim before this time.</summary>
-    private DateTimeOffset _claimAgainAt;
-    private DateTimeOffset _lastPoll;
+    private WakeSchedule _wake = null!;
     private DateTimeOffset _lastRescue;
     private string _clientCursor = "";
 
@@ -77,6 +71,8 @@ public sealed partial class DispatcherGrain(
     /// </remarks>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _wake = new WakeSchedule(
+            time, () => this.AsReference<IDispatcherGrain>().WakeAsync(), due => LogWakeScheduled(logger, due.TotalMilliseconds));
         if (Owner != SiloIdentity.Of(localSilo.SiloAddress))
         {
             _offItsSilo = true;
@@ -86,7 +82,7 @@ public sealed partial class DispatcherGrain(
             return;
         }
 
-        _lastPoll = _lastRescue = time.GetUtcNow();
+        _lastRescue = time.GetUtcNow();
         budget.PermitsArrived += OnPermitsArrived;
         this.RegisterGrainTimer(
             TickAsync, new GrainTimerCreationOptions(_options.PollInterval, _options.PollInterval) { KeepAlive = true });
@@ -114,28 +110,25 @@ public sealed partial class DispatcherGrain(
     }
 
     /// <inheritdoc />
-    public Task WakeAsync()
-    {
-        _claimQueued = false;
-        return ClaimAsync();
-    }
+    public Task WakeAsync() => ClaimAsync();
 
     /// <inheritdoc />
     /// <remarks>
     /// Does not claim itself: it queues one wake-up behind the calls already waiting, so that the jobs finishing
     /// together free their slots first and one claim fills them all.
     /// </remarks>
-    public async Task JobFinishedAsync(string jobId)
+    public Task JobFinishedAsync(string jobId)
     {
         _inFlight.Remove(jobId);
         _requestless.Remove(jobId);
         health.SetInFlight(_inFlight.Count);
         telemetry.InFlight(Owner, _inFlight.Count);
-        if (!_claimQueued && _claiming)
+        if (_claiming)
         {
-            _claimQueued = true;
-            await this.AsReference<IDispatcherGrain>().WakeAsync();
+            _wake.WakeAt(time.GetUtcNow());
         }
+
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -234,7 +227,7 @@ public sealed partial class DispatcherGrain(
 
         // Without notifications every tick polls; while they arrive polling is only a safety net. A wake-up that is
         // due is honoured here too, and so are slots just freed.
-        if (forgotten > 0 || !notifications.IsHealthy || now - _lastPoll >= _options.ListenSafetyPollInterval || _wakeAt <= now)
+        if (forgotten > 0 || !notifications.IsHealthy || now - _wake.LastClaim >= _options.ListenSafetyPollInterval || _wake.IsDue(now))
         {
             await ClaimAsync();
         }
@@ -242,12 +235,7 @@ public sealed partial class DispatcherGrain(
 
     private async Task ClaimAsync()
     {
-        _lastPoll = time.GetUtcNow();
-        if (_wakeAt <= _lastPoll)
-        {
-            _wakeAt = DateTimeOffset.MaxValue;
-        }
-
+        _wake.Begin();
         try
         {
             while (_claiming)
@@ -258,10 +246,8 @@ public sealed partial class DispatcherGrain(
                     return;
                 }
 
-                if (time.GetUtcNow() < _claimAgainAt)
+                if (!_wake.ClaimAllowed())
                 {
-                    // A wake-up due earlier (a tick, a notification) does not claim before then, nor forget to.
-                    ScheduleWake(_claimAgainAt);
                     return;
                 }
 
@@ -303,7 +289,7 @@ public sealed partial class DispatcherGrain(
                     // becomes due meanwhile (a video's next poll needs no permit) wakes it too.
                     if (await jobs.NextFutureAsync(CancellationToken.None) is { } dueIn)
                     {
-                        ScheduleWake(time.GetUtcNow() + dueIn);
+                        _wake.WakeAt(time.GetUtcNow() + dueIn);
                     }
 
                     return;
@@ -329,7 +315,7 @@ public sealed partial class DispatcherGrain(
         {
             // The database is unreachable for now: the next wake or poll tries again.
             LogClaimFailed(logger, exception);
-            ScheduleWake(time.GetUtcNow() + _options.PollInterval);
+            _wake.WakeAt(time.GetUtcNow() + _options.PollInterval);
         }
     }
 
@@ -528,8 +514,7 @@ public sealed partial class DispatcherGrain(
         try
         {
             await jobs.ReleaseAsync(job.Id, job.LeaseToken, null, RetryStartDelay, CancellationToken.None);
-            _claimAgainAt = time.GetUtcNow() + RetryStartDelay;
-            ScheduleWake(_claimAgainAt);
+            _wake.NotBefore(time.GetUtcNow() + RetryStartDelay);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -543,35 +528,7 @@ public sealed partial class DispatcherGrain(
         if (await jobs.NextScheduledAsync(CancellationToken.None) is { } dueIn)
         {
             // Already due: it became claimable just after the look that found nothing, or other silos hold it.
-            ScheduleWake(time.GetUtcNow() + (dueIn > RecheckDelay ? dueIn : RecheckDelay));
-        }
-    }
-
-    private void ScheduleWake(DateTimeOffset at)
-    {
-        var now = time.GetUtcNow();
-        if (_wakeAt > now && _wakeAt <= at)
-        {
-            return;
-        }
-
-        _wakeAt = at;
-        var due = at - now;
-        LogWakeScheduled(logger, due.TotalMilliseconds);
-        _ = WakeLaterAsync(due < TimeSpan.Zero ? TimeSpan.Zero : due, ++_wakeGeneration);
-    }
-
-    /// <remarks>
-    /// The wake-up arrives as a call to this grain, a turn of its own: claiming from the delay's continuation would
-    /// interleave with a claim in progress. Only the latest scheduled wake-up fires; the tick catches a lost one.
-    /// </remarks>
-    private async Task WakeLaterAsync(TimeSpan due, long generation)
-    {
-        await Task.Delay(due, time);
-        if (generation == _wakeGeneration)
-        {
-            _wakeAt = DateTimeOffset.MaxValue;
-            await this.AsReference<IDispatcherGrain>().WakeAsync();
+            _wake.WakeAt(time.GetUtcNow() + (dueIn > RecheckDelay ? dueIn : RecheckDelay));
         }
     }
 
