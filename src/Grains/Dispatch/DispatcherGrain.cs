@@ -19,8 +19,9 @@ namespace GenerationWorker.Grains.Dispatch;
 /// </summary>
 /// <remarks>
 /// It wakes on the table's notifications (<see cref="JobNotificationListener"/>), when a job finishes, at the earliest
-/// future <c>scheduled_for</c>, when the budget frees a slot, and on a polling timer as a fallback. The poll also checks
-/// that in-flight jobs are still held (a cancellation whose notification was missed) and rescues expired leases.
+/// future <c>scheduled_for</c>, when the budget frees a slot, and on a polling timer as a fallback (one
+/// <see cref="WakeSchedule"/>). The poll also checks that in-flight jobs are still held (a cancellation whose notification
+/// was missed, a claim the <see cref="Rescue.Rescuer"/> put back).
 /// </remarks>
 [DispatcherPlacement]
 public sealed partial class DispatcherGrain(
@@ -53,7 +54,7 @@ public sealed partial class DispatcherGrain(
     private bool _offItsSilo;
     private string? _stoppedReason;
     private WakeSchedule _wake = null!;
-    private DateTimeOffset _lastRescue;
+    private DateTimeOffset _lastLostCheck;
     private string _clientCursor = "";
 
     // Jobs seen waiting for a model whose pool had no permit, by pool key: left out of the next looks until it has one.
@@ -82,7 +83,7 @@ public sealed partial class DispatcherGrain(
             return;
         }
 
-        _lastRescue = time.GetUtcNow();
+        _lastLostCheck = time.GetUtcNow();
         budget.PermitsArrived += OnPermitsArrived;
         this.RegisterGrainTimer(
             TickAsync, new GrainTimerCreationOptions(_options.PollInterval, _options.PollInterval) { KeepAlive = true });
@@ -214,10 +215,9 @@ public sealed partial class DispatcherGrain(
     {
         var now = time.GetUtcNow();
         var forgotten = 0;
-        if (now - _lastRescue >= _options.LeaseDuration / 2)
+        if (now - _lastLostCheck >= _options.LeaseDuration / 2)
         {
-            _lastRescue = now;
-            await RescueExpiredAsync(cancellationToken);
+            _lastLostCheck = now;
             forgotten = await DropLostJobsAsync(forgetUnreported: true, cancellationToken);
         }
         else if (_inFlight.Count > 0 && !notifications.IsHealthy)
@@ -532,22 +532,6 @@ public sealed partial class DispatcherGrain(
         }
     }
 
-    private async Task RescueExpiredAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            foreach (var job in await jobs.RescueExpiredAsync(cancellationToken))
-            {
-                LogRescued(logger, job.Id, job.Status, "lease expired");
-                telemetry.Rescued(job.Status);
-            }
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            LogRescueFailed(logger, exception);
-        }
-    }
-
     /// <summary>
     /// Stops the in-flight jobs whose row this silo no longer holds (cancelled, taken over, rescued, or finished) and
     /// whose grain has not reported finished yet. With <paramref name="forgetUnreported"/> (at the rescue cadence) it
@@ -555,8 +539,8 @@ public sealed partial class DispatcherGrain(
     /// no longer runs them, and their slot would stay taken for good.
     /// </summary>
     /// <remarks>
-    /// A job that runs holds its row (processing, locked by this silo; the rescue that runs first puts back an expired
-    /// lease), so its entry is never forgotten. One forgotten while its grain still winds down had half a lease to stop.
+    /// A job that runs holds its row (processing, locked by this silo; a rescuer puts back an expired lease), so its
+    /// entry is never forgotten. One forgotten while its grain still winds down had half a lease to stop.
     /// </remarks>
     /// <returns>How many entries it forgot.</returns>
     private async Task<int> DropLostJobsAsync(bool forgetUnreported, CancellationToken cancellationToken)
