@@ -120,10 +120,8 @@ public sealed partial class DispatcherGrain(
     /// </remarks>
     public Task JobFinishedAsync(string jobId)
     {
-        _inFlight.Remove(jobId);
-        _requestless.Remove(jobId);
-        health.SetInFlight(_inFlight.Count);
-        telemetry.InFlight(Owner, _inFlight.Count);
+        Forget(jobId);
+        ReportInFlight();
         if (_claiming)
         {
             _wake.WakeAt(time.GetUtcNow());
@@ -233,80 +231,21 @@ public sealed partial class DispatcherGrain(
         }
     }
 
+    /// <summary>
+    /// Claims round after round while each one claims jobs: free slots -> budget -> claim -> start. A round that claims
+    /// nothing asks for the wake-up that may let the next one claim something.
+    /// </summary>
     private async Task ClaimAsync()
     {
         _wake.Begin();
         try
         {
-            while (_claiming)
+            int free;
+            while (_claiming && (free = FreeSlots()) > 0 && _wake.ClaimAllowed())
             {
-                var free = _options.Concurrency - (_inFlight.Count - _requestless.Count);
-                if (free <= 0)
+                var claimed = QuotaEnabled ? await ClaimWithinBudgetAsync(free) : await ClaimAnyAsync(free);
+                if (!claimed)
                 {
-                    return;
-                }
-
-                if (!_wake.ClaimAllowed())
-                {
-                    return;
-                }
-
-                if (!QuotaEnabled)
-                {
-                    var any = await jobs.ClaimAsync(Owner, free, int.MaxValue, _options.LeaseDuration, CancellationToken.None);
-                    await StartJobsAsync(any);
-                    if (any.Count == 0)
-                    {
-                        await ScheduleNextScheduledAsync();
-                        return;
-                    }
-
-                    continue;
-                }
-
-                // free -> budget -> claim -> start: the next jobs of every client, routed to their models; the fair share
-                // of each model's permits in this silo's pool picks which start; the rest is what the pool must lease.
-                var (candidates, routed) = await PeekAsync(free);
-                if (candidates.Count == 0)
-                {
-                    // Nothing to look at but the jobs left out while they wait for permits: the pool still leases theirs.
-                    budget.Want(WantedWithWaiting(new FairSharePlan([], NothingWanted), [], free));
-                    await ScheduleNextScheduledAsync();
-                    return;
-                }
-
-                var plan = _fairShare.Plan(routed, free, budget.Available);
-                budget.Want(WantedWithWaiting(plan, routed, free));
-                if (_quota.FailOnSpendCap)
-                {
-                    await FailCappedAsync([.. routed.Except(plan.Chosen), .. _waitingForPermits.Values.SelectMany(w => w.Values.Select(v => v.Job))]);
-                }
-
-                var held = plan.Chosen.Where(job => budget.Hold(job.Id, job.Key, job.Cost)).ToList();
-                if (held.Count == 0)
-                {
-                    // The pool leases what the plan wants and wakes this dispatcher when permits arrive; a job that
-                    // becomes due meanwhile (a video's next poll needs no permit) wakes it too.
-                    if (await jobs.NextFutureAsync(CancellationToken.None) is { } dueIn)
-                    {
-                        _wake.WakeAt(time.GetUtcNow() + dueIn);
-                    }
-
-                    return;
-                }
-
-                var claimed = await jobs.ClaimIdsAsync(Owner, [.. held.Select(job => job.Id)], _options.LeaseDuration, CancellationToken.None);
-                foreach (var lost in held.Where(job => !claimed.Any(c => c.Id == job.Id)))
-                {
-                    // Another silo claimed it first: its permits go back to the pool.
-                    budget.EndJob(lost.Id);
-                }
-
-                await StartJobsAsync(claimed, held.ToDictionary(job => job.Id, job => job.Interactive));
-                if (claimed.Count == 0)
-                {
-                    // Other silos took them: look again soon rather than wait for the safety poll.
-                    await ScheduleNextScheduledAsync();
                     return;
                 }
             }
@@ -317,6 +256,97 @@ public sealed partial class DispatcherGrain(
             LogClaimFailed(logger, exception);
             _wake.WakeAt(time.GetUtcNow() + _options.PollInterval);
         }
+    }
+
+    /// <summary>Slots for jobs that send Gemini requests: the claims that send none hold no slot.</summary>
+    private int FreeSlots() => _options.Concurrency - (_inFlight.Count - _requestless.Count);
+
+    /// <summary>Without a budget: claims and starts up to <paramref name="free"/> of the next jobs.</summary>
+    /// <returns>True when it claimed any.</returns>
+    private async Task<bool> ClaimAnyAsync(int free)
+    {
+        var claimed = await jobs.ClaimAsync(Owner, free, int.MaxValue, _options.LeaseDuration, CancellationToken.None);
+        await StartJobsAsync(claimed);
+        return await ClaimedAnyAsync(claimed);
+    }
+
+    /// <summary>
+    /// With a budget: the jobs whose permits this silo's pool holds now (<see cref="HoldBudgetAsync"/>) are claimed and
+    /// started.
+    /// </summary>
+    /// <returns>True when it claimed any.</returns>
+    private async Task<bool> ClaimWithinBudgetAsync(int free)
+    {
+        var held = await HoldBudgetAsync(free);
+        if (held.Count == 0)
+        {
+            return false;
+        }
+
+        var claimed = await ClaimHeldAsync(held);
+        await StartJobsAsync(claimed, held.ToDictionary(job => job.Id, job => job.Interactive));
+        return await ClaimedAnyAsync(claimed);
+    }
+
+    /// <summary>
+    /// The next jobs of every client, routed to their models; the fair share of each model's permits in this silo's pool
+    /// picks which start, and holds their permits; the rest is what the pool must lease.
+    /// </summary>
+    /// <returns>The jobs whose permits are held; none when none can start now (a wake-up is then asked for).</returns>
+    private async Task<List<FairShareJob>> HoldBudgetAsync(int free)
+    {
+        var (candidates, routed) = await PeekAsync(free);
+        if (candidates.Count == 0)
+        {
+            // Nothing to look at but the jobs left out while they wait for permits: the pool still leases theirs.
+            budget.Want(WantedWithWaiting(new FairSharePlan([], NothingWanted), [], free));
+            await ScheduleNextScheduledAsync();
+            return [];
+        }
+
+        var plan = _fairShare.Plan(routed, free, budget.Available);
+        budget.Want(WantedWithWaiting(plan, routed, free));
+        if (_quota.FailOnSpendCap)
+        {
+            await FailCappedAsync([.. routed.Except(plan.Chosen), .. _waitingForPermits.Values.SelectMany(w => w.Values.Select(v => v.Job))]);
+        }
+
+        var held = plan.Chosen.Where(job => budget.Hold(job.Id, job.Key, job.Cost)).ToList();
+        if (held.Count == 0 && await jobs.NextFutureAsync(CancellationToken.None) is { } dueIn)
+        {
+            // The pool leases what the plan wants and wakes this dispatcher when permits arrive; a job that becomes due
+            // meanwhile (a video's next poll needs no permit) wakes it too.
+            _wake.WakeAt(time.GetUtcNow() + dueIn);
+        }
+
+        return held;
+    }
+
+    /// <summary>Claims the jobs whose permits are held; the permits of those another silo claimed first go back to the pool.</summary>
+    private async Task<IReadOnlyList<ClaimedJob>> ClaimHeldAsync(List<FairShareJob> held)
+    {
+        var claimed = await jobs.ClaimIdsAsync(Owner, [.. held.Select(job => job.Id)], _options.LeaseDuration, CancellationToken.None);
+        foreach (var lost in held.Where(job => !claimed.Any(c => c.Id == job.Id)))
+        {
+            budget.EndJob(lost.Id);
+        }
+
+        return claimed;
+    }
+
+    /// <summary>
+    /// False when a round claimed nothing (nothing due, or other silos took it): it asks to look again when the next job
+    /// is due, or soon, rather than wait for the safety poll.
+    /// </summary>
+    private async Task<bool> ClaimedAnyAsync(IReadOnlyList<ClaimedJob> claimed)
+    {
+        if (claimed.Count > 0)
+        {
+            return true;
+        }
+
+        await ScheduleNextScheduledAsync();
+        return false;
     }
 
     /// <summary>
@@ -470,42 +500,57 @@ public sealed partial class DispatcherGrain(
                 _requestless.Remove(job.Id);
             }
 
-            try
-            {
-                await grain.StartAsync(new JobAssignment(
-                    job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, job.Cost,
-                    job.ClientId, job.Type, job.PayloadJson, job.Stored, job.FlowId, interactive?.GetValueOrDefault(job.Id) ?? false));
-            }
-            catch (OrleansMessageRejectionException exception)
-            {
-                // Never delivered: the job's grain still lives on a silo that just died (a video polled there a moment
-                // ago). Give the claim back now rather than after its lease; the next try reaches a live activation.
-                LogStartRejected(logger, job.Id, exception);
-                _inFlight.Remove(job.Id);
-                _requestless.Remove(job.Id);
-                await GiveBackAsync(job);
-            }
-            catch (TimeoutException exception)
-            {
-                // The grain may be running it after all: the row stays processing under this lease, which the grain
-                // renews if it runs; otherwise the lease expiry rescues it.
-                LogStartFailed(logger, job.Id, exception);
-                _inFlight.Remove(job.Id);
-                _requestless.Remove(job.Id);
-            }
-            catch (Exception exception)
-            {
-                // The grain did not start it (its activation or the call failed): the claim goes back now, its attempt
-                // refunded, and the next claim waits a moment rather than meet the same failure at once.
-                LogStartFailedGivenBack(logger, job.Id, exception);
-                _inFlight.Remove(job.Id);
-                _requestless.Remove(job.Id);
-                await GiveBackAsync(job);
-            }
+            await StartJobAsync(grain, job, interactive?.GetValueOrDefault(job.Id) ?? false);
         }
 
+        ReportInFlight();
+    }
+
+    /// <summary>Hands one claimed job to its grain; a job its grain did not start leaves the in-flight jobs.</summary>
+    private async Task StartJobAsync(IJobGrain grain, ClaimedJob job, bool interactive)
+    {
+        try
+        {
+            await grain.StartAsync(new JobAssignment(
+                job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, job.Cost,
+                job.ClientId, job.Type, job.PayloadJson, job.Stored, job.FlowId, interactive));
+        }
+        catch (OrleansMessageRejectionException exception)
+        {
+            // Never delivered: the job's grain still lives on a silo that just died (a video polled there a moment
+            // ago). Give the claim back now rather than after its lease; the next try reaches a live activation.
+            LogStartRejected(logger, job.Id, exception);
+            Forget(job.Id);
+            await GiveBackAsync(job);
+        }
+        catch (TimeoutException exception)
+        {
+            // The grain may be running it after all: the row stays processing under this lease, which the grain
+            // renews if it runs; otherwise the lease expiry rescues it.
+            LogStartFailed(logger, job.Id, exception);
+            Forget(job.Id);
+        }
+        catch (Exception exception)
+        {
+            // The grain did not start it (its activation or the call failed): the claim goes back now, its attempt
+            // refunded, and the next claim waits a moment rather than meet the same failure at once.
+            LogStartFailedGivenBack(logger, job.Id, exception);
+            Forget(job.Id);
+            await GiveBackAsync(job);
+        }
+    }
+
+    private void ReportInFlight()
+    {
         health.SetInFlight(_inFlight.Count);
         telemetry.InFlight(Owner, _inFlight.Count);
+    }
+
+    /// <summary>A job leaves the in-flight jobs (and frees its slot, if it held one).</summary>
+    private void Forget(string jobId)
+    {
+        _inFlight.Remove(jobId);
+        _requestless.Remove(jobId);
     }
 
     private async Task GiveBackAsync(ClaimedJob job)
@@ -551,14 +596,8 @@ public sealed partial class DispatcherGrain(
             return 0;
         }
 
-        IReadOnlySet<string> held;
-        try
+        if (await StillHeldAsync(cancellationToken) is not { } held)
         {
-            held = await jobs.StillHeldAsync(_inFlight.Keys, Owner, cancellationToken);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            LogDropLostFailed(logger, exception);
             return 0;
         }
 
@@ -569,8 +608,7 @@ public sealed partial class DispatcherGrain(
             if (forgetUnreported && _unreported.Contains(id))
             {
                 LogForgotten(logger, id);
-                _inFlight.Remove(id);
-                _requestless.Remove(id);
+                Forget(id);
                 forgotten++;
             }
             else
@@ -586,11 +624,30 @@ public sealed partial class DispatcherGrain(
 
         if (forgotten > 0)
         {
-            health.SetInFlight(_inFlight.Count);
-            telemetry.InFlight(Owner, _inFlight.Count);
+            ReportInFlight();
         }
 
-        foreach (var (id, job) in toStop)
+        await StopLostAsync(toStop, cancellationToken);
+        return forgotten;
+    }
+
+    /// <summary>Which in-flight jobs this silo's rows still hold; null when the database could not say.</summary>
+    private async Task<IReadOnlySet<string>?> StillHeldAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await jobs.StillHeldAsync(_inFlight.Keys, Owner, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogDropLostFailed(logger, exception);
+            return null;
+        }
+    }
+
+    private async Task StopLostAsync(List<(string Id, IJobGrain Job)> lost, CancellationToken cancellationToken)
+    {
+        foreach (var (id, job) in lost)
         {
             try
             {
@@ -601,7 +658,5 @@ public sealed partial class DispatcherGrain(
                 LogStopFailed(logger, id, exception);
             }
         }
-
-        return forgotten;
     }
 }

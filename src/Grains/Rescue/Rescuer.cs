@@ -54,10 +54,10 @@ public sealed partial class Rescuer(
     /// </summary>
     public async Task RunAsync(IDispatcherGrain dispatcher, CancellationToken cancellationToken)
     {
+        var updates = membership.MembershipUpdates.GetAsyncEnumerator(cancellationToken);
+        var update = updates.MoveNextAsync().AsTask();
         try
         {
-            await using var updates = membership.MembershipUpdates.GetAsyncEnumerator(cancellationToken);
-            var update = updates.MoveNextAsync().AsTask();
             var tick = Task.Delay(Cadence, time, cancellationToken);
             ClusterMembershipSnapshot? last = null;
             while (true)
@@ -89,6 +89,15 @@ public sealed partial class Rescuer(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+        finally
+        {
+            // An enumerator is disposed once its pending move has ended (it ends cancelled when the token is).
+            if (update.IsCompleted || cancellationToken.IsCancellationRequested)
+            {
+                await Task.WhenAny(update);
+                await updates.DisposeAsync();
+            }
         }
     }
 
