@@ -102,7 +102,7 @@ public sealed partial class Rescuer(
     }
 
     /// <summary>Puts back every claim whose lease expired; returns how many.</summary>
-    public async Task<int> RescueExpiredAsync(CancellationToken cancellationToken)
+    private async Task<int> RescueExpiredAsync(CancellationToken cancellationToken)
     {
         try
         {
@@ -123,7 +123,7 @@ public sealed partial class Rescuer(
     }
 
     /// <summary>Rescues the silos <paramref name="snapshot"/> declares dead that this rescuer has not rescued yet.</summary>
-    public async Task RescueDeadAsync(ClusterMembershipSnapshot snapshot, IDispatcherGrain dispatcher, CancellationToken cancellationToken)
+    private async Task RescueDeadAsync(ClusterMembershipSnapshot snapshot, IDispatcherGrain dispatcher, CancellationToken cancellationToken)
     {
         _leaving.UnionWith(snapshot.Members.Values
             .Where(member => member.Status is SiloStatus.ShuttingDown or SiloStatus.Stopping)
