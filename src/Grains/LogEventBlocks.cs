@@ -32,4 +32,5 @@ internal static class LogEventBlocks
     public const int SchemaMigrator = 3000;
     public const int JobCompletions = 3100;
     public const int AppTables = 3200;
+    public const int Rescuer = 3300;
 }

@@ -8,6 +8,7 @@ using GenerationWorker.Grains.Imaging;
 using GenerationWorker.Grains.Jobs;
 using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Quota;
+using GenerationWorker.Grains.Rescue;
 using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Grains.Videos;
@@ -101,6 +102,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddImageEncoder(new ImageEncoderOptions { SpoolDirectory = gemini.ImageSpoolDirectory });
         services.AddPlacementDirector<SiloLocalPlacement, SiloLocalPlacementDirector>();
         services.AddPlacementDirector<DispatcherPlacement, DispatcherPlacementDirector>();
+        services.AddSingleton<Rescuer>();
         services.AddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());
         services.AddHostedService(sp => sp.GetRequiredService<WorkerLifecycle>());

@@ -36,6 +36,16 @@ public interface IQuotaGrain : IGrainWithIntegerKey
     [Alias("ReportThrottledAsync")]
     Task ReportThrottledAsync(string model, TimeSpan? retryDelay, bool perDay, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Closes the leases of <paramref name="silos"/>, which membership declared dead: their open permits count as written
+    /// now and their unpriced ones are charged their reserved price (persisted before it returns). Idempotent: a silo
+    /// already closed changes nothing.
+    /// </summary>
+    /// <param name="silos">The dead silos' identities (<c>SiloIdentity.Of</c> their address).</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    [Alias("SiloDiedAsync")]
+    Task SiloDiedAsync(IReadOnlyList<string> silos, CancellationToken cancellationToken = default);
+
     /// <summary>Every model's limits and use, the pauses, and each client's share of the last window.</summary>
     [Alias("GetStatusAsync")]
     Task<BudgetStatus> GetStatusAsync(CancellationToken cancellationToken = default);

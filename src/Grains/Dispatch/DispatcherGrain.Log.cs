@@ -13,9 +13,6 @@ public sealed partial class DispatcherGrain
     [LoggerMessage(1003, LogLevel.Error, "Job {JobId} could not be started; its lease will expire and it will run again")]
     private static partial void LogStartFailed(ILogger logger, string jobId, Exception exception);
 
-    [LoggerMessage(1004, LogLevel.Warning, "Job {JobId} rescued ({Reason}): now {Status}")]
-    private static partial void LogRescued(ILogger logger, string jobId, string status, string reason);
-
     [LoggerMessage(1005, LogLevel.Critical, "The service is refused ({Reason}; found by silo {ReportedBy}): claiming stopped; fix the configuration and redeploy")]
     private static partial void LogFatal(ILogger logger, string reason, string reportedBy);
 
@@ -42,9 +39,6 @@ public sealed partial class DispatcherGrain
 
     [LoggerMessage(1014, LogLevel.Warning, "Releasing the claim of job {JobId} failed; its lease expiry puts it back")]
     private static partial void LogReleaseFailed(ILogger logger, string jobId, Exception exception);
-
-    [LoggerMessage(1015, LogLevel.Warning, "Rescuing expired leases failed; the next check tries again")]
-    private static partial void LogRescueFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(1016, LogLevel.Warning, "Dropping lost jobs failed (reading which in-flight jobs this silo still holds); the next check tries again")]
     private static partial void LogDropLostFailed(ILogger logger, Exception exception);

@@ -19,8 +19,9 @@ namespace GenerationWorker.Grains.Dispatch;
 /// </summary>
 /// <remarks>
 /// It wakes on the table's notifications (<see cref="JobNotificationListener"/>), when a job finishes, at the earliest
-/// future <c>scheduled_for</c>, when the budget frees a slot, and on a polling timer as a fallback. The poll also checks
-/// that in-flight jobs are still held (a cancellation whose notification was missed) and rescues expired leases.
+/// future <c>scheduled_for</c>, when the budget frees a slot, and on a polling timer as a fallback (one
+/// <see cref="WakeSchedule"/>). The poll also checks that in-flight jobs are still held (a cancellation whose notification
+/// was missed, a claim the <see cref="Rescue.Rescuer"/> put back).
 /// </remarks>
 [DispatcherPlacement]
 public sealed partial class DispatcherGrain(
@@ -52,14 +53,8 @@ public sealed partial class DispatcherGrain(
     private bool _claiming = true;
     private bool _offItsSilo;
     private string? _stoppedReason;
-    private long _wakeGeneration;
-    private bool _claimQueued;
-    private DateTimeOffset _wakeAt = DateTimeOffset.MaxValue;
-
-    /// <summary>After a claim given back because its job could not start: no claim before this time.</summary>
-    private DateTimeOffset _claimAgainAt;
-    private DateTimeOffset _lastPoll;
-    private DateTimeOffset _lastRescue;
+    private WakeSchedule _wake = null!;
+    private DateTimeOffset _lastLostCheck;
     private string _clientCursor = "";
 
     // Jobs seen waiting for a model whose pool had no permit, by pool key: left out of the next looks until it has one.
@@ -77,6 +72,8 @@ public sealed partial class DispatcherGrain(
     /// </remarks>
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
+        _wake = new WakeSchedule(
+            time, () => this.AsReference<IDispatcherGrain>().WakeAsync(), due => LogWakeScheduled(logger, due.TotalMilliseconds));
         if (Owner != SiloIdentity.Of(localSilo.SiloAddress))
         {
             _offItsSilo = true;
@@ -86,7 +83,7 @@ public sealed partial class DispatcherGrain(
             return;
         }
 
-        _lastPoll = _lastRescue = time.GetUtcNow();
+        _lastLostCheck = time.GetUtcNow();
         budget.PermitsArrived += OnPermitsArrived;
         this.RegisterGrainTimer(
             TickAsync, new GrainTimerCreationOptions(_options.PollInterval, _options.PollInterval) { KeepAlive = true });
@@ -114,28 +111,23 @@ public sealed partial class DispatcherGrain(
     }
 
     /// <inheritdoc />
-    public Task WakeAsync()
-    {
-        _claimQueued = false;
-        return ClaimAsync();
-    }
+    public Task WakeAsync() => ClaimAsync();
 
     /// <inheritdoc />
     /// <remarks>
     /// Does not claim itself: it queues one wake-up behind the calls already waiting, so that the jobs finishing
     /// together free their slots first and one claim fills them all.
     /// </remarks>
-    public async Task JobFinishedAsync(string jobId)
+    public Task JobFinishedAsync(string jobId)
     {
-        _inFlight.Remove(jobId);
-        _requestless.Remove(jobId);
-        health.SetInFlight(_inFlight.Count);
-        telemetry.InFlight(Owner, _inFlight.Count);
-        if (!_claimQueued && _claiming)
+        Forget(jobId);
+        ReportInFlight();
+        if (_claiming)
         {
-            _claimQueued = true;
-            await this.AsReference<IDispatcherGrain>().WakeAsync();
+            _wake.WakeAt(time.GetUtcNow());
         }
+
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -221,10 +213,9 @@ public sealed partial class DispatcherGrain(
     {
         var now = time.GetUtcNow();
         var forgotten = 0;
-        if (now - _lastRescue >= _options.LeaseDuration / 2)
+        if (now - _lastLostCheck >= _options.LeaseDuration / 2)
         {
-            _lastRescue = now;
-            await RescueExpiredAsync(cancellationToken);
+            _lastLostCheck = now;
             forgotten = await DropLostJobsAsync(forgetUnreported: true, cancellationToken);
         }
         else if (_inFlight.Count > 0 && !notifications.IsHealthy)
@@ -234,93 +225,27 @@ public sealed partial class DispatcherGrain(
 
         // Without notifications every tick polls; while they arrive polling is only a safety net. A wake-up that is
         // due is honoured here too, and so are slots just freed.
-        if (forgotten > 0 || !notifications.IsHealthy || now - _lastPoll >= _options.ListenSafetyPollInterval || _wakeAt <= now)
+        if (forgotten > 0 || !notifications.IsHealthy || now - _wake.LastClaim >= _options.ListenSafetyPollInterval || _wake.IsDue(now))
         {
             await ClaimAsync();
         }
     }
 
+    /// <summary>
+    /// Claims round after round while each one claims jobs: free slots -> budget -> claim -> start. A round that claims
+    /// nothing asks for the wake-up that may let the next one claim something.
+    /// </summary>
     private async Task ClaimAsync()
     {
-        _lastPoll = time.GetUtcNow();
-        if (_wakeAt <= _lastPoll)
-        {
-            _wakeAt = DateTimeOffset.MaxValue;
-        }
-
+        _wake.Begin();
         try
         {
-            while (_claiming)
+            int free;
+            while (_claiming && (free = FreeSlots()) > 0 && _wake.ClaimAllowed())
             {
-                var free = _options.Concurrency - (_inFlight.Count - _requestless.Count);
-                if (free <= 0)
+                var claimed = QuotaEnabled ? await ClaimWithinBudgetAsync(free) : await ClaimAnyAsync(free);
+                if (!claimed)
                 {
-                    return;
-                }
-
-                if (time.GetUtcNow() < _claimAgainAt)
-                {
-                    // A wake-up due earlier (a tick, a notification) does not claim before then, nor forget to.
-                    ScheduleWake(_claimAgainAt);
-                    return;
-                }
-
-                if (!QuotaEnabled)
-                {
-                    var any = await jobs.ClaimAsync(Owner, free, int.MaxValue, _options.LeaseDuration, CancellationToken.None);
-                    await StartJobsAsync(any);
-                    if (any.Count == 0)
-                    {
-                        await ScheduleNextScheduledAsync();
-                        return;
-                    }
-
-                    continue;
-                }
-
-                // free -> budget -> claim -> start: the next jobs of every client, routed to their models; the fair share
-                // of each model's permits in this silo's pool picks which start; the rest is what the pool must lease.
-                var (candidates, routed) = await PeekAsync(free);
-                if (candidates.Count == 0)
-                {
-                    // Nothing to look at but the jobs left out while they wait for permits: the pool still leases theirs.
-                    budget.Want(WantedWithWaiting(new FairSharePlan([], NothingWanted), [], free));
-                    await ScheduleNextScheduledAsync();
-                    return;
-                }
-
-                var plan = _fairShare.Plan(routed, free, budget.Available);
-                budget.Want(WantedWithWaiting(plan, routed, free));
-                if (_quota.FailOnSpendCap)
-                {
-                    await FailCappedAsync([.. routed.Except(plan.Chosen), .. _waitingForPermits.Values.SelectMany(w => w.Values.Select(v => v.Job))]);
-                }
-
-                var held = plan.Chosen.Where(job => budget.Hold(job.Id, job.Key, job.Cost)).ToList();
-                if (held.Count == 0)
-                {
-                    // The pool leases what the plan wants and wakes this dispatcher when permits arrive; a job that
-                    // becomes due meanwhile (a video's next poll needs no permit) wakes it too.
-                    if (await jobs.NextFutureAsync(CancellationToken.None) is { } dueIn)
-                    {
-                        ScheduleWake(time.GetUtcNow() + dueIn);
-                    }
-
-                    return;
-                }
-
-                var claimed = await jobs.ClaimIdsAsync(Owner, [.. held.Select(job => job.Id)], _options.LeaseDuration, CancellationToken.None);
-                foreach (var lost in held.Where(job => !claimed.Any(c => c.Id == job.Id)))
-                {
-                    // Another silo claimed it first: its permits go back to the pool.
-                    budget.EndJob(lost.Id);
-                }
-
-                await StartJobsAsync(claimed, held.ToDictionary(job => job.Id, job => job.Interactive));
-                if (claimed.Count == 0)
-                {
-                    // Other silos took them: look again soon rather than wait for the safety poll.
-                    await ScheduleNextScheduledAsync();
                     return;
                 }
             }
@@ -329,8 +254,99 @@ public sealed partial class DispatcherGrain(
         {
             // The database is unreachable for now: the next wake or poll tries again.
             LogClaimFailed(logger, exception);
-            ScheduleWake(time.GetUtcNow() + _options.PollInterval);
+            _wake.WakeAt(time.GetUtcNow() + _options.PollInterval);
         }
+    }
+
+    /// <summary>Slots for jobs that send Gemini requests: the claims that send none hold no slot.</summary>
+    private int FreeSlots() => _options.Concurrency - (_inFlight.Count - _requestless.Count);
+
+    /// <summary>Without a budget: claims and starts up to <paramref name="free"/> of the next jobs.</summary>
+    /// <returns>True when it claimed any.</returns>
+    private async Task<bool> ClaimAnyAsync(int free)
+    {
+        var claimed = await jobs.ClaimAsync(Owner, free, int.MaxValue, _options.LeaseDuration, CancellationToken.None);
+        await StartJobsAsync(claimed);
+        return await ClaimedAnyAsync(claimed);
+    }
+
+    /// <summary>
+    /// With a budget: the jobs whose permits this silo's pool holds now (<see cref="HoldBudgetAsync"/>) are claimed and
+    /// started.
+    /// </summary>
+    /// <returns>True when it claimed any.</returns>
+    private async Task<bool> ClaimWithinBudgetAsync(int free)
+    {
+        var held = await HoldBudgetAsync(free);
+        if (held.Count == 0)
+        {
+            return false;
+        }
+
+        var claimed = await ClaimHeldAsync(held);
+        await StartJobsAsync(claimed, held.ToDictionary(job => job.Id, job => job.Interactive));
+        return await ClaimedAnyAsync(claimed);
+    }
+
+    /// <summary>
+    /// The next jobs of every client, routed to their models; the fair share of each model's permits in this silo's pool
+    /// picks which start, and holds their permits; the rest is what the pool must lease.
+    /// </summary>
+    /// <returns>The jobs whose permits are held; none when none can start now (a wake-up is then asked for).</returns>
+    private async Task<List<FairShareJob>> HoldBudgetAsync(int free)
+    {
+        var (candidates, routed) = await PeekAsync(free);
+        if (candidates.Count == 0)
+        {
+            // Nothing to look at but the jobs left out while they wait for permits: the pool still leases theirs.
+            budget.Want(WantedWithWaiting(new FairSharePlan([], NothingWanted), [], free));
+            await ScheduleNextScheduledAsync();
+            return [];
+        }
+
+        var plan = _fairShare.Plan(routed, free, budget.Available);
+        budget.Want(WantedWithWaiting(plan, routed, free));
+        if (_quota.FailOnSpendCap)
+        {
+            await FailCappedAsync([.. routed.Except(plan.Chosen), .. _waitingForPermits.Values.SelectMany(w => w.Values.Select(v => v.Job))]);
+        }
+
+        var held = plan.Chosen.Where(job => budget.Hold(job.Id, job.Key, job.Cost)).ToList();
+        if (held.Count == 0 && await jobs.NextFutureAsync(CancellationToken.None) is { } dueIn)
+        {
+            // The pool leases what the plan wants and wakes this dispatcher when permits arrive; a job that becomes due
+            // meanwhile (a video's next poll needs no permit) wakes it too.
+            _wake.WakeAt(time.GetUtcNow() + dueIn);
+        }
+
+        return held;
+    }
+
+    /// <summary>Claims the jobs whose permits are held; the permits of those another silo claimed first go back to the pool.</summary>
+    private async Task<IReadOnlyList<ClaimedJob>> ClaimHeldAsync(List<FairShareJob> held)
+    {
+        var claimed = await jobs.ClaimIdsAsync(Owner, [.. held.Select(job => job.Id)], _options.LeaseDuration, CancellationToken.None);
+        foreach (var lost in held.Where(job => !claimed.Any(c => c.Id == job.Id)))
+        {
+            budget.EndJob(lost.Id);
+        }
+
+        return claimed;
+    }
+
+    /// <summary>
+    /// False when a round claimed nothing (nothing due, or other silos took it): it asks to look again when the next job
+    /// is due, or soon, rather than wait for the safety poll.
+    /// </summary>
+    private async Task<bool> ClaimedAnyAsync(IReadOnlyList<ClaimedJob> claimed)
+    {
+        if (claimed.Count > 0)
+        {
+            return true;
+        }
+
+        await ScheduleNextScheduledAsync();
+        return false;
     }
 
     /// <summary>
@@ -484,42 +500,57 @@ public sealed partial class DispatcherGrain(
                 _requestless.Remove(job.Id);
             }
 
-            try
-            {
-                await grain.StartAsync(new JobAssignment(
-                    job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, job.Cost,
-                    job.ClientId, job.Type, job.PayloadJson, job.Stored, job.FlowId, interactive?.GetValueOrDefault(job.Id) ?? false));
-            }
-            catch (OrleansMessageRejectionException exception)
-            {
-                // Never delivered: the job's grain still lives on a silo that just died (a video polled there a moment
-                // ago). Give the claim back now rather than after its lease; the next try reaches a live activation.
-                LogStartRejected(logger, job.Id, exception);
-                _inFlight.Remove(job.Id);
-                _requestless.Remove(job.Id);
-                await GiveBackAsync(job);
-            }
-            catch (TimeoutException exception)
-            {
-                // The grain may be running it after all: the row stays processing under this lease, which the grain
-                // renews if it runs; otherwise the lease expiry rescues it.
-                LogStartFailed(logger, job.Id, exception);
-                _inFlight.Remove(job.Id);
-                _requestless.Remove(job.Id);
-            }
-            catch (Exception exception)
-            {
-                // The grain did not start it (its activation or the call failed): the claim goes back now, its attempt
-                // refunded, and the next claim waits a moment rather than meet the same failure at once.
-                LogStartFailedGivenBack(logger, job.Id, exception);
-                _inFlight.Remove(job.Id);
-                _requestless.Remove(job.Id);
-                await GiveBackAsync(job);
-            }
+            await StartJobAsync(grain, job, interactive?.GetValueOrDefault(job.Id) ?? false);
         }
 
+        ReportInFlight();
+    }
+
+    /// <summary>Hands one claimed job to its grain; a job its grain did not start leaves the in-flight jobs.</summary>
+    private async Task StartJobAsync(IJobGrain grain, ClaimedJob job, bool interactive)
+    {
+        try
+        {
+            await grain.StartAsync(new JobAssignment(
+                job.Id, job.LeaseToken, job.Attempt, job.MaxAttempts, Owner, job.Cost,
+                job.ClientId, job.Type, job.PayloadJson, job.Stored, job.FlowId, interactive));
+        }
+        catch (OrleansMessageRejectionException exception)
+        {
+            // Never delivered: the job's grain still lives on a silo that just died (a video polled there a moment
+            // ago). Give the claim back now rather than after its lease; the next try reaches a live activation.
+            LogStartRejected(logger, job.Id, exception);
+            Forget(job.Id);
+            await GiveBackAsync(job);
+        }
+        catch (TimeoutException exception)
+        {
+            // The grain may be running it after all: the row stays processing under this lease, which the grain
+            // renews if it runs; otherwise the lease expiry rescues it.
+            LogStartFailed(logger, job.Id, exception);
+            Forget(job.Id);
+        }
+        catch (Exception exception)
+        {
+            // The grain did not start it (its activation or the call failed): the claim goes back now, its attempt
+            // refunded, and the next claim waits a moment rather than meet the same failure at once.
+            LogStartFailedGivenBack(logger, job.Id, exception);
+            Forget(job.Id);
+            await GiveBackAsync(job);
+        }
+    }
+
+    private void ReportInFlight()
+    {
         health.SetInFlight(_inFlight.Count);
         telemetry.InFlight(Owner, _inFlight.Count);
+    }
+
+    /// <summary>A job leaves the in-flight jobs (and frees its slot, if it held one).</summary>
+    private void Forget(string jobId)
+    {
+        _inFlight.Remove(jobId);
+        _requestless.Remove(jobId);
     }
 
     private async Task GiveBackAsync(ClaimedJob job)
@@ -528,8 +559,7 @@ public sealed partial class DispatcherGrain(
         try
         {
             await jobs.ReleaseAsync(job.Id, job.LeaseToken, null, RetryStartDelay, CancellationToken.None);
-            _claimAgainAt = time.GetUtcNow() + RetryStartDelay;
-            ScheduleWake(_claimAgainAt);
+            _wake.NotBefore(time.GetUtcNow() + RetryStartDelay);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -543,51 +573,7 @@ public sealed partial class DispatcherGrain(
         if (await jobs.NextScheduledAsync(CancellationToken.None) is { } dueIn)
         {
             // Already due: it became claimable just after the look that found nothing, or other silos hold it.
-            ScheduleWake(time.GetUtcNow() + (dueIn > RecheckDelay ? dueIn : RecheckDelay));
-        }
-    }
-
-    private void ScheduleWake(DateTimeOffset at)
-    {
-        var now = time.GetUtcNow();
-        if (_wakeAt > now && _wakeAt <= at)
-        {
-            return;
-        }
-
-        _wakeAt = at;
-        var due = at - now;
-        LogWakeScheduled(logger, due.TotalMilliseconds);
-        _ = WakeLaterAsync(due < TimeSpan.Zero ? TimeSpan.Zero : due, ++_wakeGeneration);
-    }
-
-    /// <remarks>
-    /// The wake-up arrives as a call to this grain, a turn of its own: claiming from the delay's continuation would
-    /// interleave with a claim in progress. Only the latest scheduled wake-up fires; the tick catches a lost one.
-    /// </remarks>
-    private async Task WakeLaterAsync(TimeSpan due, long generation)
-    {
-        await Task.Delay(due, time);
-        if (generation == _wakeGeneration)
-        {
-            _wakeAt = DateTimeOffset.MaxValue;
-            await this.AsReference<IDispatcherGrain>().WakeAsync();
-        }
-    }
-
-    private async Task RescueExpiredAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            foreach (var job in await jobs.RescueExpiredAsync(cancellationToken))
-            {
-                LogRescued(logger, job.Id, job.Status, "lease expired");
-                telemetry.Rescued(job.Status);
-            }
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            LogRescueFailed(logger, exception);
+            _wake.WakeAt(time.GetUtcNow() + (dueIn > RecheckDelay ? dueIn : RecheckDelay));
         }
     }
 
@@ -598,8 +584,8 @@ public sealed partial class DispatcherGrain(
     /// no longer runs them, and their slot would stay taken for good.
     /// </summary>
     /// <remarks>
-    /// A job that runs holds its row (processing, locked by this silo; the rescue that runs first puts back an expired
-    /// lease), so its entry is never forgotten. One forgotten while its grain still winds down had half a lease to stop.
+    /// A job that runs holds its row (processing, locked by this silo; a rescuer puts back an expired lease), so its
+    /// entry is never forgotten. One forgotten while its grain still winds down had half a lease to stop.
     /// </remarks>
     /// <returns>How many entries it forgot.</returns>
     private async Task<int> DropLostJobsAsync(bool forgetUnreported, CancellationToken cancellationToken)
@@ -610,14 +596,8 @@ public sealed partial class DispatcherGrain(
             return 0;
         }
 
-        IReadOnlySet<string> held;
-        try
+        if (await StillHeldAsync(cancellationToken) is not { } held)
         {
-            held = await jobs.StillHeldAsync(_inFlight.Keys, Owner, cancellationToken);
-        }
-        catch (Exception exception) when (exception is not OperationCanceledException)
-        {
-            LogDropLostFailed(logger, exception);
             return 0;
         }
 
@@ -628,8 +608,7 @@ public sealed partial class DispatcherGrain(
             if (forgetUnreported && _unreported.Contains(id))
             {
                 LogForgotten(logger, id);
-                _inFlight.Remove(id);
-                _requestless.Remove(id);
+                Forget(id);
                 forgotten++;
             }
             else
@@ -645,11 +624,30 @@ public sealed partial class DispatcherGrain(
 
         if (forgotten > 0)
         {
-            health.SetInFlight(_inFlight.Count);
-            telemetry.InFlight(Owner, _inFlight.Count);
+            ReportInFlight();
         }
 
-        foreach (var (id, job) in toStop)
+        await StopLostAsync(toStop, cancellationToken);
+        return forgotten;
+    }
+
+    /// <summary>Which in-flight jobs this silo's rows still hold; null when the database could not say.</summary>
+    private async Task<IReadOnlySet<string>?> StillHeldAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await jobs.StillHeldAsync(_inFlight.Keys, Owner, cancellationToken);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            LogDropLostFailed(logger, exception);
+            return null;
+        }
+    }
+
+    private async Task StopLostAsync(List<(string Id, IJobGrain Job)> lost, CancellationToken cancellationToken)
+    {
+        foreach (var (id, job) in lost)
         {
             try
             {
@@ -660,7 +658,5 @@ public sealed partial class DispatcherGrain(
                 LogStopFailed(logger, id, exception);
             }
         }
-
-        return forgotten;
     }
 }

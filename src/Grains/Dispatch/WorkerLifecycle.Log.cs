@@ -14,12 +14,6 @@ public sealed partial class WorkerLifecycle
     [LoggerMessage(1503, LogLevel.Error, "Draining failed; leases will expire and put the jobs back")]
     private static partial void LogDrainFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(1504, LogLevel.Warning, "Job {JobId} rescued from a dead silo: now {Status}")]
-    private static partial void LogRescued(ILogger logger, string jobId, string status);
-
-    [LoggerMessage(1505, LogLevel.Warning, "Rescuing a dead silo's jobs failed; lease expiry will put them back")]
-    private static partial void LogRescueFailed(ILogger logger, Exception exception);
-
     [LoggerMessage(1506, LogLevel.Warning, "The image store still does not answer ({Failure}); claiming nothing, probing again in {DelaySeconds} s")]
     private static partial void LogStoreStillUnreachable(ILogger logger, ImageStoreFailure failure, double delaySeconds);
 

@@ -1,6 +1,5 @@
 using GenerationWorker.Grains.Configuration;
-using GenerationWorker.Grains.Cost;
-using GenerationWorker.Grains.Postgres;
+using GenerationWorker.Grains.Rescue;
 using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Telemetry;
 using GenerationWorker.Interfaces;
@@ -12,8 +11,8 @@ using Orleans.Runtime;
 namespace GenerationWorker.Grains.Dispatch;
 
 /// <summary>
-/// Starts this silo's worker once the silo is active (the dispatcher, the notification listener, the watch on
-/// membership that rescues dead silos' jobs) and, on shutdown, drains it before the silo leaves the cluster.
+/// Starts this silo's worker once the silo is active (the dispatcher, the notification listener, the
+/// <see cref="Rescuer"/>) and, on shutdown, drains it before the silo leaves the cluster.
 /// </summary>
 /// <remarks>
 /// Draining (SIGTERM): stop claiming, let in-flight jobs finish for up to <c>SHUTDOWN_TIMEOUT_SECONDS</c>, then give
@@ -25,16 +24,13 @@ namespace GenerationWorker.Grains.Dispatch;
 public sealed partial class WorkerLifecycle(
     IGrainFactory grains,
     ILocalSiloDetails silo,
-    IClusterMembershipService membership,
     JobNotificationListener listener,
-    JobStore jobs,
-    CostLedger costs,
+    Rescuer rescuer,
     WorkerHealth health,
     JobSummaryLog summary,
     IOptions<WorkerOptions> options,
     IImageStore store,
     TimeProvider time,
-    WorkerTelemetry telemetry,
     ILogger<WorkerLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>, IHostedLifecycleService
 {
     private readonly CancellationTokenSource _stopping = new();
@@ -106,7 +102,7 @@ public sealed partial class WorkerLifecycle(
             Track(Task.Run(() => listener.RunAsync(Dispatcher, _stopping.Token), CancellationToken.None));
         }
 
-        Track(Task.Run(() => WatchMembershipAsync(_stopping.Token), CancellationToken.None));
+        Track(Task.Run(() => rescuer.RunAsync(Dispatcher, _stopping.Token), CancellationToken.None));
         Track(Task.Run(() => summary.RunAsync(_stopping.Token), CancellationToken.None));
         _started = true;
     }
@@ -196,61 +192,6 @@ public sealed partial class WorkerLifecycle(
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             LogDrainFailed(logger, exception);
-        }
-    }
-
-    private async Task WatchMembershipAsync(CancellationToken cancellationToken)
-    {
-        var rescued = new HashSet<SiloAddress>();
-        // Silos seen shutting down: they leave through a drain (a deploy), and their claims keep their attempt.
-        var leaving = new HashSet<SiloAddress>();
-        try
-        {
-            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken))
-            {
-                leaving.UnionWith(snapshot.Members.Values
-                    .Where(member => member.Status is SiloStatus.ShuttingDown or SiloStatus.Stopping)
-                    .Select(member => member.SiloAddress));
-                var dead = snapshot.Members.Values
-                    .Where(member => member.Status == SiloStatus.Dead && rescued.Add(member.SiloAddress))
-                    .Select(member => member.SiloAddress)
-                    .ToList();
-                if (dead.Count == 0)
-                {
-                    continue;
-                }
-
-                try
-                {
-                    foreach (var group in dead.GroupBy(leaving.Contains))
-                    {
-                        var owners = group.Select(SiloIdentity.Of).ToList();
-
-                        // Their requests still awaiting an answer may have been billed: priced in full, before their jobs
-                        // go back (a job's next attempt may complete at once, and its costUsd counts this one).
-                        await costs.SettleOwnersAsync(owners, cancellationToken);
-                        foreach (var job in await jobs.RescueOwnersAsync(owners, cancellationToken, drained: group.Key))
-                        {
-                            LogRescued(logger, job.Id, job.Status);
-                            telemetry.Rescued(job.Status);
-                        }
-                    }
-
-                    await Dispatcher.WakeAsync();
-                }
-                catch (Exception exception) when (exception is not OperationCanceledException)
-                {
-                    // Lease expiry rescues them later; forget them so the next snapshot tries again.
-                    LogRescueFailed(logger, exception);
-                    foreach (var member in snapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead))
-                    {
-                        rescued.Remove(member.SiloAddress);
-                    }
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
         }
     }
 }

@@ -18,7 +18,8 @@ namespace GenerationWorker.Grains.Quota;
 /// failed reports again to the activation that stays. Refusals and status also rest on a write less than a second old
 /// (see <see cref="ConfirmCurrentAsync"/>). After a crash the open
 /// leases of the last write are held until their silos report them, die, or their use-by passes: the budget can only be
-/// under-used for a moment, never exceeded.
+/// under-used for a moment, never exceeded. A dead silo's leases close when a silo's <see cref="Rescue.Rescuer"/> tells
+/// it (<see cref="SiloDiedAsync"/>) and, for the silos already dead, when it activates.
 /// </remarks>
 public sealed partial class QuotaGrain(
     [PersistentState("budget", "quota")] IPersistentState<BudgetState> state,
@@ -45,6 +46,10 @@ public sealed partial class QuotaGrain(
     {
         _confirmedAt = time.GetUtcNow();
         _book = new QuotaBook(state.State, _options, PriceOf);
+
+        // The silos that died before this activation (the one that hosted it, maybe): written at the first flush.
+        _dirty = CloseLeasesOf(membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Dead).Select(m => SiloIdentity.Of(m.SiloAddress)));
         this.RegisterGrainTimer(FlushAsync, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
         LogActivated(logger, Describe(_options), state.State.Leases.Sum(l => l.Open));
         return Task.CompletedTask;
@@ -98,6 +103,15 @@ public sealed partial class QuotaGrain(
     }
 
     /// <inheritdoc />
+    public async Task SiloDiedAsync(IReadOnlyList<string> silos, CancellationToken cancellationToken = default)
+    {
+        if (CloseLeasesOf(silos))
+        {
+            await WriteOrStepAsideAsync();
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<BudgetStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
         try
@@ -128,14 +142,22 @@ public sealed partial class QuotaGrain(
         (options.RequestsPerWindow > 0 ? $"{options.RequestsPerWindow} per {options.Window.TotalSeconds:0.###} s per model" : "no default")
         + string.Concat(options.ModelBudgets.Select(m => $"; {m.Key}: {string.Join(", ", m.Value)}"));
 
+    /// <summary>A dead silo's leases close (see <see cref="QuotaBook.SiloDied"/>); true when something changed.</summary>
+    private bool CloseLeasesOf(IEnumerable<string> silos)
+    {
+        var now = time.GetUtcNow();
+        var changed = false;
+        foreach (var silo in silos)
+        {
+            changed |= _book.SiloDied(now, silo);
+        }
+
+        return changed;
+    }
+
     private async Task FlushAsync(CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        foreach (var dead in membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Dead))
-        {
-            _dirty |= _book.SiloDied(now, SiloIdentity.Of(dead.SiloAddress));
-        }
-
         var status = _book.Status(now, []);
         foreach (var model in status.Models)
         {
