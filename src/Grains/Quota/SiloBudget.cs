@@ -434,53 +434,63 @@ public sealed partial class SiloBudget(
 
     private async Task ExchangeAsync(CancellationToken cancellationToken, bool ask = true)
     {
-        List<BudgetAsk> asks;
-        List<(Guid Lease, string Client, long Stamp)> written;
-        List<PermitReturn> returned;
-        List<PermitCost> priced;
-        lock (_sync)
+        if (TakeReports(ask) is not { } reports)
         {
-            var now = time.GetUtcNow();
-            ReturnExpired(now);
-            asks = ask && now >= _nextAsk ? Asks(now) : [];
-            written = [.. _used];
-            returned = [.. _returned];
-            priced = [.. _priced];
-            _used.Clear();
-            _returned.Clear();
-            _priced.Clear();
-            if (asks.Count == 0 && written.Count == 0 && returned.Count == 0 && priced.Count == 0)
-            {
-                return;
-            }
+            return;
         }
-
-        // Ages, not times: immune to clocks that differ between silos. Measured just before the call, so each is at most
-        // the true age when the grain reads it, and the write time the grain derives is never earlier than the true one.
-        // Uses of a lease within one slice go as one, with the youngest age.
-        var used = written
-            .GroupBy(u => (u.Lease, u.Client, Slice: time.GetElapsedTime(u.Stamp).Ticks / QuotaBook.Slice.Ticks))
-            .Select(g => new PermitUse(g.Key.Lease, g.Key.Client, g.Count(), g.Select(u => time.GetElapsedTime(u.Stamp)).Min()))
-            .ToList();
 
         IReadOnlyList<BudgetAnswer> answers;
         try
         {
-            answers = await grains.Quota.ExchangeAsync(Silo, asks, used, returned, priced, cancellationToken);
+            answers = await grains.Quota.ExchangeAsync(Silo, reports.Asks, Ages(reports.Written), reports.Returned, reports.Priced, cancellationToken);
         }
         catch
         {
             lock (_sync)
             {
                 // Reported with the next exchange.
-                _used.AddRange(written);
-                _returned.AddRange(returned);
-                _priced.AddRange(priced);
+                _used.AddRange(reports.Written);
+                _returned.AddRange(reports.Returned);
+                _priced.AddRange(reports.Priced);
             }
 
             throw;
         }
 
+        if (Apply(answers))
+        {
+            PermitsArrived?.Invoke();
+        }
+    }
+
+    /// <summary>What the next exchange asks and reports (taken from the lists), or null when there is nothing.</summary>
+    private Reports? TakeReports(bool ask)
+    {
+        lock (_sync)
+        {
+            var now = time.GetUtcNow();
+            ReturnExpired(now);
+            var reports = new Reports(ask && now >= _nextAsk ? Asks(now) : [], [.. _used], [.. _returned], [.. _priced]);
+            _used.Clear();
+            _returned.Clear();
+            _priced.Clear();
+            return reports.Asks.Count == 0 && reports.Written.Count == 0 && reports.Returned.Count == 0 && reports.Priced.Count == 0 ? null : reports;
+        }
+    }
+
+    /// <summary>
+    /// Ages, not times: immune to clocks that differ between silos. Measured just before the call, so each is at most the
+    /// true age when the grain reads it, and the write time the grain derives is never earlier than the true one. Uses of
+    /// a lease within one slice go as one, with the youngest age.
+    /// </summary>
+    private List<PermitUse> Ages(List<(Guid Lease, string Client, long Stamp)> written) => written
+        .GroupBy(u => (u.Lease, u.Client, Slice: time.GetElapsedTime(u.Stamp).Ticks / QuotaBook.Slice.Ticks))
+        .Select(g => new PermitUse(g.Key.Lease, g.Key.Client, g.Count(), g.Select(u => time.GetElapsedTime(u.Stamp)).Min()))
+        .ToList();
+
+    /// <summary>Pools what was granted and notes what was refused and why; true when the dispatcher should look again.</summary>
+    private bool Apply(IReadOnlyList<BudgetAnswer> answers)
+    {
         var arrived = false;
         lock (_sync)
         {
@@ -500,22 +510,7 @@ public sealed partial class SiloBudget(
                 if (answer.RetryAfter is { } after)
                 {
                     retry = after < retry ? after : retry;
-                    var why = answer.Waiting ?? "budget";
-                    if (!_refused.TryGetValue(key, out var before) || before.Why != why)
-                    {
-                        // Once per change of reason, not per exchange: "paced" is the budget doing its job under a backlog.
-                        LogWaiting(logger, key.Model, key.Client ?? "", why);
-                    }
-
-                    _refused[key] = (now, why);
-
-                    // The dispatcher fails the jobs a spend cap refuses, when told to (SPEND_CAP_ACTION=fail).
-                    arrived |= options.Value.FailOnSpendCap && why.StartsWith("spend cap", StringComparison.Ordinal);
-                    if (answer.Waiting?.StartsWith("paused", StringComparison.Ordinal) == true)
-                    {
-                        _paused[answer.Model] = now + after;
-                        FailWaiters(answer.Model);
-                    }
+                    arrived |= Refused(key, answer, after, now);
                 }
             }
 
@@ -523,10 +518,28 @@ public sealed partial class SiloBudget(
             ServeWaiters(now);
         }
 
-        if (arrived)
+        return arrived;
+    }
+
+    /// <summary>Notes why <paramref name="key"/>'s permits were refused; true when a spend cap refused jobs that must fail.</summary>
+    private bool Refused(PoolKey key, BudgetAnswer answer, TimeSpan after, DateTimeOffset now)
+    {
+        var why = answer.Waiting ?? "budget";
+        if (!_refused.TryGetValue(key, out var before) || before.Why != why)
         {
-            PermitsArrived?.Invoke();
+            // Once per change of reason, not per exchange: "paced" is the budget doing its job under a backlog.
+            LogWaiting(logger, key.Model, key.Client ?? "", why);
         }
+
+        _refused[key] = (now, why);
+        if (answer.Waiting?.StartsWith("paused", StringComparison.Ordinal) == true)
+        {
+            _paused[answer.Model] = now + after;
+            FailWaiters(answer.Model);
+        }
+
+        // The dispatcher fails the jobs a spend cap refuses, when told to (SPEND_CAP_ACTION=fail).
+        return options.Value.FailOnSpendCap && why.StartsWith("spend cap", StringComparison.Ordinal);
     }
 
     private List<BudgetAsk> Asks(DateTimeOffset now)
@@ -630,6 +643,10 @@ public sealed partial class SiloBudget(
 
         return new Permit(lease.Lease, key, client, lease.UsableUntil);
     }
+
+    /// <summary>One exchange's asks and reports.</summary>
+    private sealed record Reports(
+        List<BudgetAsk> Asks, List<(Guid Lease, string Client, long Stamp)> Written, List<PermitReturn> Returned, List<PermitCost> Priced);
 
     /// <summary>Permits of one lease, usable until a time.</summary>
     private sealed record Permits(Guid Lease, PoolKey Key, int Count, DateTimeOffset UsableUntil)
