@@ -502,8 +502,7 @@ public sealed partial class SiloBudget(
                 if (answer.Granted > 0)
                 {
                     arrived = true;
-                    var permits = new Permits(answer.LeaseId, key, answer.Granted, now + answer.UseWithin);
-                    (_pool.TryGetValue(key, out var pool) ? pool : _pool[key] = []).Add(permits);
+                    Pool(new Permits(answer.LeaseId, key, answer.Granted, now + answer.UseWithin));
                     _refused.Remove(key);
                 }
 
@@ -588,7 +587,7 @@ public sealed partial class SiloBudget(
         }
     }
 
-    /// <summary>Permits a job did not use go back to the pool, or to the quota grain while their model is paused.</summary>
+    /// <summary>Permits granted, or that a job did not use, go to the pool, or back to the quota grain while their model is paused.</summary>
     private void Pool(Permits permits)
     {
         if (IsPaused(permits.Key.Model, time.GetUtcNow()))

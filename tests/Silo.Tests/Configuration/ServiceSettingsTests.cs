@@ -6,7 +6,8 @@ namespace GenerationWorker.Silo.Tests.Configuration;
 
 public sealed class ServiceSettingsTests
 {
-    private static Dictionary<string, string?> Valid() => new()
+    /// <summary>The required settings, each valid: what a test changes one variable of.</summary>
+    internal static Dictionary<string, string?> Valid() => new()
     {
         ["DATABASE_URL"] = "postgres://u:p@db:5432/app",
         ["GEMINI_API_KEY"] = "key-123",

@@ -10,16 +10,7 @@ public sealed class SettingsCatalogueTests
     // price table or connection string looks like this.
     private const string Nonsense = "\u00e9x y";
 
-    private static Dictionary<string, string?> Valid() => new()
-    {
-        ["DATABASE_URL"] = "postgres://u:p@db:5432/app",
-        ["GEMINI_API_KEY"] = "key-123",
-        ["R2_ACCOUNT_ID"] = "acc",
-        ["R2_ACCESS_KEY_ID"] = "id",
-        ["R2_SECRET_ACCESS_KEY"] = "secret",
-        ["R2_BUCKET"] = "bucket",
-        ["R2_PUBLIC_URL"] = "https://cdn.example.com/",
-    };
+    private static Dictionary<string, string?> Valid() => ServiceSettingsTests.Valid();
 
     public static TheoryData<string> CheckedSettings() =>
         [.. Settings.All.Where(Refuses).Select(s => s.Name)];
