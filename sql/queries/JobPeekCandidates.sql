@@ -15,14 +15,14 @@ WITH RECURSIVE clients(client_id, n) AS (
     WHERE c.client_id IS NOT NULL AND c.n < @Clients
 ), candidate AS (
     (SELECT j.id FROM generation_job j
-     WHERE j.status = 'pending' AND j.scheduled_for <= now() AND NOT (j.id = ANY(@Skip))
+     WHERE j.status = 'pending' AND j.scheduled_for <= now() AND j.id NOT IN (SELECT unnest(@Skip::text[]))
      ORDER BY j.priority, j.created_at
      LIMIT @Limit)
     UNION
     SELECT p.id FROM clients w, LATERAL (
         SELECT j.id FROM generation_job j
         WHERE w.client_id IS NOT NULL AND j.status = 'pending' AND j.client_id = w.client_id AND j.scheduled_for <= now()
-          AND NOT (j.id = ANY(@Skip))
+          AND j.id NOT IN (SELECT unnest(@Skip::text[]))
         ORDER BY j.priority, j.created_at
         LIMIT @PerClient) p
 )
@@ -33,6 +33,7 @@ SELECT j.id, j.client_id, j.priority, j.created_at, j.type, j.model,
             ELSE greatest(generation_job_variants(j.payload)
                           - (SELECT count(*) FROM generation_job_output o WHERE o.job_id = j.id)::integer, 0)
        END AS cost
-FROM candidate c JOIN generation_job j ON j.id = c.id
-WHERE j.status = 'pending'
+-- Each candidate's row by its key: the LIMIT keeps the planner from joining them to a scan of every pending job.
+FROM candidate c CROSS JOIN LATERAL (
+    SELECT * FROM generation_job j WHERE j.id = c.id AND j.status = 'pending' LIMIT 1) j
 ORDER BY j.priority, j.created_at;
