@@ -487,6 +487,7 @@ public sealed partial class DispatcherGrain(
     private async Task StartJobsAsync(IReadOnlyList<ClaimedJob> claimed, IReadOnlyDictionary<string, bool>? interactive = null)
     {
         telemetry.Claimed(claimed.Count);
+        var starts = new List<Task>(claimed.Count);
         foreach (var job in claimed)
         {
             var grain = grains.Job(job.Id);
@@ -500,9 +501,11 @@ public sealed partial class DispatcherGrain(
                 _requestless.Remove(job.Id);
             }
 
-            await StartJobAsync(grain, job, interactive?.GetValueOrDefault(job.Id) ?? false);
+            starts.Add(StartJobAsync(grain, job, interactive?.GetValueOrDefault(job.Id) ?? false));
         }
 
+        // Handed over together: one at a time, the last of a large claim waited for every activation before it.
+        await Task.WhenAll(starts);
         ReportInFlight();
     }
 
