@@ -12,15 +12,17 @@ namespace GenerationWorker.Grains.Dispatch;
 public sealed record FairShareJob(string Id, string Client, int Priority, PoolKey Key, int Cost, bool Interactive);
 
 /// <summary>What to claim now, and the permits still wanted for the jobs that wait.</summary>
-/// <param name="Chosen">The jobs to claim, each covered by permits the pool holds.</param>
-/// <param name="Wanted">Per pool key: the requests of the next jobs the pool does not cover, and whether one is interactive.</param>
+/// <param name="Chosen">The jobs to claim, each with a permit the pool holds for at least its first request.</param>
+/// <param name="Wanted">Per pool key: the requests of the chosen jobs and of the next jobs the pool does not cover, and
+/// whether one is interactive.</param>
 public sealed record FairSharePlan(IReadOnlyList<FairShareJob> Chosen, IReadOnlyDictionary<PoolKey, (int Requests, bool Interactive)> Wanted);
 
 /// <summary>
 /// Shares each model's permits between the clients that wait, by weighted deficit round robin on requests: each turn a
 /// client's deficit grows by its weight, and it starts jobs while their cost (a 4-variant job costs 4) fits its
 /// deficit. Lower priority goes first: the round robin runs within the lowest priority that waits. Work-conserving: a
-/// lone client gets every permit. Jobs of one model never skip ahead of a job the model's permits cannot cover yet.
+/// lone client gets every permit. A job starts once the pool holds a permit for its first request (its others take the
+/// next permits), and jobs of one model never skip ahead of a job the model's permits cannot start yet.
 /// </summary>
 /// <remarks>The deficits and each model's place in its turn last from one claim to the next (one instance per dispatcher).</remarks>
 public sealed class FairShare(Func<string, int> weightOf)
@@ -80,16 +82,26 @@ public sealed class FairShare(Func<string, int> weightOf)
                     while (queue.Count > 0 && slots > 0 && queue.Peek().Cost <= deficit)
                     {
                         var job = queue.Peek();
-                        if (Left(job.Key) < job.Cost)
+                        var pooled = Left(job.Key);
+                        if (pooled == 0)
                         {
                             // A client counted apart waits alone for its own permits; the model's shared permits short stop
-                            // every client that draws on them (no job skips ahead of one they cannot cover yet).
+                            // every client that draws on them (no job skips ahead of one they cannot start yet).
                             blocked.Add(job.Key.Client is null ? "" : client);
                             break;
                         }
 
+                        // A job starts on its first request's permit; its other requests take the next permits to
+                        // arrive (SiloBudget.TakeAsync), which the pool leases now. Permits never wait in the pool for
+                        // a job's last one, holding slots of the window unused.
                         queue.Dequeue();
-                        left[job.Key] -= job.Cost;
+                        left[job.Key] = Math.Max(0, pooled - job.Cost);
+                        if (job.Cost > pooled)
+                        {
+                            var (requests, interactive) = wanted.GetValueOrDefault(job.Key);
+                            wanted[job.Key] = (requests + job.Cost - pooled, interactive || job.Interactive);
+                        }
+
                         deficit -= job.Cost;
                         chosen.Add(job);
                         slots--;

@@ -110,8 +110,11 @@ public sealed partial class SiloBudget(
         }
     }
 
-    /// <summary>Moves <paramref name="count"/> permits of <paramref name="key"/> from the pool into <paramref name="jobId"/>'s hold.</summary>
-    /// <returns>False (and nothing moved) when the pool has fewer.</returns>
+    /// <summary>
+    /// Moves up to <paramref name="count"/> permits of <paramref name="key"/> from the pool into <paramref name="jobId"/>'s
+    /// hold: the job's first requests; the others take the next permits (<see cref="TakeAsync"/>).
+    /// </summary>
+    /// <returns>False (and nothing moved) when the pool has none.</returns>
     public bool Hold(string jobId, PoolKey key, int count)
     {
         lock (_sync)
@@ -122,11 +125,18 @@ public sealed partial class SiloBudget(
             }
 
             var now = time.GetUtcNow();
-            if (IsPaused(key.Model, now) || !_pool.TryGetValue(key, out var permits) || permits.Where(p => p.UsableUntil > now).Sum(p => p.Count) < count)
+            if (IsPaused(key.Model, now) || !_pool.TryGetValue(key, out var permits))
             {
                 return false;
             }
 
+            var pooled = permits.Where(p => p.UsableUntil > now).Sum(p => p.Count);
+            if (pooled == 0)
+            {
+                return false;
+            }
+
+            count = Math.Min(count, pooled);
             var hold = _holds.TryGetValue(jobId, out var held) ? held : _holds[jobId] = [];
             foreach (var lease in permits.Where(p => p.UsableUntil > now).OrderBy(p => p.UsableUntil).ToList())
             {

@@ -53,12 +53,25 @@ public sealed class FairShareTests
     }
 
     [Fact]
-    public void AJobThePoolCannotCoverYet_IsNotSkipped_AndItsPermitsAreWanted()
+    public void AJobThePoolCoversInPart_StartsOnItsFirstPermits_AndTheRestAreWanted()
     {
         var share = new FairShare(_ => 1);
         var queue = Jobs("a", 1, cost: 4).Concat(Jobs("a", 5)).ToList();
 
         var plan = share.Plan(queue, slots: 5, _ => 3);
+
+        // The 4-variant job starts on the 3 permits; the jobs behind it wait for the permits after its fourth.
+        Assert.Equal(["a-0"], plan.Chosen.Select(j => j.Id));
+        Assert.Equal(1 + 5, plan.Wanted[Flash].Requests);
+    }
+
+    [Fact]
+    public void NoJobStarts_WithoutAPermit_AndNoneSkipsAhead()
+    {
+        var share = new FairShare(_ => 1);
+        var queue = Jobs("a", 1, cost: 4).Concat(Jobs("a", 5)).ToList();
+
+        var plan = share.Plan(queue, slots: 5, _ => 0);
 
         Assert.Empty(plan.Chosen);
         Assert.True(plan.Wanted[Flash].Requests >= 4);
@@ -110,7 +123,8 @@ public sealed class FairShareTests
         {
             pool += permitsPerClaim;
             var candidates = queue.Where(j => j.Client == "a").Take(20).Concat(queue.Where(j => j.Client == "b").Take(20)).ToList();
-            foreach (var job in share.Plan(candidates, slots: 100, _ => pool).Chosen)
+            // A job started on part of its permits takes the next ones first: the pool owes them (below zero).
+            foreach (var job in share.Plan(candidates, slots: 100, _ => Math.Max(pool, 0)).Chosen)
             {
                 served[job.Client] += count(job);
                 pool -= job.Cost;

@@ -70,6 +70,35 @@ public sealed class ModelBudgetTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AJobsVariants_AreSentAsTheirPermitsArrive_NotWhenAllHaveGathered()
+    {
+        // Pro allows 8 requests per 4 s, paced at 2 a second: an 8-variant job starts on its first permit, and each
+        // variant is sent as its permit arrives, not when all 8 have gathered in the pool.
+        var gemini = await StartEmulatorAsync(new EmulatorOptions
+        {
+            Window = Window,
+            RequestsPerWindowByModel = { [Pro] = 8 },
+            RequestLogCapacity = 1_000,
+        });
+        var jobs = await StartSiloAsync(gemini, $"{Pro}=8/4s", clockOffset: null);
+
+        var id = await jobs.InsertAsync("image_generation", new
+        {
+            prompt = "eight variants",
+            settings = new { numberOfVariants = 8 },
+            modelOverrides = new { imageModel = Pro },
+        });
+        var done = await jobs.WaitFinalAsync(id, TimeSpan.FromSeconds(30));
+
+        var log = gemini.Stats.Snapshot().RecentRequests.Where(r => r.Model == Pro).Select(r => r.ArrivedAt).Order().ToList();
+        output.WriteLine($"{log.Count} requests, at {string.Join(", ", log.Select(a => (a - log[0]).TotalSeconds.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)))} s");
+        Assert.Equal(("completed", 1), (done.Status, done.Attempts));
+        Assert.Equal(8, log.Count);
+        Assert.InRange(MostInAnyWindow(log), 1, 8);
+        Assert.True(log[^1] - log[0] > TimeSpan.FromSeconds(1), "the variants were sent together, after their permits gathered");
+    }
+
+    [Fact]
     public async Task APerDayQuotaExhausted_HoldsOnlyThatModelsJobs_UntilMidnightPacific_WithoutSpendingTheirAttempts()
     {
         // Both clocks 25 s before the next midnight Pacific.
