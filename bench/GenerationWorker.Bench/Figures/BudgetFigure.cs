@@ -60,7 +60,7 @@ internal static class BudgetFigure
         List<BudgetScenario> scenarios = options.Short
             ? [.. (kill ? [3] : new[] { 1, 2, 3 }).Select(silos =>
                 new BudgetScenario($"{name}-{silos}", silos, window, windows, [new ModelBudget(FlashModel, 60)], "300-1500", MaxVariants: 4, kill))]
-            : [.. new[] { 60, 1_500, 6_000 }.Select(budget =>
+            : [.. Budgets().Select(budget =>
                 new BudgetScenario($"{name}-{budget}", 3, window, windows, [new ModelBudget(FlashModel, budget)], "2000", budget > 60 ? 1 : 4, kill))];
         var result = new FigureResult(name);
         var table = Header($"budget per {window.TotalSeconds:0} s window, emulator enforcing the same; {windows} windows measured from the first request; " +
@@ -83,6 +83,12 @@ internal static class BudgetFigure
         result.Set("runs", runs);
         return result;
     }
+
+    /// <summary>The budgets per 10 s of the full rows: 60, 1,500 and 6,000, or those of <c>BENCH_BUDGETS</c> (e.g. <c>1500,6000</c>).</summary>
+    private static IEnumerable<int> Budgets() =>
+        Environment.GetEnvironmentVariable("BENCH_BUDGETS") is { Length: > 0 } list
+            ? list.Split(',').Select(b => int.Parse(b, CultureInfo.InvariantCulture))
+            : [60, 1_500, 6_000];
 
     /// <summary>A 429 with retryDelay 5 s from the emulator while 2 silos work through a backlog.</summary>
     public static async Task<FigureResult> RunThrottleAsync(BenchOptions options, CancellationToken cancellationToken)
