@@ -597,16 +597,21 @@ public sealed partial class SiloBudget(
         }
     }
 
-    /// <summary>Permits granted, or that a job did not use, go to the pool, or back to the quota grain while their model is paused.</summary>
+    /// <summary>
+    /// Permits granted, or that a job did not use, go first to requests already waiting for one (the variants of a job
+    /// started on part of its permits), then to the pool; back to the quota grain while their model is paused.
+    /// </summary>
     private void Pool(Permits permits)
     {
-        if (IsPaused(permits.Key.Model, time.GetUtcNow()))
+        var now = time.GetUtcNow();
+        if (IsPaused(permits.Key.Model, now))
         {
             _returned.Add(new PermitReturn(permits.Lease, permits.Count));
             return;
         }
 
         (_pool.TryGetValue(permits.Key, out var pool) ? pool : _pool[permits.Key] = []).Add(permits);
+        ServeWaiters(now);
     }
 
     private void ServeWaiters(DateTimeOffset now)
