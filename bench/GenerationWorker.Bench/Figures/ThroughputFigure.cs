@@ -29,7 +29,6 @@ internal static class ThroughputFigure
     private const string WarmupRows = "starts_with(id, 'job_" + WarmupPrefix + "')";
 
     /// <summary>Where the local runs store images: memory-backed when the machine has it.</summary>
-    private static readonly string? MemoryDirectory = Directory.Exists("/dev/shm") ? "/dev/shm" : null;
 
     /// <summary>Measures every setting.</summary>
     public static async Task<FigureResult> RunAsync(BenchOptions options, CancellationToken cancellationToken)
@@ -41,10 +40,10 @@ internal static class ThroughputFigure
             "storage", "concurrency", "jobs/s", "span s", "completed", "silo CPU s", "emulator CPU s", "Postgres CPU s",
             "CPU ms/job", "silo peak RSS MB", "warm-up jobs/s", "speed probe ms", "target");
         var runs = new List<Measured>();
-        var local = MemoryDirectory is null ? "local" : "local, memory";
+        var local = BenchRun.MemoryRoot is null ? "local" : "local, memory";
         foreach (var concurrency in Concurrencies)
         {
-            var measured = await MeasureAsync(local, concurrency, count, s3: false, MemoryDirectory, cancellationToken);
+            var measured = await MeasureAsync(local, concurrency, count, s3: false, inMemory: true, cancellationToken);
             runs.Add(measured);
             Console.WriteLine($"  {local}, concurrency {concurrency}: {measured.JobsPerSecond:0} jobs/s");
         }
@@ -53,12 +52,12 @@ internal static class ThroughputFigure
         Measured? s3Run = null;
         if (Environment.GetEnvironmentVariable("BENCH_LOCAL_ONLY") != "1")
         {
-            if (MemoryDirectory is not null)
+            if (BenchRun.MemoryRoot is not null)
             {
-                runs.Add(await MeasureAsync("local, disk", best.Concurrency, count, s3: false, storageRoot: null, cancellationToken));
+                runs.Add(await MeasureAsync("local, disk", best.Concurrency, count, s3: false, inMemory: false, cancellationToken));
             }
 
-            s3Run = await MeasureAsync("s3rver", best.Concurrency, options.Short ? 500 : 2_000, s3: true, storageRoot: null, cancellationToken);
+            s3Run = await MeasureAsync("s3rver", best.Concurrency, options.Short ? 500 : 2_000, s3: true, inMemory: false, cancellationToken);
             runs.Add(s3Run);
         }
 
@@ -110,28 +109,17 @@ internal static class ThroughputFigure
     }
 
     private static async Task<Measured> MeasureAsync(
-        string storage, int concurrency, int count, bool s3, string? storageRoot, CancellationToken cancellationToken)
+        string storage, int concurrency, int count, bool s3, bool inMemory, CancellationToken cancellationToken)
     {
         await using var run = await BenchRun.CreateAsync($"throughput-{concurrency}", cancellationToken);
         var emulator = await run.StartEmulatorAsync(new Dictionary<string, string?> { ["EMULATOR_LOG_CAPACITY"] = "0" }, cancellationToken);
         var env = run.SiloEnvironment(emulator);
-        var storageDirectory = storageRoot is null ? null : Path.Combine(storageRoot, "gw-" + run.DatabaseName);
-        if (storageDirectory is not null)
+        if (inMemory)
         {
-            env["LOCAL_STORAGE_DIR"] = storageDirectory;
+            env["LOCAL_STORAGE_DIR"] = run.MemoryStorageDirectory();
         }
 
-        try
-        {
-            return await MeasureAsync(run, emulator, env, storage, concurrency, count, s3, cancellationToken);
-        }
-        finally
-        {
-            if (storageDirectory is not null && Directory.Exists(storageDirectory))
-            {
-                Directory.Delete(storageDirectory, recursive: true);
-            }
-        }
+        return await MeasureAsync(run, emulator, env, storage, concurrency, count, s3, cancellationToken);
     }
 
     private static async Task<Measured> MeasureAsync(

@@ -135,9 +135,12 @@ internal sealed class BenchRun : IAsyncDisposable
     /// </summary>
     public string MemoryStorageDirectory()
     {
-        _memoryDir ??= Directory.Exists("/dev/shm") ? Path.Combine("/dev/shm", "gw-" + DatabaseName) : Path.Combine(WorkDir, "storage");
+        _memoryDir ??= MemoryRoot is null ? Path.Combine(WorkDir, "storage") : Path.Combine(MemoryRoot, "gw-" + DatabaseName);
         return _memoryDir;
     }
+
+    /// <summary>Memory-backed <c>/dev/shm</c>, or null on a machine without it.</summary>
+    public static string? MemoryRoot { get; } = Directory.Exists("/dev/shm") ? "/dev/shm" : null;
 
     /// <summary>Starts one silo without waiting for it.</summary>
     /// <remarks><c>BENCH_SILO_ENV="A=1;B=2"</c> adds or overrides variables of every silo, for experiments.</remarks>

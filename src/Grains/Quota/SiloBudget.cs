@@ -124,18 +124,14 @@ public sealed partial class SiloBudget(
                 return true;
             }
 
-            var now = time.GetUtcNow();
-            if (IsPaused(key.Model, now) || !_pool.TryGetValue(key, out var permits))
-            {
-                return false;
-            }
-
-            var pooled = permits.Where(p => p.UsableUntil > now).Sum(p => p.Count);
+            var pooled = Available(key);
             if (pooled == 0)
             {
                 return false;
             }
 
+            var now = time.GetUtcNow();
+            var permits = _pool[key];
             count = Math.Min(count, pooled);
             var hold = _holds.TryGetValue(jobId, out var held) ? held : _holds[jobId] = [];
             foreach (var lease in permits.Where(p => p.UsableUntil > now).OrderBy(p => p.UsableUntil).ToList())
@@ -524,7 +520,6 @@ public sealed partial class SiloBudget(
             }
 
             _nextAsk = retry == TimeSpan.MaxValue ? now : now + retry;
-            ServeWaiters(now);
         }
 
         return arrived;
