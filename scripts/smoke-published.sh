@@ -34,11 +34,14 @@ fail() {
   exit 1
 }
 
-# A TCP port on loopback that nothing listens on.
+# A TCP port on loopback that nothing listens on, below the kernel's range for outgoing connections: a port in that
+# range can be held by a client socket (not listening, so the check passes) and the silo's bind then fails.
+ephemeral_low="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
+[ "$ephemeral_low" -gt 21000 ] 2>/dev/null || ephemeral_low=32768
 free_port() {
   local port
   while true; do
-    port=$((20000 + RANDOM % 40000))
+    port=$((20000 + RANDOM % (ephemeral_low - 20000)))
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
   done
 }
