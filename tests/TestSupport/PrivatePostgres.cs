@@ -25,7 +25,8 @@ public sealed class PrivatePostgres : IAsyncDisposable
     /// <summary>The connection string of database <c>worker</c>.</summary>
     public string ConnectionString => $"Host=127.0.0.1;Port={Port};Username=postgres;Database=worker;Timeout=3;Command Timeout=10";
 
-    public static async Task<PrivatePostgres> StartAsync()
+    /// <param name="settings">Lines added to its postgresql.conf, after the test's defaults.</param>
+    public static async Task<PrivatePostgres> StartAsync(string settings = "")
     {
         var bin = Directory.GetDirectories("/usr/lib/postgresql").Select(d => Path.Combine(d, "bin"))
             .Where(d => File.Exists(Path.Combine(d, "initdb"))).OrderBy(d => d, StringComparer.Ordinal).LastOrDefault()
@@ -40,7 +41,7 @@ public sealed class PrivatePostgres : IAsyncDisposable
 
         await server.AsOwnerAsync("initdb", "-D", directory, "-U", "postgres", "--auth=trust", "-E", "UTF8");
         await File.AppendAllTextAsync(Path.Combine(directory, "postgresql.conf"),
-            $"listen_addresses = '127.0.0.1'\nport = {server.Port}\nunix_socket_directories = '/tmp'\nmax_connections = 200\nfsync = off\nsynchronous_commit = off\n");
+            $"listen_addresses = '127.0.0.1'\nport = {server.Port}\nunix_socket_directories = '/tmp'\nmax_connections = 200\nfsync = off\nsynchronous_commit = off\n{settings}\n");
         await server.StartAgainAsync();
         await using var admin = new NpgsqlConnection($"Host=127.0.0.1;Port={server.Port};Username=postgres;Database=postgres;Pooling=false");
         await admin.OpenAsync();

@@ -121,11 +121,45 @@ public sealed class WorkerSilo : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    /// <summary>A free TCP port on loopback.</summary>
+    /// <summary>
+    /// A free TCP port on loopback, below the kernel's range for outgoing connections: a port of that range, free when
+    /// chosen, can be taken by a client socket (of Npgsql, of an HTTP client) before the server binds it.
+    /// </summary>
     public static int FreePort()
     {
+        var firstEphemeral = FirstEphemeralPort();
+        for (var tries = 0; tries < 100 && firstEphemeral > LowestPort + 1000; tries++)
+        {
+            var port = Random.Shared.Next(LowestPort, firstEphemeral);
+            try
+            {
+                using var probe = new TcpListener(IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: try another.
+            }
+        }
+
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private const int LowestPort = 20000;
+
+    private static int FirstEphemeralPort()
+    {
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range");
+            return int.Parse(range.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries)[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return 32768;
+        }
     }
 }
