@@ -72,6 +72,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddSingleton<SiloBudget>();
         services.AddHostedService(sp => sp.GetRequiredService<SiloBudget>());
         services.AddSingleton<JobStore>();
+        services.AddHostedService<JobTableStatistics>();
         services.AddSingleton<AppAssetStore>();
         services.AddSingleton<AppTables>();
         services.AddHostedService(sp => sp.GetRequiredService<AppTables>());
