@@ -137,8 +137,7 @@ public static class Settings
     /// <summary><c>MAX_JOBS_PER_MINUTE</c>.</summary>
     public static readonly Setting<int> MaxJobsPerMinute = Setting.Whole(
         "MAX_JOBS_PER_MINUTE", 60, 0, 10_000_000,
-        "the cluster's Gemini requests (every variant, every retry) per window for each model `GEMINI_MODEL_BUDGETS` does not name; 0 = no budget for them, else at least 8")
-        .Must(n => n is > 0 and < 8 ? "must be 0 (no budget) or at least 8, so that a job of 8 variants fits in one window" : null);
+        "the cluster's Gemini requests (every variant, every retry) per window for each model `GEMINI_MODEL_BUDGETS` does not name; 0 = no budget for them (a job with more variants than the limit sends them across windows)");
 
     /// <summary><c>QUOTA_WINDOW_SECONDS</c>.</summary>
     public static readonly Setting<TimeSpan> QuotaWindow = Setting.Seconds(
@@ -153,11 +152,8 @@ public static class Settings
     public static readonly Setting<IReadOnlyDictionary<string, IReadOnlyList<BudgetLimit>>> ModelBudgets = Setting.Parsed(
         "GEMINI_MODEL_BUDGETS", ReadOnlyDictionary<string, IReadOnlyList<BudgetLimit>>.Empty, BudgetSettings.ParseModelBudgets,
         "model=N/Ws|N/day[,...] entries separated by ;",
-        "each named model's own limits, instead of `MAX_JOBS_PER_MINUTE` per window: `N/Ws` is at most N requests in any W seconds, `N/day` per Pacific day (Gemini's reset); each at least 8 (`gemini-3-pro-image=20/60s,250/day`)",
-        "none")
-        .Must(models => models.FirstOrDefault(m => m.Value.Any(l => l.Requests < 8)) is { Key: { } tooSmall }
-            ? $"gives {tooSmall} a limit under 8 requests: a job of 8 variants must fit in it"
-            : null);
+        "each named model's own limits, instead of `MAX_JOBS_PER_MINUTE` per window: `N/Ws` is at most N requests in any W seconds, `N/day` per Pacific day (Gemini's reset) (`gemini-3-pro-image=20/60s,250/day`)",
+        "none");
 
     /// <summary><c>CLIENT_BUDGETS</c>.</summary>
     public static readonly Setting<IReadOnlyDictionary<string, ClientBudget>> ClientBudgets = Setting.Parsed(

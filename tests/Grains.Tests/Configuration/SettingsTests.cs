@@ -61,10 +61,11 @@ public sealed class SettingsTests
     }
 
     [Theory]
-    [InlineData("5", "must be 0 (no budget) or at least 8, so that a job of 8 variants fits in one window")]
+    [InlineData("-1", "must be a whole number from 0 to 10000000 (got '-1')")]
     [InlineData("0", null)]
+    [InlineData("1", null)]
     [InlineData("8", null)]
-    public void MaxJobsPerMinute_IsZeroOrAtLeastEight(string value, string? problem)
+    public void MaxJobsPerMinute_IsZeroOrMore_ASmallLimitSendingAJobsVariantsAcrossWindows(string value, string? problem)
     {
         Settings.MaxJobsPerMinute.TryRead(value, out _, out var said);
 

@@ -99,6 +99,35 @@ public sealed class ModelBudgetTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AModelWhoseLimitIsSmallerThanAJob_RunsTheJobAcrossWindows_NeverAboveTheLimit()
+    {
+        // Pro allows 3 requests per 4 s: a 4-variant job sends 3 in the first window and its last one when a slot frees.
+        var gemini = await StartEmulatorAsync(new EmulatorOptions
+        {
+            Window = Window,
+            RequestsPerWindowByModel = { [Pro] = 3 },
+            RequestLogCapacity = 1_000,
+        });
+        var jobs = await StartSiloAsync(gemini, $"{Pro}=3/4s", clockOffset: null);
+
+        var id = await jobs.InsertAsync("image_generation", new
+        {
+            prompt = "four variants, three a window",
+            settings = new { numberOfVariants = 4 },
+            modelOverrides = new { imageModel = Pro },
+        });
+        var done = await jobs.WaitFinalAsync(id, TimeSpan.FromSeconds(30));
+
+        var log = gemini.Stats.Snapshot().RecentRequests.Where(r => r.Model == Pro).ToList();
+        var arrivals = log.Select(r => r.ArrivedAt).Order().ToList();
+        output.WriteLine($"{log.Count} requests, at {string.Join(", ", arrivals.Select(a => (a - arrivals[0]).TotalSeconds.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)))} s");
+        Assert.Equal(("completed", 1), (done.Status, done.Attempts));
+        Assert.Equal(4, log.Count);
+        Assert.Equal(0, log.Count(r => r.Status == 429));
+        Assert.InRange(MostInAnyWindow(arrivals), 1, 3);
+    }
+
+    [Fact]
     public async Task APerDayQuotaExhausted_HoldsOnlyThatModelsJobs_UntilMidnightPacific_WithoutSpendingTheirAttempts()
     {
         // Both clocks 25 s before the next midnight Pacific.

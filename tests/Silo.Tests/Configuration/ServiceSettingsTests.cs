@@ -69,7 +69,6 @@ public sealed class ServiceSettingsTests
     [InlineData("WORKER_CONCURRENCY", "five")]
     [InlineData("WORKER_CONCURRENCY", "0")]
     [InlineData("MAX_JOBS_PER_MINUTE", "-1")]
-    [InlineData("MAX_JOBS_PER_MINUTE", "5")]
     [InlineData("POLL_INTERVAL_MS", "1.5")]
     [InlineData("PORT", "70000")]
     [InlineData("SILO_PORT", "x")]
