@@ -70,6 +70,42 @@ public sealed class PipelineTests(PipelineFixture fixture, ITestOutputHelper out
         await _jobs.CancelAsync(id);
     }
 
+    [Fact]
+    public async Task ALeaseLostWhenTheStartIsRecorded_StopsTheRun_AndStoresNothing()
+    {
+        // The write of the job's start finds no row held by the claim (a trigger skips it, as a lease lost at that moment
+        // would): the run stops instead of completing after Gemini's answer (3 s).
+        await _jobs.ExecuteAsync(
+            """
+            CREATE OR REPLACE FUNCTION test_start_lost() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                RETURN NULL;
+            END
+            $$;
+            CREATE TRIGGER test_start_lost BEFORE UPDATE ON generation_job FOR EACH ROW
+                WHEN (OLD.status = 'processing' AND NEW.status = 'processing' AND OLD.model IS DISTINCT FROM NEW.model
+                      AND NEW.payload ->> 'prompt' LIKE 'start lost%')
+                EXECUTE FUNCTION test_start_lost();
+            """);
+        try
+        {
+            var endedBefore = fixture.Silo.Health.Ended;
+            var id = await _jobs.InsertAsync("image_generation", new { prompt = "start lost [emulate:delay=3000ms]" });
+
+            await Eventually.UntilAsync(
+                () => (fixture.Silo.Health.Ended - endedBefore).Cancelled >= 1, TimeSpan.FromSeconds(15), "the run stops");
+
+            var job = await _jobs.GetAsync(id);
+            Assert.Equal("processing", job.Status);
+            Assert.Empty(await StoredUrlsAsync(id));
+            await _jobs.CancelAsync(id);
+        }
+        finally
+        {
+            await _jobs.ExecuteAsync("DROP TRIGGER test_start_lost ON generation_job; DROP FUNCTION test_start_lost()");
+        }
+    }
+
     private async Task<IReadOnlyList<string>> StoredUrlsAsync(string id)
     {
         var urls = new List<string>();
