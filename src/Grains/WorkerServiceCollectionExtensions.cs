@@ -103,6 +103,7 @@ public static class WorkerServiceCollectionExtensions
         services.AddImageEncoder(new ImageEncoderOptions { SpoolDirectory = gemini.ImageSpoolDirectory });
         services.AddPlacementDirector<SiloLocalPlacement, SiloLocalPlacementDirector>();
         services.AddPlacementDirector<DispatcherPlacement, DispatcherPlacementDirector>();
+        services.AddPlacementDirector<ServiceStopPlacement, ServiceStopPlacementDirector>();
         services.AddSingleton<Rescuer>();
         services.AddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());

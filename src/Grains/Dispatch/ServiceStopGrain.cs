@@ -10,14 +10,17 @@ namespace GenerationWorker.Grains.Dispatch;
 /// </summary>
 /// <remarks>
 /// <para>In memory only. Persisted, a stop would outlive the restart the operator makes after fixing the variable, and
-/// clearing it would need a command of its own. If this grain's silo dies, the new activation knows no stop: the silos
-/// already told stay stopped, and a silo that joins afterwards stops on its first refused request, as before.</para>
+/// clearing it would need a command of its own. It lives on the oldest active silo, outside the grain directory
+/// (<see cref="ServiceStopPlacement"/>), so a silo joining finds it. If that silo leaves, the new activation knows no
+/// stop: the silos already told stay stopped, and a silo that joins afterwards stops on its first refused request, as
+/// before.</para>
 /// <para>No dispatcher misses a stop: one that is active when the stop is recorded is told, and one that activates
 /// after asks, since the stop is recorded before anyone is told.</para>
 /// <para>Kept active while idle (<see cref="KeepAliveAttribute"/>): the idle collector would otherwise forget the stop
 /// after a quiet quarter of an hour, and a silo joining then would claim and be refused again.</para>
 /// </remarks>
 [KeepAlive]
+[ServiceStopPlacement]
 public sealed partial class ServiceStopGrain(
     GrainReferences grains,
     IClusterMembershipService membership,
