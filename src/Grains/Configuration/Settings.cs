@@ -152,7 +152,7 @@ public static class Settings
     public static readonly Setting<IReadOnlyDictionary<string, IReadOnlyList<BudgetLimit>>> ModelBudgets = Setting.Parsed(
         "GEMINI_MODEL_BUDGETS", ReadOnlyDictionary<string, IReadOnlyList<BudgetLimit>>.Empty, BudgetSettings.ParseModelBudgets,
         "model=N/Ws|N/day[,...] entries separated by ;",
-        "each named model's own limits, instead of `MAX_JOBS_PER_MINUTE` per window: `N/Ws` is at most N requests in any W seconds, `N/day` per Pacific day (Gemini's reset) (`gemini-3-pro-image=20/60s,250/day`)",
+        "each named model's own limits, instead of `MAX_JOBS_PER_MINUTE` per window: `N/Ws` is at most N requests in any W seconds, `N/day` per Pacific day (Gemini's reset), e.g. `gemini-3-pro-image=20/60s,250/day`",
         "none");
 
     /// <summary><c>CLIENT_BUDGETS</c>.</summary>

@@ -47,8 +47,9 @@ public sealed partial class JobTableStatistics(
                     return;
                 }
             }
-            catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
             {
+                // Never fatal to the silo: the database is away for now, or the check failed; the next tick tries again.
                 LogFailed(logger, exception);
             }
         }
