@@ -1,4 +1,3 @@
-using GenerationWorker.Grains.Configuration;
 using GenerationWorker.Grains.Gemini;
 using GenerationWorker.Grains.Imaging;
 using GenerationWorker.Grains.Jobs;
@@ -6,7 +5,6 @@ using GenerationWorker.Grains.Postgres;
 using GenerationWorker.Grains.Storage;
 using GenerationWorker.Grains.Telemetry;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace GenerationWorker.Grains.Images;
 
@@ -33,15 +31,14 @@ public abstract record ImageTarget
 /// <remarks>
 /// A paid image is not thrown away for a storage outage: while the store does not answer, the encoded files stay in
 /// the spool and the upload is tried again with backoff (0.5 s doubling to 10 s) until the job's time limit cancels it.
-/// Each try first renews the claim's lease, fenced by its token: a worker whose claim was taken over uploads nothing,
-/// so it cannot overwrite what the current claim stored. A refusal that waiting cannot fix (access denied, no such
+/// Each try first makes sure the claim holds its lease (<see cref="IJobRun.HoldLeaseAsync"/>, fenced by its token, and
+/// renewed unless confirmed within the last second): a worker whose claim was taken over uploads nothing, so it cannot
+/// overwrite what the current claim stored. A refusal that waiting cannot fix (access denied, no such
 /// bucket) ends the tries at once; an other error answer, or a local file that cannot be written, after 3 tries.
 /// </remarks>
 public sealed partial class ImageOutputs(
     ImageEncoder encoder,
     IImageStore store,
-    JobStore jobs,
-    IOptions<WorkerOptions> options,
     TimeProvider time,
     WorkerTelemetry telemetry,
     ILogger<ImageOutputs> logger)
@@ -101,10 +98,7 @@ public sealed partial class ImageOutputs(
         {
             try
             {
-                if (!await jobs.RenewLeaseAsync(run.Job.JobId, run.Job.LeaseToken, options.Value.LeaseDuration, cancellationToken))
-                {
-                    throw new LeaseLostException();
-                }
+                await run.HoldLeaseAsync(cancellationToken);
 
                 // Each try reads the file from its start.
                 await using var content = file.OpenRead();

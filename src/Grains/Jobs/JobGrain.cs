@@ -214,7 +214,11 @@ public sealed partial class JobGrain(
 
         try
         {
-            if (!await _jobs.RenewLeaseAsync(run.Job.JobId, run.Job.LeaseToken, _options.LeaseDuration, cancellationToken))
+            if (await _jobs.RenewLeaseAsync(run.Job.JobId, run.Job.LeaseToken, _options.LeaseDuration, cancellationToken))
+            {
+                run.LeaseConfirmed();
+            }
+            else
             {
                 LogLeaseLost(_logger, run.Job.JobId, run.Job.Attempt);
                 run.Stop(StopCause.LeaseLost);
@@ -243,6 +247,9 @@ public sealed partial class JobGrain(
     {
         private readonly CancellationTokenSource _stop = new();
         private readonly long _started = grain._time.GetTimestamp();
+
+        // When the lease was last known held: the claim made it a moment before this run began.
+        private long _leaseConfirmed = grain._time.GetTimestamp();
 
         public JobAssignment Job => job;
 
@@ -274,6 +281,19 @@ public sealed partial class JobGrain(
 
         public async Task ProgressAsync(int progress, CancellationToken cancellationToken) =>
             Fenced(await grain._jobs.ProgressAsync(job.JobId, job.LeaseToken, progress, cancellationToken));
+
+        public async Task HoldLeaseAsync(CancellationToken cancellationToken)
+        {
+            if (grain._time.GetElapsedTime(Volatile.Read(ref _leaseConfirmed)) < LeaseConfirmation.Fresh)
+            {
+                return;
+            }
+
+            Fenced(await grain._jobs.RenewLeaseAsync(job.JobId, job.LeaseToken, grain._options.LeaseDuration, cancellationToken));
+            LeaseConfirmed();
+        }
+
+        public void LeaseConfirmed() => Volatile.Write(ref _leaseConfirmed, grain._time.GetTimestamp());
 
         public Task<IReadOnlyList<StoredOutput>> StoredOutputsAsync(CancellationToken cancellationToken) =>
             grain._jobs.OutputsAsync(job.JobId, cancellationToken);
