@@ -33,4 +33,5 @@ internal static class LogEventBlocks
     public const int JobCompletions = 3100;
     public const int AppTables = 3200;
     public const int Rescuer = 3300;
+    public const int JobTableStatistics = 3400;
 }

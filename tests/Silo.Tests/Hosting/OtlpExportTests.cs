@@ -62,6 +62,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
     public ValueTask DisposeAsync() => _app.DisposeAsync();
 }
 
+[Collection(OtlpExporterCollection.Name)]
 public sealed class OtlpExportTests
 {
     [Fact]

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace GenerationWorker.Silo.Tests.Operators;
 
 /// <summary>The operator page at /dashboard/jobs and the backlog gauge, on a silo with a backlog, a paused budget and a failure.</summary>
+[Collection(OtlpExporterCollection.Name)]
 public sealed partial class JobsPageTests(JobsPageFixture fixture) : IClassFixture<JobsPageFixture>
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
