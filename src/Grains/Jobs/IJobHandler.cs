@@ -46,8 +46,8 @@ public interface IJobRun
 
     /// <summary>
     /// Makes sure the claim still holds its lease before a step that must not run without it (an upload to the job's
-    /// keys), and extends it: renewed now, unless the claim itself or a renewal confirmed it within the last
-    /// <see cref="LeaseConfirmation"/>. Throws <see cref="LeaseLostException"/> when the lease is lost.
+    /// keys), and extends it: renewed now, unless the claim itself or a renewal confirmed it within the last second.
+    /// Throws <see cref="LeaseLostException"/> when the lease is lost.
     /// </summary>
     Task HoldLeaseAsync(CancellationToken cancellationToken);
 
@@ -72,13 +72,6 @@ public interface IJobRun
 
     /// <summary>Reports a 429 of <paramref name="model"/> at once, so the cluster pauses it before the job's other requests come back.</summary>
     Task ReportThrottledAsync(string model, GeminiOutcome.Throttled throttled);
-}
-
-/// <summary>How recent a confirmation of a claim's lease <see cref="IJobRun.HoldLeaseAsync"/> relies on: one second.</summary>
-public static class LeaseConfirmation
-{
-    /// <summary>The age under which a confirmation is relied on without a round trip.</summary>
-    public static readonly TimeSpan Fresh = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>The lease of the claim is gone (rescued, cancelled, claimed again): the claim must stop and write nothing.</summary>

@@ -248,6 +248,9 @@ public sealed partial class JobGrain(
         private readonly CancellationTokenSource _stop = new();
         private readonly long _started = grain._time.GetTimestamp();
 
+        // How recent a confirmation of the lease HoldLeaseAsync relies on without a round trip.
+        private static readonly TimeSpan FreshConfirmation = TimeSpan.FromSeconds(1);
+
         // When the lease was last known held: the claim made it a moment before this run began.
         private long _leaseConfirmed = grain._time.GetTimestamp();
 
@@ -284,7 +287,7 @@ public sealed partial class JobGrain(
 
         public async Task HoldLeaseAsync(CancellationToken cancellationToken)
         {
-            if (grain._time.GetElapsedTime(Volatile.Read(ref _leaseConfirmed)) < LeaseConfirmation.Fresh)
+            if (grain._time.GetElapsedTime(Volatile.Read(ref _leaseConfirmed)) < FreshConfirmation)
             {
                 return;
             }
